@@ -1,0 +1,46 @@
+"""Errors that fedsim raises on purpose.
+
+Every message names the field, the offending value and what is allowed, so the CLI can print
+it as one line (exit code 2) and the app can show it in ``st.error`` without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FedsimError(Exception):
+    """Base class for every error fedsim raises deliberately."""
+
+
+class ConfigError(FedsimError, ValueError):
+    """A configuration value is missing, of the wrong type, out of range or unknown.
+
+    Attributes
+    ----------
+    field:
+        Dotted path of the offending field, e.g. ``"partition.alpha"`` ("" for the whole file).
+    value:
+        The value that was rejected.
+    allowed:
+        A short description of what is allowed.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, *, message: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        if message is None:
+            where = f"{field}: " if field else ""
+            message = f"{where}got {value!r}; allowed: {allowed}"
+        super().__init__(message)
+
+
+class IncompatibleConfigError(ConfigError):
+    """Two settings that are each valid cannot be combined (e.g. secure aggregation + median)."""
+
+
+class PartitionError(ConfigError):
+    """The data cannot be split as asked (e.g. too many clients for the data set)."""
+
+
+class ProtocolError(FedsimError, RuntimeError):
+    """A cryptographic protocol could not complete (e.g. too many clients dropped out)."""
