@@ -1,0 +1,221 @@
+"""Privacy accounting: how much ε a run has spent, round by round.
+
+A thin layer over Google's ``dp-accounting`` package:
+
+- **RDP** (Rényi DP; Mironov, CSF 2017; the subsampled Gaussian of Mironov, Talwar & Zhang,
+  arXiv 1908.10530) for the live curve. RDP composes by *addition*, so one round's RDP vector
+  is computed once and round t's is just ``t`` times it; converting each to (ε, δ) is then a
+  closed-form minimum over the orders. Composing round by round with the accountant instead
+  costs seconds per hundred rounds (measured: 12–14 s for 100 incremental ``compose`` calls).
+- **PLD** (privacy loss distributions; Koskela et al. 2020, Doroshenko et al. 2022) for a
+  tighter final figure, once: e.g. z=1, q=0.1, 100 rounds, δ=1e-5 is ε=7.90 by RDP and ≈7.05
+  by PLD.
+
+Every function here is pure and TensorFlow-free. ``noise_multiplier`` z is always the noise
+standard deviation divided by the L2 sensitivity (the clip bound), and ``sample_rate`` q is
+the Poisson sampling probability of one unit (a client for user-level DP, an example for
+DP-SGD). q = 1 means no sampling and therefore no amplification.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from absl import logging as _absl_logging
+from dp_accounting import dp_event as _E
+from dp_accounting.pld import pld_privacy_accountant as _pld
+from dp_accounting.rdp import rdp_privacy_accountant as _rdp
+
+# dp-accounting logs "_compute_log_a_frac failed to converge" for small noise; the results are
+# still valid upper bounds, and the spam would drown the app's logs.
+_absl_logging.set_verbosity(_absl_logging.ERROR)
+
+__all__ = [
+    "rdp_epsilon_curve", "pld_epsilon", "calibrate_noise", "dpsgd_epsilon_curve",
+    "dpsgd_steps_per_round", "rdp_epsilon",
+]
+
+#: The orders dp-accounting's RdpAccountant uses by default (so our numbers equal its numbers).
+ORDERS = np.asarray(_rdp.DEFAULT_RDP_ORDERS, dtype=np.float64)
+
+
+def _check(noise_multiplier: float, sample_rate: float, delta: float) -> None:
+    if not noise_multiplier >= 0:
+        raise ValueError(f"noise_multiplier must be >= 0, got {noise_multiplier}")
+    if not 0 < sample_rate <= 1:
+        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+
+
+def _step_event(noise_multiplier: float, sample_rate: float) -> _E.DpEvent:
+    """One release: a Gaussian with multiplier z, Poisson-subsampled at rate q (unless q = 1)."""
+    gauss = _E.GaussianDpEvent(float(noise_multiplier))
+    if sample_rate >= 1:
+        return gauss  # every unit is in every release: nothing to amplify
+    return _E.PoissonSampledDpEvent(float(sample_rate), gauss)
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_rdp(noise_multiplier: float, sample_rate: float) -> np.ndarray:
+    """RDP at :data:`ORDERS` of one release (cached: it is the only slow step, ~0.1 s)."""
+    if noise_multiplier == 0:
+        out = np.full(len(ORDERS), np.inf)
+    else:
+        acc = _rdp.RdpAccountant(orders=list(ORDERS))
+        acc.compose(_step_event(noise_multiplier, sample_rate))
+        # ``_rdp`` is private but is exactly the per-order RDP vector we need (dp-accounting 0.4
+        # to 0.6 all keep it under this name); there is no public getter.
+        out = np.array(acc._rdp, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def _epsilon_from_rdp(rdp: np.ndarray, delta: float) -> np.ndarray:
+    """ε at ``delta`` for each row of ``rdp`` (``[T, len(ORDERS)]``).
+
+    A vectorized copy of ``dp_accounting.rdp.compute_epsilon`` (the bound of Canonne, Kamath &
+    Steinke 2020, Prop. 12 / Asoodeh et al. 2020), branch for branch, so 1000 rounds cost
+    milliseconds instead of a Python loop over 156 orders per round. ``test_dp.py`` checks that
+    the two agree.
+    """
+    a = ORDERS[None, :]
+    rdp = np.asarray(rdp, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        general = rdp + np.log1p(-1.0 / a) - np.log(delta * a) / (a - 1.0)
+        eps = np.where(a > 1.01, general, np.inf)
+        # KL shortcut: delta >= sqrt(1 - exp(-rdp)) already, so epsilon = 0 at this order.
+        eps = np.where(delta ** 2 + np.expm1(-rdp) > 0, 0.0, eps)
+        eps = np.where(rdp < 0, 0.0, eps)  # numerical noise from extreme events
+        eps = np.where(np.isnan(eps), np.inf, eps)  # inf - inf when rdp is inf
+    return np.maximum(eps.min(axis=1), 0.0)
+
+
+def _curve(unit_rdp: np.ndarray, units_per_round: float, rounds: int, delta: float) -> np.ndarray:
+    t = np.arange(1, int(rounds) + 1, dtype=np.float64)[:, None]
+    with np.errstate(invalid="ignore"):
+        rdp = t * (units_per_round * unit_rdp[None, :])
+    rdp = np.where(np.isnan(rdp), np.inf, rdp)
+    return _epsilon_from_rdp(rdp, delta)
+
+
+def rdp_epsilon_curve(noise_multiplier: float, sample_rate: float, rounds: int,
+                      delta: float) -> np.ndarray:
+    """ε (by RDP, at ``delta``) after each round 1..``rounds``, as a ``[rounds]`` array.
+
+    Each round is one Poisson-subsampled Gaussian release (DP-FedAvg, McMahan et al. ICLR 2018,
+    with q = clients sampled per round / clients). ``noise_multiplier == 0`` gives ε = inf.
+
+    >>> round(float(rdp_epsilon_curve(1.0, 0.1, 100, 1e-5)[-1]), 2)
+    7.9
+    """
+    _check(noise_multiplier, sample_rate, delta)
+    if rounds < 1:
+        return np.zeros(0)
+    return _curve(_unit_rdp(float(noise_multiplier), float(sample_rate)), 1.0, rounds, delta)
+
+
+def rdp_epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: float,
+                steps_per_round: int = 1) -> float:
+    """ε by RDP after ``rounds`` rounds of ``steps_per_round`` releases each (one number)."""
+    _check(noise_multiplier, sample_rate, delta)
+    unit = _unit_rdp(float(noise_multiplier), float(sample_rate))
+    with np.errstate(invalid="ignore"):
+        rdp = unit * float(rounds * steps_per_round)
+    rdp = np.where(np.isnan(rdp), np.inf, rdp)
+    return float(_epsilon_from_rdp(rdp[None, :], delta)[0])
+
+
+def pld_epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: float,
+                steps_per_round: int = 1) -> float:
+    """A tighter ε after ``rounds`` rounds, from privacy loss distributions (one number).
+
+    Uses ``PLDAccountant(value_discretization_interval=1e-3)`` (~0.1 s; the result is still an
+    upper bound, pessimistic by about the grid width per composition).
+    """
+    _check(noise_multiplier, sample_rate, delta)
+    if noise_multiplier == 0:
+        return math.inf
+    count = int(rounds) * int(steps_per_round)
+    if count < 1:
+        return 0.0
+    acc = _pld.PLDAccountant(value_discretization_interval=1e-3)
+    acc.compose(_E.SelfComposedDpEvent(_step_event(noise_multiplier, sample_rate), count))
+    return float(acc.get_epsilon(delta))
+
+
+def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delta: float,
+                    steps_per_round: int = 1, *, max_noise: float = 1e4) -> float:
+    """The smallest noise multiplier z whose RDP ε after ``rounds`` rounds is at most
+    ``target_epsilon`` (to within 0.1%; the returned z never overshoots the target).
+
+    ε falls monotonically in z, so we bracket the root by factors of 4 and run Brent's method
+    on log z (ε ≈ c/z over a wide range, so it converges in a handful of ~0.1 s evaluations).
+    Raises ``ValueError`` if even ``max_noise`` cannot reach the target.
+    """
+    from scipy.optimize import brentq  # scipy comes with dp-accounting; imported lazily
+
+    if not target_epsilon > 0:
+        raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
+    _check(1.0, sample_rate, delta)
+
+    def eps(z: float) -> float:
+        return rdp_epsilon(z, sample_rate, rounds, delta, steps_per_round)
+
+    hi = 1.0
+    while eps(hi) > target_epsilon:
+        if hi >= max_noise:
+            raise ValueError(f"no noise multiplier up to {max_noise} reaches "
+                             f"epsilon={target_epsilon} in {rounds} rounds")
+        hi = min(hi * 4.0, max_noise)
+    lo = hi / 4.0
+    while eps(lo) <= target_epsilon:
+        if lo < 1e-3:  # a huge budget: practically any noise fits it
+            return lo
+        hi, lo = lo, lo / 4.0
+    def f(logz: float) -> float:
+        e = min(max(eps(math.exp(logz)), 1e-300), 1e300)  # eps may be 0 or inf at the ends
+        return math.log(e) - math.log(target_epsilon)
+
+    z = math.exp(brentq(f, math.log(lo), math.log(hi), xtol=1e-4))
+    # Brent lands within xtol of the root on either side; step up until we are on the safe side.
+    while eps(z) > target_epsilon and z < hi:
+        z = min(z * 1.0002, hi)
+    return float(z)
+
+
+def dpsgd_steps_per_round(batch_size: int, num_examples: int, local_epochs: int) -> int:
+    """Local DP-SGD steps one client takes in a round: ceil(n/B) batches per epoch, E epochs."""
+    return int(math.ceil(num_examples / batch_size)) * int(local_epochs)
+
+
+def dpsgd_epsilon_curve(noise_multiplier: float, batch_size: int, num_examples: int,
+                        local_epochs: int, rounds: int, delta: float,
+                        participation_rate: float = 1.0) -> np.ndarray:
+    """Example-level ε of one client's data under DP-SGD (Abadi et al., CCS 2016), per round.
+
+    In each round the client runs S = ceil(n/B)·E noisy steps. Each step is accounted as a
+    ``PoissonSampledDpEvent(B/n, GaussianDpEvent(z))``: every example is in the batch with
+    probability B/n. The trainer actually shuffles and cuts fixed batches; treating those as
+    Poisson samples is the usual approximation (Abadi et al.; TF-Privacy's
+    ``compute_dp_sgd_privacy`` does the same) and is slightly optimistic.
+
+    Worst case across rounds: the client is assumed to train in *every* round, so round t
+    composes t·S steps. ``participation_rate`` (the per-round client sampling rate) is accepted
+    so callers can pass it, but it is deliberately not used for amplification: a client knows
+    when it trains, and its outgoing update is only protected by its own local noise.
+
+    If B >= n the client takes one full-batch step per epoch (q = 1, no amplification).
+    """
+    if batch_size < 1 or num_examples < 1 or local_epochs < 1:
+        raise ValueError("batch_size, num_examples and local_epochs must be >= 1")
+    if not 0 < participation_rate <= 1:
+        raise ValueError(f"participation_rate must be in (0, 1], got {participation_rate}")
+    q = min(1.0, batch_size / num_examples)
+    _check(noise_multiplier, q, delta)
+    steps = dpsgd_steps_per_round(batch_size, num_examples, local_epochs)
+    if rounds < 1:
+        return np.zeros(0)
+    return _curve(_unit_rdp(float(noise_multiplier), q), float(steps), rounds, delta)

@@ -1,0 +1,427 @@
+"""Differential privacy mechanisms for the protection pipeline (``order = 10``, name ``"dp"``).
+
+Three places to add noise, three different promises:
+
+- :class:`CentralDP`: **DP-FedAvg** (McMahan, Ramage, Talwar & Zhang, "Learning Differentially
+  Private Recurrent Language Models", ICLR 2018). Clients clip their whole update; the server
+  adds Gaussian noise to the *sum*. User-level DP against anyone who sees the model, if the
+  server is trusted to add the noise. Optional **adaptive clipping** (Andrew, Thakkar, McMahan &
+  Ramaswamy, "Differentially Private Learning with Adaptive Clipping", NeurIPS 2021).
+- :class:`LocalDP`: each client clips and noises its own update before upload, so even the
+  server only ever sees noisy updates. Much more noise for the same ε (no averaging, no
+  sampling amplification).
+- :class:`DPSGD`: example-level DP-SGD (Abadi et al., "Deep Learning with Differential
+  Privacy", CCS 2016) inside each client's training. The clipping and noise live in the TF
+  trainer (``fedsim.client``); this class only carries the settings and does the accounting.
+
+Every mechanism reports ``{"epsilon", "delta", ...}`` from :meth:`end_round`, read off a
+precomputed RDP curve (:mod:`fedsim.privacy.accountant`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from .. import rng
+from ..errors import ConfigError, IncompatibleConfigError
+from . import accountant
+from .base import Aggregate, Mechanism, Measurements, PerClient, RoundContext, UpdateBatch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import SimulationConfig
+
+__all__ = ["DPMechanism", "CentralDP", "LocalDP", "DPSGD", "from_config", "clip_rows",
+           "adaptive_noise_multiplier"]
+
+
+# --------------------------------------------------------------------------- helpers
+def clip_rows(deltas: np.ndarray, clip: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each row Δ to Δ·min(1, C/‖Δ‖₂). Returns (clipped rows, pre-clip norms).
+
+    Clipping bounds each client's influence on the sum by C: that bound is the sensitivity the
+    Gaussian noise is calibrated to.
+    """
+    deltas = np.asarray(deltas, dtype=np.float64)
+    norms = np.linalg.norm(deltas, axis=1) if deltas.size else np.zeros(len(deltas))
+    # Rows inside the ball are left exactly as they are (also tiny/subnormal ones).
+    scale = np.where(norms > clip, clip / np.where(norms > clip, norms, 1.0), 1.0)
+    return deltas * scale[:, None], norms
+
+
+def adaptive_noise_multiplier(noise_multiplier: float, count_stddev: float) -> float:
+    """z_Δ = (z⁻² − (2σ_b)⁻²)^(−½): the update noise left once the clipped-count query has
+    taken its share of the privacy budget (Andrew et al. 2021, Thm. 1).
+
+    The count of unclipped clients is released with noise σ_b; its bits are centred at ½ (as in
+    TF-Privacy's ``QuantileEstimatorQuery``), so one client moves it by at most ½, i.e. it is a
+    Gaussian query with multiplier 2σ_b. Two Gaussian queries with multipliers z_Δ and 2σ_b
+    compose like one with z⁻² = z_Δ⁻² + (2σ_b)⁻². Returns ``nan`` if z ≥ 2σ_b (no budget left).
+    """
+    if noise_multiplier == 0:
+        return 0.0
+    rest = noise_multiplier ** -2 - (2.0 * count_stddev) ** -2
+    return rest ** -0.5 if rest > 0 else math.nan
+
+
+def _floats(x) -> list:
+    return [float(v) for v in np.asarray(x).ravel()]
+
+
+class DPMechanism(Mechanism):
+    """Shared accounting: an RDP ε curve over rounds, extended on demand.
+
+    Subclasses set ``self._unit`` to the (noise multiplier, sample rate, steps per round) of one
+    round's release for the accountant.
+    """
+
+    name = "dp"
+    order = 10
+
+    def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float):
+        if not noise_multiplier >= 0:
+            raise ConfigError("privacy.dp.noise_multiplier", noise_multiplier, ">= 0")
+        if not clip > 0:
+            raise ConfigError("privacy.dp.clip", clip, "> 0")
+        if not 0 < delta < 1:
+            raise ConfigError("privacy.dp.delta", delta, "> 0 and < 1")
+        if int(rounds) < 1:
+            raise ConfigError("rounds", rounds, ">= 1")
+        self.noise_multiplier = float(noise_multiplier)
+        self.clip = float(clip)
+        self.delta = float(delta)
+        self.rounds = int(rounds)
+        self._curve: np.ndarray | None = None
+
+    # -- accounting
+    def _compute_curve(self, rounds: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def epsilon_curve(self, rounds: int | None = None) -> np.ndarray:
+        """ε after each of rounds 1..``rounds`` (default: the configured number)."""
+        rounds = self.rounds if rounds is None else int(rounds)
+        if self._curve is None or len(self._curve) < rounds:
+            # Computed once for the configured run; a longer run doubles it (cheap: the slow
+            # per-round RDP vector is cached in the accountant).
+            have = 0 if self._curve is None else len(self._curve)
+            self._curve = self._compute_curve(max(rounds, self.rounds, 2 * have))
+        return self._curve[:rounds]
+
+    def epsilon_at(self, rounds: int) -> float:
+        """ε after ``rounds`` releases (0 before any)."""
+        if rounds <= 0:
+            return 0.0
+        return float(self.epsilon_curve(rounds)[rounds - 1])
+
+    def pld_epsilon(self, rounds: int | None = None) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- central
+class CentralDP(DPMechanism):
+    """DP-FedAvg with a fixed denominator (McMahan et al., ICLR 2018).
+
+    Per round: each sampled client's update is clipped to L2 norm C and weighted 1 (user-level
+    DP: every client counts the same, whatever its data size); the server adds N(0, σ²I),
+    σ = z_Δ·C, to the *sum* and divides by the *expected* number of clients m = qN rather than
+    the number that arrived: with a fixed denominator, adding or removing one client changes
+    the released mean by at most C/m, the sensitivity the noise is calibrated to. The mean's
+    noise std is therefore z·C/(qN), which is why DP-FedAvg wants many clients per round.
+
+    Accounting: clients are Poisson-sampled with rate q (the engine does this when central DP
+    is on), so each round is a ``PoissonSampledDpEvent(q, GaussianDpEvent(z))``; q = 1 gets no
+    amplification at all.
+
+    Adaptive clipping (Andrew et al., NeurIPS 2021), when ``adaptive_clip``: clients also report
+    b_i = 1[‖Δ_i‖ ≤ C]; the server forms the noisy fraction b̃ = (Σ(b_i − ½) + N(0, σ_b²))/m + ½
+    with σ_b = m/20 and moves C geometrically toward the ``target_quantile`` γ of update norms:
+    C ← C·exp(−η_C(b̃ − γ)). If more than γ of the clients are under C, C is too large and
+    shrinks (the sign Flower 1.42 gets backwards). The update noise then uses z_Δ (see
+    :func:`adaptive_noise_multiplier`) so that both releases together cost exactly z.
+    (Centring the bits is what makes the count's sensitivity ½; when exactly m clients arrive
+    it equals (Σb_i + N(0, σ_b²))/m.) In a real deployment b_i travels inside the securely summed
+    vector; here it is summed in the clear, and only its noisy sum is used.
+
+    State: the current clip bound (``self.clip``) changes from round to round; a fresh instance
+    starts again from the configured value, and all noise comes from named streams, so a run is
+    reproducible.
+    """
+
+    def __init__(self, noise_multiplier: float, clip: float, sample_rate: float, rounds: int,
+                 delta: float, *, adaptive_clip: bool = False, target_quantile: float = 0.5,
+                 clip_lr: float = 0.2, expected_clients: float | None = None):
+        super().__init__(noise_multiplier, clip, rounds, delta)
+        if not 0 < sample_rate <= 1:
+            raise ConfigError("clients.fraction", sample_rate, "> 0 and <= 1")
+        self.sample_rate = float(sample_rate)
+        self.initial_clip = float(clip)
+        self.adaptive_clip = bool(adaptive_clip)
+        self.target_quantile = float(target_quantile)
+        self.clip_lr = float(clip_lr)
+        self.expected_clients = expected_clients
+        self.update_noise_multiplier = self.noise_multiplier
+        self.count_stddev = 0.0
+        if self.adaptive_clip:
+            if expected_clients is None or not expected_clients > 0:
+                raise ValueError("adaptive clipping needs expected_clients = q·N > 0")
+            self.count_stddev = expected_clients / 20.0  # σ_b = m/20, Andrew et al.'s default
+            z_delta = adaptive_noise_multiplier(self.noise_multiplier, self.count_stddev)
+            if math.isnan(z_delta):
+                limit = 2.0 * self.count_stddev
+                raise IncompatibleConfigError(
+                    "privacy.dp.noise_multiplier", noise_multiplier,
+                    f"< {limit:g} (= expected clients per round / 10) with "
+                    "privacy.dp.adaptive_clip on: the noisy clip count (σ_b = m/20) would use "
+                    "the whole budget; sample more clients or turn adaptive_clip off")
+            self.update_noise_multiplier = z_delta
+        self._bits: dict[int, int] = {}
+        self._bits_round = -1
+        self._arrived: tuple[int, ...] | None = None
+
+    def _compute_curve(self, rounds: int) -> np.ndarray:
+        return accountant.rdp_epsilon_curve(self.noise_multiplier, self.sample_rate, rounds,
+                                            self.delta)
+
+    def pld_epsilon(self, rounds: int | None = None) -> float:
+        return accountant.pld_epsilon(self.noise_multiplier, self.sample_rate,
+                                      self.rounds if rounds is None else rounds, self.delta)
+
+    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
+        clipped, norms = clip_rows(batch.deltas, self.clip)
+        was_clipped = norms > self.clip
+        below = (norms <= self.clip).astype(np.int64)
+        # Remember the bits for the server's count (see the class docstring); the payload copy
+        # follows the rows through UpdateBatch.select when clients drop or fail a proof.
+        self._bits = {int(c): int(b) for c, b in zip(batch.client_ids, below)}
+        self._bits_round = ctx.round
+        self._arrived = None
+        out = batch.replace(deltas=clipped, weights=np.ones(len(batch.client_ids)))
+        if self.adaptive_clip:
+            out = out.with_payload(self.name, PerClient(tuple(int(b) for b in below)))
+        m = {"clip": self.clip, "norms": _floats(norms),
+             "clipped": [bool(v) for v in was_clipped],
+             "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0}
+        return out, m
+
+    def receive(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
+        self._arrived = tuple(int(c) for c in batch.client_ids)
+        return batch, {}
+
+    def server(self, ctx: RoundContext, agg: Aggregate) -> tuple[Aggregate, Measurements]:
+        m = float(ctx.expected_clients)
+        total = np.asarray(agg.total, dtype=np.float64)
+        sigma = self.update_noise_multiplier * self.clip  # std of the noise on the SUM
+        noise = rng.generator(ctx.seed, "dp-noise", ctx.round).normal(0.0, 1.0, total.shape) * sigma
+        out = Aggregate(total=total + noise, denominator=m)
+        meas = {"sigma": float(sigma), "noise_std_mean": float(sigma / m), "denominator": m,
+                "signal_norm": float(np.linalg.norm(total / m)),
+                "noise_norm": float(np.linalg.norm(noise / m)),
+                "noise_multiplier": self.noise_multiplier, "clip": self.clip}
+        if self.adaptive_clip:
+            meas.update(self._adapt_clip(ctx))
+        return out, meas
+
+    def _adapt_clip(self, ctx: RoundContext) -> Measurements:
+        """One step of the geometric quantile update; returns what the app shows."""
+        m = float(ctx.expected_clients)
+        if self._bits_round == ctx.round:
+            ids = self._arrived if self._arrived is not None else \
+                tuple(c for c in self._bits if c not in set(ctx.dropped))
+            bits = [self._bits[c] for c in ids if c in self._bits]
+        else:
+            bits = []  # nobody reported this round: the count is pure noise
+        centred = sum(bits) - 0.5 * len(bits)
+        count_noise = rng.generator(ctx.seed, "dp-clip", ctx.round).normal(0.0, self.count_stddev)
+        unclipped = (centred + count_noise) / m + 0.5  # b̃, noisy fraction with ‖Δ‖ ≤ C
+        old = self.clip
+        # Too many under the bound (b̃ > γ) means C is too large: shrink it, and vice versa.
+        self.clip = float(old * math.exp(-self.clip_lr * (unclipped - self.target_quantile)))
+        return {"unclipped_fraction": float(unclipped),
+                "unclipped_fraction_true": float(np.mean(bits)) if bits else 0.0,
+                "next_clip": self.clip, "update_noise_multiplier": self.update_noise_multiplier,
+                "count_stddev": self.count_stddev}
+
+    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
+        return {"epsilon": self.epsilon_at(ctx.round), "delta": self.delta,
+                "noise_multiplier": self.noise_multiplier, "sample_rate": self.sample_rate}
+
+
+# --------------------------------------------------------------------------- local
+class LocalDP(DPMechanism):
+    """Local DP: each client clips to C and adds N(0, (z·C)²I) to its own update.
+
+    What is protected: a client's whole update, against everyone including the server. Under
+    local DP *any* two inputs must be indistinguishable, and two clipped updates can differ by
+    up to 2C, so with ``neighbours="replace"`` (the default) a release is a Gaussian with
+    multiplier z/2. ``neighbours="add_remove"`` instead compares a client's update with a zero
+    update (sensitivity C, multiplier z), the convention of Flower's local-DP mod; it gives a
+    smaller ε for the same noise but a weaker promise.
+
+    Accounting: one ``GaussianDpEvent`` per participation, composed over the client's rounds,
+    with **no** sampling amplification: amplification hides *whether* someone took part, but
+    each client knows when it sends, and the server sees exactly who sent what. The reported ε
+    is the worst client's (the one that has taken part most often).
+    """
+
+    NEIGHBOURS = ("replace", "add_remove")
+
+    def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float, *,
+                 neighbours: str = "replace"):
+        super().__init__(noise_multiplier, clip, rounds, delta)
+        if neighbours not in self.NEIGHBOURS:
+            raise ValueError(f"neighbours must be one of {self.NEIGHBOURS}, got {neighbours!r}")
+        self.neighbours = neighbours
+        self.participations: dict[int, int] = {}
+
+    @property
+    def effective_noise_multiplier(self) -> float:
+        """Noise std over sensitivity (what the accountant sees)."""
+        return self.noise_multiplier / (2.0 if self.neighbours == "replace" else 1.0)
+
+    def _compute_curve(self, rounds: int) -> np.ndarray:
+        return accountant.rdp_epsilon_curve(self.effective_noise_multiplier, 1.0, rounds,
+                                            self.delta)
+
+    def pld_epsilon(self, rounds: int | None = None) -> float:
+        return accountant.pld_epsilon(self.effective_noise_multiplier, 1.0,
+                                      self.rounds if rounds is None else rounds, self.delta)
+
+    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
+        clipped, norms = clip_rows(batch.deltas, self.clip)
+        sigma = self.noise_multiplier * self.clip
+        noisy = clipped.copy()
+        noise_norms = []
+        for row, cid in enumerate(batch.client_ids):
+            # One stream per (round, client): a client's noise does not depend on who else ran.
+            g = rng.generator(ctx.seed, "ldp", ctx.round, int(cid))
+            noise = g.normal(0.0, 1.0, clipped.shape[1]) * sigma
+            noisy[row] += noise
+            noise_norms.append(float(np.linalg.norm(noise)))
+            # Counted as soon as the noisy update exists (conservative if it is then dropped).
+            self.participations[int(cid)] = self.participations.get(int(cid), 0) + 1
+        was_clipped = norms > self.clip
+        return batch.replace(deltas=noisy), {
+            "clip": self.clip, "sigma": float(sigma), "norms": _floats(norms),
+            "clipped": [bool(v) for v in was_clipped], "noise_norms": noise_norms,
+            "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0}
+
+    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
+        worst = max(self.participations.values(), default=0)
+        return {"epsilon": self.epsilon_at(worst), "delta": self.delta,
+                "participations": worst, "noise_multiplier": self.noise_multiplier,
+                "clip": self.clip}
+
+
+# --------------------------------------------------------------------------- DP-SGD
+class DPSGD(DPMechanism):
+    """Example-level DP-SGD inside each client (Abadi et al., CCS 2016).
+
+    The trainer in ``fedsim.client`` reads ``clip``, ``noise_multiplier`` and ``batch_size``
+    from this object: per-example gradients are clipped to C and N(0, (z·C)²) is added to each
+    batch's gradient sum. Updates then leave the client unchanged, so ``client``/``server`` pass
+    through. Accounting (:func:`fedsim.privacy.accountant.dpsgd_epsilon_curve`): ceil(n/B)·E
+    Poisson-approximated steps per round, every round the client takes part counted. Each of a
+    client's examples is in a step's batch with probability B/n, so a client with fewer examples
+    spends more per round (roughly ∝ B/n): the *smallest* client has the largest ε, and that is
+    the figure reported (``epsilon``), with the median client's alongside (``epsilon_median``).
+    """
+
+    def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float, *,
+                 batch_size: int, local_epochs: int, client_sizes: Sequence[int]):
+        super().__init__(noise_multiplier, clip, rounds, delta)
+        sizes = [int(n) for n in client_sizes if int(n) > 0]
+        if not sizes:
+            raise ValueError("DP-SGD accounting needs the clients' example counts (client_sizes)")
+        self.batch_size = int(batch_size)
+        self.local_epochs = int(local_epochs)
+        self.client_sizes = tuple(sizes)
+        self.accounted_size = min(sizes)
+        self.median_size = int(np.median(sizes))
+        self.participations: dict[int, int] = {}
+        self._median_curve: np.ndarray | None = None
+
+    def _curve_for(self, n: int, rounds: int) -> np.ndarray:
+        return accountant.dpsgd_epsilon_curve(self.noise_multiplier, self.batch_size, n,
+                                              self.local_epochs, rounds, self.delta)
+
+    def _compute_curve(self, rounds: int) -> np.ndarray:
+        self._median_curve = self._curve_for(self.median_size, rounds)
+        return self._curve_for(self.accounted_size, rounds)
+
+    def pld_epsilon(self, rounds: int | None = None) -> float:
+        n = self.accounted_size
+        q = min(1.0, self.batch_size / n)
+        steps = accountant.dpsgd_steps_per_round(self.batch_size, n, self.local_epochs)
+        return accountant.pld_epsilon(self.noise_multiplier, q,
+                                      self.rounds if rounds is None else rounds, self.delta,
+                                      steps_per_round=steps)
+
+    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
+        for cid in batch.client_ids:
+            self.participations[int(cid)] = self.participations.get(int(cid), 0) + 1
+        return batch, {"clip": self.clip, "noise_multiplier": self.noise_multiplier}
+
+    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
+        worst = max(self.participations.values(), default=0)
+        eps = self.epsilon_at(worst)
+        med = float(self._median_curve[worst - 1]) if worst > 0 else 0.0
+        return {"epsilon": eps, "epsilon_median": med, "delta": self.delta,
+                "participations": worst, "noise_multiplier": self.noise_multiplier,
+                "clip": self.clip, "accounted_client_size": self.accounted_size}
+
+
+# --------------------------------------------------------------------------- factory
+def from_config(cfg: "SimulationConfig", client_sizes: Sequence[int] | None = None
+                ) -> DPMechanism | None:
+    """The DP mechanism ``cfg.privacy.dp`` asks for, or ``None`` when the mode is ``off``.
+
+    If ``target_epsilon`` is set, the noise multiplier is calibrated so that the RDP ε after
+    ``cfg.rounds`` rounds meets it: with q = ``clients.fraction`` (central), no sampling (local),
+    or B/n of the smallest client, ceil(n/B)·E steps per round (``dpsgd``; needs
+    ``client_sizes``, the clients' training-set sizes). The resolved value is the mechanism's
+    ``noise_multiplier``.
+    """
+    dp = cfg.privacy.dp
+    if not dp.enabled:
+        return None
+    if dp.adaptive_clip and dp.mode != "central":
+        raise IncompatibleConfigError("privacy.dp.adaptive_clip", True,
+                                      "false unless privacy.dp.mode is 'central'")
+    rounds, delta = cfg.rounds, dp.delta
+
+    def calibrated(q: float, steps: int = 1, scale: float = 1.0) -> float:
+        if dp.target_epsilon is None:
+            return dp.noise_multiplier
+        try:
+            return scale * accountant.calibrate_noise(dp.target_epsilon, q, rounds, delta, steps)
+        except ValueError as exc:
+            raise ConfigError("privacy.dp.target_epsilon", dp.target_epsilon,
+                              f"a reachable budget ({exc})") from None
+
+    if dp.mode == "central":
+        q = cfg.clients.fraction
+        m = q * cfg.clients.num_clients
+        z = calibrated(q)
+        try:
+            return CentralDP(z, dp.clip, q, rounds, delta, adaptive_clip=dp.adaptive_clip,
+                             target_quantile=dp.target_quantile, clip_lr=dp.clip_lr,
+                             expected_clients=m)
+        except IncompatibleConfigError as exc:
+            if dp.target_epsilon is None:
+                raise
+            raise IncompatibleConfigError(
+                "privacy.dp.target_epsilon", dp.target_epsilon,
+                f"a larger budget: it needs noise_multiplier {z:.3g}, but {exc.allowed}") from None
+    if dp.mode == "local":
+        # The accountant sees z/2 (replace-one sensitivity 2C), so calibrate that and double it.
+        return LocalDP(calibrated(1.0, scale=2.0), dp.clip, rounds, delta)
+    # dpsgd
+    if not client_sizes:
+        raise ValueError("privacy.dp.mode 'dpsgd' needs client_sizes (examples per client)")
+    n = min(int(s) for s in client_sizes if int(s) > 0)
+    B, E = cfg.training.batch_size, cfg.training.local_epochs
+    z = calibrated(min(1.0, B / n), accountant.dpsgd_steps_per_round(B, n, E))
+    return DPSGD(z, dp.clip, rounds, delta, batch_size=B, local_epochs=E,
+                 client_sizes=client_sizes)
