@@ -4,6 +4,11 @@ The config, errors and presets import without TensorFlow (so bad input is report
 ``Simulation`` imports TensorFlow on first use.
 """
 
+import os as _os
+
+# TensorFlow's C++ INFO lines (oneDNN notices) are noise for students reading a terminal.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from .config import SimulationConfig, load_config
 from .errors import ConfigError, FedsimError, IncompatibleConfigError, PartitionError, ProtocolError
 from .results import PHASES, ClientRecord, PhaseRecord, RoundResult

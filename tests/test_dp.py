@@ -67,8 +67,9 @@ def test_central_client_clips_unweights_and_reports():
     out, m = mech.client(ctx(n=3, params=2), b)
     np.testing.assert_allclose(out.deltas, [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])
     np.testing.assert_array_equal(out.weights, [1, 1, 1])  # user-level: every client counts 1
-    assert m["norms"] == pytest.approx([5.0, 0.5, 0.0])
-    assert m["clipped"] == [True, False, False] and m["clip"] == 1.0
+    assert m["per_client"]["pre_clip_norm"] == pytest.approx([5.0, 0.5, 0.0])
+    assert m["per_client"]["clipped"] == [True, False, False] and m["clip"] == 1.0
+    assert m["clipped_fraction"] == pytest.approx(1 / 3)
     assert b.deltas[0, 0] == 3.0  # input not mutated
 
 
@@ -103,7 +104,8 @@ def test_local_noise_std_per_client_and_determinism():
     out, m = mech.client(ctx(n=3, params=p), b)
     for row in out.deltas:
         assert np.std(row) == pytest.approx(z * clip, rel=0.01)
-    assert m["noise_norms"] == pytest.approx(list(np.linalg.norm(out.deltas, axis=1)))
+    assert m["per_client"]["noise_norm"] == pytest.approx(list(np.linalg.norm(out.deltas, axis=1)))
+    assert m["per_client"]["clipped"] == [False] * 3
     assert m["sigma"] == pytest.approx(z * clip)
     # A client's noise depends on (seed, round, client) only, not on who else is in the batch.
     alone, _ = LocalDP(z, clip, 10, DELTA).client(ctx(n=3, params=p), batch(np.zeros((1, p)), ids=[2]))

@@ -200,9 +200,11 @@ class CentralDP(DPMechanism):
         out = batch.replace(deltas=clipped, weights=np.ones(len(batch.client_ids)))
         if self.adaptive_clip:
             out = out.with_payload(self.name, PerClient(tuple(int(b) for b in below)))
-        m = {"clip": self.clip, "norms": _floats(norms),
-             "clipped": [bool(v) for v in was_clipped],
-             "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0}
+        m = {"clip": self.clip,
+             "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0,
+             # one entry per row, in batch order; the engine copies them onto ClientRecords
+             "per_client": {"pre_clip_norm": _floats(norms),
+                            "clipped": [bool(v) for v in was_clipped]}}
         return out, m
 
     def receive(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
@@ -303,9 +305,11 @@ class LocalDP(DPMechanism):
             self.participations[int(cid)] = self.participations.get(int(cid), 0) + 1
         was_clipped = norms > self.clip
         return batch.replace(deltas=noisy), {
-            "clip": self.clip, "sigma": float(sigma), "norms": _floats(norms),
-            "clipped": [bool(v) for v in was_clipped], "noise_norms": noise_norms,
-            "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0}
+            "clip": self.clip, "sigma": float(sigma),
+            "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0,
+            "per_client": {"pre_clip_norm": _floats(norms),
+                           "clipped": [bool(v) for v in was_clipped],
+                           "noise_norm": noise_norms}}
 
     def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
         worst = max(self.participations.values(), default=0)
@@ -418,7 +422,7 @@ def from_config(cfg: "SimulationConfig", client_sizes: Sequence[int] | None = No
         # The accountant sees z/2 (replace-one sensitivity 2C), so calibrate that and double it.
         return LocalDP(calibrated(1.0, scale=2.0), dp.clip, rounds, delta)
     # dpsgd
-    if not client_sizes:
+    if client_sizes is None or len(client_sizes) == 0:
         raise ValueError("privacy.dp.mode 'dpsgd' needs client_sizes (examples per client)")
     n = min(int(s) for s in client_sizes if int(s) > 0)
     B, E = cfg.training.batch_size, cfg.training.local_epochs

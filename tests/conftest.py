@@ -1,0 +1,31 @@
+"""Shared fixtures. TensorFlow is imported lazily by the tests that need it."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+from fedsim import SimulationConfig  # noqa: E402
+
+
+@pytest.fixture
+def tiny_config():
+    """A 2-D, 4-client configuration that runs a round in milliseconds."""
+
+    def make(**sections):
+        base = {"seed": 3, "rounds": 3,
+                "dataset": {"name": "2d", "num_samples": 200},
+                "clients": {"num_clients": 4},
+                "model": {"name": "mlp", "hidden": 8},
+                "training": {"lr": 0.1}}
+        for k, v in sections.items():
+            base[k] = {**base.get(k, {}), **v} if isinstance(v, dict) else v
+        return SimulationConfig.from_dict(base)
+
+    return make
