@@ -255,36 +255,43 @@ class VectorizedTrainer:
         pulls each client toward its own starting point.
         """
         idx, emask = batch_schedule(data.counts, epochs, batch_size, rng)
-        dp_seed = tf_seed(seed, "dpsgd", round_)
         k = len(data.counts)
         if not stacked:
-            start_weights = [np.ascontiguousarray(np.broadcast_to(w, (k, *w.shape)))
-                             for w in start_weights]
+            start_weights = [np.broadcast_to(w, (k, *w.shape)) for w in start_weights]
+        if k == 1:
+            # tf.vectorized_map mis-converts Conv2D's bias add for a loop of length 1 (TF 2.21):
+            # run a copy of the client alongside and drop it afterwards.
+            start_weights = [np.concatenate([w, w]) for w in start_weights]
+            data = ClientData(*(np.concatenate([a, a]) for a in (
+                data.x, data.y, data.counts, data.xv, data.yv, data.vcounts)))
+            idx, emask = np.concatenate([idx, idx]), np.concatenate([emask, emask])
         params, losses, weights, vloss, vmetric = self._train(
-            [tf.constant(w) for w in start_weights], data.x, data.y, idx, emask, data.xv,
-            data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu), np.float32(dp_clip),
-            np.float32(dp_noise), dp_seed)
+            [tf.constant(np.ascontiguousarray(w)) for w in start_weights], data.x, data.y, idx,
+            emask, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
+            np.float32(dp_clip), np.float32(dp_noise), tf_seed(seed, "dpsgd", round_))
         losses, weights = losses.numpy().T, weights.numpy().T  # [K, T]
-        k, t = losses.shape
+        rows, t = losses.shape
         per_epoch = t // epochs
-        lw = (losses * weights).reshape(k, epochs, per_epoch).sum(-1)
-        ww = weights.reshape(k, epochs, per_epoch).sum(-1)
+        lw = (losses * weights).reshape(rows, epochs, per_epoch).sum(-1)
+        ww = weights.reshape(rows, epochs, per_epoch).sum(-1)
         epoch_loss = lw / np.maximum(ww, 1)
         nov = data.vcounts == 0
         vl, vm = vloss.numpy().astype(np.float64), vmetric.numpy().astype(np.float64)
         vl[nov] = np.nan
         vm[nov] = np.nan
-        return TrainResult([p.numpy() for p in params], epoch_loss, vl, vm)
+        return TrainResult([p.numpy()[:k] for p in params], epoch_loss[:k], vl[:k], vm[:k])
 
     def evaluate(self, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set)."""
-        loss, metric = self._eval([w[None] for w in weights], x[None], y[None],
-                                  np.array([len(x)], np.int32))
-        return float(loss.numpy()[0]), float(metric.numpy()[0])
+        loss, metric = self.evaluate_many([w[None] for w in weights], x, y)
+        return float(loss[0]), float(metric[0])
 
     def evaluate_many(self, stacked: list[np.ndarray], x: np.ndarray, y: np.ndarray):
         """Per-model (loss, metric) of K models on the same set: ``[K]`` each."""
         k = stacked[0].shape[0]
+        if k == 1:  # see train(): a loop of length 1 trips tf.vectorized_map
+            loss, metric = self.evaluate_many([np.concatenate([w, w]) for w in stacked], x, y)
+            return loss[:1], metric[:1]
         xs = np.broadcast_to(x[None], (k, *x.shape))
         ys = np.broadcast_to(y[None], (k, *y.shape))
         loss, metric = self._eval(stacked, xs, ys, np.full(k, len(x), np.int32))

@@ -221,6 +221,17 @@ class ClientDevice:
         return body[:SHARE_BYTES], body[SHARE_BYTES:]
 
 
+@dataclass(frozen=True)
+class SecAggUpload:
+    """One client's row in the payload: what it sent (``masked``, y_u), the public ``setup`` it
+    received, and its ``device`` (kept so the server can ask it for shares in round 4)."""
+
+    client_id: int
+    masked: np.ndarray
+    device: ClientDevice
+    setup: SecAggSetup
+
+
 def _nonce(sender: int) -> bytes:
     # The pair key is shared by both directions, so the nonce names the sender; keys are fresh
     # each round, so (key, nonce) never repeats.
@@ -360,15 +371,19 @@ class SecureAggregation(Mechanism):
                     (plain_q & 0xFFFFFFFF).astype("<u4")),
                 "masked_byte_entropy_bits": _byte_entropy(masked[0].astype("<u4")),
             })
-        payload = {"setup": setup, "masked": PerClient(tuple(masked)),
-                   "devices": PerClient(tuple(devices[u] for u in ids))}
+        payload = PerClient(tuple(SecAggUpload(u, masked[row], devices[u], setup)
+                                  for row, u in enumerate(ids)))
         return batch.replace(bytes_up=bytes_up).with_payload(self.name, payload), meas
 
     # ---- server side: round 4
     def secure_sum(self, ctx: RoundContext, batch: UpdateBatch):
         t0 = time.perf_counter()
-        data = batch.payload[self.name]
-        setup: SecAggSetup = data["setup"]
+        uploads: tuple[SecAggUpload, ...] = batch.payload[self.name].items
+        if not uploads:
+            raise ProtocolError(
+                f"secure aggregation cannot unmask: none of the {len(ctx.sampled)} sampled "
+                "clients survived")
+        setup = uploads[0].setup
         survivors = frozenset(int(c) for c in batch.client_ids)
         unknown = survivors - set(setup.ids)
         if unknown:
@@ -388,12 +403,11 @@ class SecureAggregation(Mechanism):
 
         # Round 4: each survivor answers with its shares.
         shares: dict[int, list[tuple[int, bytes]]] = {u: [] for u in setup.ids}
-        for device in data["devices"].items:
-            for u, share in device.unmask_shares(setup, survivors, dropped).items():
+        for up in uploads:
+            for u, share in up.device.unmask_shares(setup, survivors, dropped).items():
                 shares[u].append(share)
 
-        total = ring_sum(np.stack(data["masked"].items)) if survivors else \
-            np.zeros(setup.num_params, np.uint32)
+        total = ring_sum(np.stack([up.masked for up in uploads]))
         n = setup.num_params
         for u in sorted(survivors):
             total -= prg(shamir_combine(shares[u][:t]), n)
@@ -413,8 +427,7 @@ class SecureAggregation(Mechanism):
         server_ms = (time.perf_counter() - t0) * 1e3
 
         # For the teaching display only: the plain sum the server never sees.
-        plain = np.asarray(batch.weights, np.float64) @ batch.deltas if survivors else \
-            np.zeros(n)
+        plain = np.asarray(batch.weights, np.float64) @ batch.deltas
         meas = {
             "server_ms": server_ms,
             "survivors": len(survivors),

@@ -1,0 +1,405 @@
+"""Additively homomorphic encryption of the updates: Paillier (1999) and CKKS (Cheon et al. 2017).
+
+Clients encrypt their updates under one public key; the server combines the ciphertexts into
+an encryption of the sum without being able to read any of them, and only the key holder can
+decrypt, and only the sum. Threat model (as in privacy.md): the clients (or a separate key
+authority) share the secret key and the server must not collude with any of them. In the
+simulation the key holder is an object the server can only ask to decrypt an aggregate
+(:class:`KeyHolder`).
+
+**Paillier** (``phe`` with gmpy2): E(a)·E(b) mod n² = E(a + b). One 2048-bit ciphertext can
+carry far more than one fixed-point number, so values are *packed*: each value is clipped to
+[-clip, clip], scaled by 2^frac_bits, rounded stochastically and offset by M = ⌈clip·2^frac⌉ so it
+is non-negative; slots are wide enough that the sum over all sampled clients cannot carry into
+the next slot (headroom ⌈log2(n)⌉ bits); as many slots as fit under n go in one plaintext,
+encrypted with ``raw_encrypt``. Adding ciphertexts adds every slot at once.
+
+**CKKS** (``tenseal``): approximate arithmetic on vectors of reals, N = 8192, coefficient moduli
+[60, 40, 40, 60], scale 2^40 (privacy.md's measured row: error ~1e-8). A ciphertext holds N/2 =
+4096 values, so updates are cut into chunks of 4096. No Galois keys (additions don't need them,
+and they are most of the key-generation time). The server gets a context without the secret key.
+
+**Weights.** Like secure aggregation, client k encrypts (w_k/ω)·Δ_k with a public ω = max
+weight of the sampled clients, so Paillier's slot headroom depends on the number of clients
+only; the decrypted sum is multiplied by ω.
+
+**Keys.** Key generation uses the libraries' own OS randomness (``phe`` uses ``secrets``, SEAL
+its own PRNG), so ciphertexts differ between runs; that is fine because decrypted sums are
+exact up to the stated tolerance. The key pair is cached process-wide per (scheme, key size), so
+a round does not pay key generation again.
+
+**One layer only.** With ``layer`` set, only that weight tensor's coordinates (from
+``layer_slices``, the engine's flat layout) are encrypted; the rest travel and are summed in the
+clear, which the measurements say.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..rng import generator
+from .base import Mechanism, PerClient, RoundContext, UpdateBatch
+from .quantize import clip as clip_values
+from .quantize import stochastic_round
+
+CKKS_N = 8192
+CKKS_COEFF_BITS = (60, 40, 40, 60)
+CKKS_SCALE_BITS = 40
+CKKS_SLOTS = CKKS_N // 2
+PREVIEW_BYTES = 24
+
+_KEY_CACHE: dict[tuple, Any] = {}
+_KEY_LOCK = threading.Lock()
+
+
+def _cached(key: tuple, make):
+    """Process-wide cache of key material; returns (value, seconds spent making it)."""
+    with _KEY_LOCK:
+        if key in _KEY_CACHE:
+            return _KEY_CACHE[key], 0.0
+        t0 = time.perf_counter()
+        value = make()
+        _KEY_CACHE[key] = value
+        return value, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- Paillier
+@dataclass(frozen=True)
+class PaillierPacking:
+    """Slot layout for packing fixed-point values into one Paillier plaintext."""
+
+    key_bits: int
+    frac_bits: int
+    clip: float
+    n_clients: int
+
+    @property
+    def offset(self) -> int:
+        """M = ⌈clip·2^frac⌉: slot value = q + M ∈ [0, 2M]."""
+        return math.ceil(self.clip * (1 << self.frac_bits))
+
+    @property
+    def slot_bits(self) -> int:
+        """Enough bits for a sum of n slots (each ≤ 2M), rounded up to whole bytes."""
+        bits = (2 * self.offset * max(1, self.n_clients)).bit_length()
+        return 8 * math.ceil(bits / 8)
+
+    @property
+    def slots(self) -> int:
+        """Slots per ciphertext: the packed integer must stay below n ≥ 2^(key_bits−1)."""
+        return (self.key_bits - 1) // self.slot_bits
+
+    def check(self) -> None:
+        if self.slot_bits > 64:
+            raise ConfigError("privacy.he.scheme", "paillier",
+                              f"fewer clients or a smaller clip: {self.n_clients} clients × "
+                              f"clip {self.clip} need {self.slot_bits}-bit slots (max 64)")
+
+    def pack(self, q: np.ndarray) -> list[int]:
+        """Signed integers (|q| ≤ M) → packed plaintext integers, slot 0 lowest."""
+        nbytes = self.slot_bits // 8
+        vals = (np.asarray(q, np.int64) + self.offset).astype("<u8")
+        pad = (-len(vals)) % self.slots
+        vals = np.concatenate([vals, np.full(pad, self.offset, "<u8")])
+        raw = vals.view(np.uint8).reshape(-1, 8)[:, :nbytes].reshape(-1, self.slots * nbytes)
+        return [int.from_bytes(row.tobytes(), "little") for row in raw]
+
+    def unpack_sum(self, plaintexts: Sequence[int], length: int, n_summed: int) -> np.ndarray:
+        """Packed sums of ``n_summed`` clients → the signed integer sums (int64)."""
+        nbytes = self.slot_bits // 8
+        buf = b"".join(int(p).to_bytes(self.slots * nbytes, "little") for p in plaintexts)
+        cols = np.frombuffer(buf, np.uint8).reshape(-1, nbytes)
+        full = np.zeros((cols.shape[0], 8), np.uint8)
+        full[:, :nbytes] = cols
+        sums = full.view("<u8").ravel()[:length].astype(np.int64)
+        return sums - n_summed * self.offset
+
+
+class KeyHolder:
+    """Whoever holds the secret key (the clients jointly, or a key authority). The server only
+    calls :meth:`decrypt_sum` on an aggregate ciphertext."""
+
+    def __init__(self, scheme: str, secret: Any):
+        self.scheme = scheme
+        self._secret = secret
+
+    def decrypt_sum(self, ciphertexts: Sequence[Any]) -> list:
+        if self.scheme == "paillier":
+            return [self._secret.raw_decrypt(int(c)) for c in ciphertexts]
+        import tenseal as ts
+        out: list[float] = []
+        for blob in ciphertexts:
+            out.extend(ts.ckks_vector_from(self._secret, blob).decrypt())
+        return out
+
+
+def paillier_keys(key_bits: int):
+    """(public key, KeyHolder, seconds spent on keygen now), cached per key size."""
+    from phe import paillier
+
+    (pub, priv), spent = _cached(("paillier", key_bits),
+                                 lambda: paillier.generate_paillier_keypair(n_length=key_bits))
+    return pub, KeyHolder("paillier", priv), spent
+
+
+def ckks_contexts():
+    """(secret context for clients, public context for the server, KeyHolder, keygen seconds)."""
+    import tenseal as ts
+
+    def make():
+        ctx = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=CKKS_N,
+                         coeff_mod_bit_sizes=list(CKKS_COEFF_BITS))
+        ctx.global_scale = 2.0 ** CKKS_SCALE_BITS
+        public = ts.context_from(ctx.serialize(save_secret_key=False))
+        return ctx, public
+
+    (ctx, public), spent = _cached(("ckks", CKKS_N), make)
+    return ctx, public, KeyHolder("ckks", ctx), spent
+
+
+# --------------------------------------------------------------------------- mechanism
+@dataclass(frozen=True)
+class HERound:
+    """Public facts of one round that every client and the server know."""
+
+    scheme: str
+    weight_scale: float                 # ω
+    n_clients: int                      # sampled clients (Paillier slot headroom)
+    encrypted: np.ndarray               # flat indices that are encrypted
+    clear: np.ndarray                   # flat indices sent in the clear
+    packing: Optional[PaillierPacking]
+
+
+@dataclass(frozen=True)
+class HEUpload:
+    """One client's row in the payload: ciphertexts (ints for Paillier, serialized CKKS
+    vectors) and its unencrypted coordinates (empty unless ``layer`` is set)."""
+
+    client_id: int
+    ciphertexts: tuple
+    clear: np.ndarray
+    info: HERound
+
+
+class HomomorphicEncryption(Mechanism):
+    """Encrypt updates so the server sums ciphertexts it cannot read.
+
+    Parameters
+    ----------
+    scheme:
+        ``"paillier"`` or ``"ckks"``.
+    key_bits:
+        Paillier modulus size (1024, 2048, 3072). Ignored by CKKS.
+    layer, layer_slices:
+        Encrypt only weight tensor ``layer``; ``layer_slices[i]`` is tensor i's slice of the
+        flat update vector.
+    clip, frac_bits:
+        Paillier's fixed-point format: values are clipped to [-clip, clip] (coordinate-wise) and
+        carry ``frac_bits`` fractional bits.
+    """
+
+    name = "he"
+    order = 30
+    hides_updates = True
+
+    def __init__(self, scheme: str = "paillier", key_bits: int = 2048,
+                 layer: Optional[int] = None, layer_slices: Optional[Sequence[slice]] = None,
+                 clip: float = 4.0, frac_bits: int = 24):
+        if scheme not in ("paillier", "ckks"):
+            raise ConfigError("privacy.he.scheme", scheme, "'paillier' or 'ckks'")
+        if layer is not None:
+            if layer_slices is None:
+                raise ConfigError("privacy.he.layer", layer,
+                                  "null, unless the engine passes the model's layer layout")
+            if not 0 <= layer < len(layer_slices):
+                raise ConfigError("privacy.he.layer", layer,
+                                  f"an index of a weight tensor, 0 to {len(layer_slices) - 1}")
+        self.scheme = scheme
+        self.key_bits = key_bits
+        self.layer = layer
+        self.layer_slices = list(layer_slices) if layer_slices is not None else None
+        self.clip = clip
+        self.frac_bits = frac_bits
+
+    def _split(self, num_params: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(num_params)
+        if self.layer is None:
+            return idx, idx[:0]
+        enc = idx[self.layer_slices[self.layer]]
+        mask = np.ones(num_params, bool)
+        mask[enc] = False
+        return enc, idx[mask]
+
+    # ---- client side
+    def client(self, ctx: RoundContext, batch: UpdateBatch):
+        ids = tuple(int(c) for c in batch.client_ids)
+        n, num_params = len(ids), batch.deltas.shape[1]
+        weights = np.asarray(batch.weights, np.float64)
+        omega = float(weights.max()) if n and weights.max() > 0 else 1.0
+        enc_idx, clear_idx = self._split(num_params)
+        packing = None
+        if self.scheme == "paillier":
+            packing = PaillierPacking(self.key_bits, self.frac_bits, self.clip, n)
+            packing.check()
+            pub, _, keygen_s = paillier_keys(self.key_bits)
+        else:
+            secret_ctx, _, _, keygen_s = ckks_contexts()
+        info = HERound(self.scheme, omega, n, enc_idx, clear_idx, packing)
+
+        uploads, times, n_clipped = [], [], 0
+        for row, u in enumerate(ids):
+            t0 = time.perf_counter()
+            x = batch.deltas[row, enc_idx]
+            factor = weights[row] / omega
+            if self.scheme == "paillier":
+                xc, clipped = clip_values(x, self.clip)
+                n_clipped += clipped
+                q = stochastic_round(xc * (factor * (1 << self.frac_bits)),
+                                     generator(ctx.seed, "he", ctx.round, "quantize", u))
+                cts = tuple(pub.raw_encrypt(m) for m in packing.pack(q))
+            else:
+                import tenseal as ts
+                v = x * factor
+                cts = tuple(ts.ckks_vector(secret_ctx, v[o:o + CKKS_SLOTS].tolist()).serialize()
+                            for o in range(0, len(v), CKKS_SLOTS))
+            times.append(time.perf_counter() - t0)
+            uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
+
+        ct_bytes = [self._ct_bytes(up.ciphertexts) for up in uploads]
+        clear_bytes = 4 * len(clear_idx)
+        per_client = np.array(ct_bytes, np.int64) + clear_bytes
+        bytes_up = batch.bytes_up - 4 * num_params + per_client
+        times_ms = np.array(times) * 1e3
+        meas = {
+            "scheme": self.scheme,
+            "key_bits": self.key_bits if self.scheme == "paillier" else None,
+            "poly_modulus_degree": CKKS_N if self.scheme == "ckks" else None,
+            "keygen_ms": keygen_s * 1e3,
+            "encrypt_ms": float(times_ms.sum()),
+            "client_ms": float(times_ms.sum()),
+            "encrypt_ms_per_client": float(times_ms.mean()) if n else 0.0,
+            "ciphertexts_per_client": len(uploads[0].ciphertexts) if n else 0,
+            "ciphertext_bytes_per_client": int(np.mean(ct_bytes)) if n else 0,
+            "plaintext_bytes_per_client": 4 * len(enc_idx),
+            "expansion": (float(np.mean(ct_bytes)) / (4 * len(enc_idx))) if n and len(enc_idx)
+            else 0.0,
+            "bytes_per_client": int(per_client.mean()) if n else 0,
+            "encrypted_coordinates": int(len(enc_idx)),
+            "clear_coordinates": int(len(clear_idx)),
+            "layer": self.layer,
+            "weight_scale": omega,
+        }
+        if packing is not None:
+            meas.update({"slots_per_ciphertext": packing.slots, "slot_bits": packing.slot_bits,
+                         "frac_bits": self.frac_bits, "clip": self.clip,
+                         "clipped_fraction": n_clipped / max(1, n * len(enc_idx))})
+        else:
+            meas.update({"slots_per_ciphertext": CKKS_SLOTS, "scale_bits": CKKS_SCALE_BITS})
+        if n and uploads[0].ciphertexts:
+            meas["preview_hex"] = self._preview(uploads[0].ciphertexts[0])
+        return (batch.replace(bytes_up=bytes_up)
+                .with_payload(self.name, PerClient(tuple(uploads)))), meas
+
+    def _ct_bytes(self, cts: tuple) -> int:
+        if self.scheme == "paillier":
+            return len(cts) * (2 * self.key_bits // 8)    # an element of Z_{n²}
+        return sum(len(b) for b in cts)
+
+    def _preview(self, ct: Any) -> str:
+        if self.scheme == "paillier":
+            raw = int(ct).to_bytes(2 * self.key_bits // 8, "big")
+        else:
+            raw = bytes(ct)
+        return raw[:PREVIEW_BYTES].hex()
+
+    # ---- server side
+    def secure_sum(self, ctx: RoundContext, batch: UpdateBatch):
+        uploads: tuple[HEUpload, ...] = batch.payload[self.name].items
+        num_params = batch.deltas.shape[1]
+        weights = np.asarray(batch.weights, np.float64)
+        result = np.zeros(num_params)
+        if not uploads:
+            return result, {"add_ms": 0.0, "decrypt_ms": 0.0, "server_ms": 0.0,
+                            "max_abs_error": 0.0, "summed": 0}
+        info = uploads[0].info
+        n = len(uploads)
+
+        # The server: multiply (Paillier) / add (CKKS) ciphertexts it cannot read.
+        t0 = time.perf_counter()
+        if info.scheme == "paillier":
+            import gmpy2
+            pub, holder, _ = paillier_keys(info.packing.key_bits)
+            nsq = gmpy2.mpz(pub.nsquare)
+            agg = [gmpy2.mpz(c) for c in uploads[0].ciphertexts]
+            for up in uploads[1:]:
+                agg = [a * c % nsq for a, c in zip(agg, up.ciphertexts)]
+            agg = [int(a) for a in agg]
+        else:
+            import tenseal as ts
+            _, public_ctx, holder, _ = ckks_contexts()
+            agg = []
+            for j in range(len(uploads[0].ciphertexts)):
+                acc = ts.ckks_vector_from(public_ctx, uploads[0].ciphertexts[j])
+                for up in uploads[1:]:
+                    acc = acc + ts.ckks_vector_from(public_ctx, up.ciphertexts[j])
+                agg.append(acc.serialize())
+        clear_sum = weights @ np.stack([up.clear for up in uploads]) if len(info.clear) else None
+        add_ms = (time.perf_counter() - t0) * 1e3
+
+        # The key holder: decrypt the aggregate only.
+        t0 = time.perf_counter()
+        plain = holder.decrypt_sum(agg)
+        if info.scheme == "paillier":
+            sums = info.packing.unpack_sum(plain, len(info.encrypted), n)
+            enc_sum = sums.astype(np.float64) / (1 << info.packing.frac_bits)
+        else:
+            enc_sum = np.asarray(plain[:len(info.encrypted)], np.float64)
+        decrypt_ms = (time.perf_counter() - t0) * 1e3
+
+        result[info.encrypted] = enc_sum * info.weight_scale
+        if clear_sum is not None:
+            result[info.clear] = clear_sum
+        plain_sum = weights @ batch.deltas       # teaching display only
+        err = np.abs(result - plain_sum)
+        meas = {
+            "add_ms": add_ms,
+            "decrypt_ms": decrypt_ms,
+            "server_ms": add_ms + decrypt_ms,
+            "summed": n,
+            "max_abs_error": float(err.max()) if num_params else 0.0,
+            "max_abs_error_encrypted": float(err[info.encrypted].max()) if len(info.encrypted)
+            else 0.0,
+            "summed_in_clear": int(len(info.clear)),
+            "preview_sum": [float(v) for v in result[:8]],
+            "preview_plain_sum": [float(v) for v in plain_sum[:8]],
+        }
+        return result, meas
+
+
+def from_config(cfg, layer_slices: Optional[Sequence[slice]] = None
+                ) -> Optional[HomomorphicEncryption]:
+    """The mechanism for ``cfg.privacy.he``, or ``None`` when the scheme is ``off``.
+
+    Paillier's clip (coordinate-wise, public) is 4.0, or the DP clip when central DP clips to
+    more than that; with local DP the noise rides on the update, so it is 16× the DP clip.
+    A wider clip only costs a few slot bits; coordinates beyond it are clipped and counted in
+    the ``clipped_fraction`` measurement.
+    """
+    priv = getattr(cfg, "privacy", cfg)
+    he = priv.he
+    if not he.enabled:
+        return None
+    clip = 4.0
+    if priv.dp.mode == "central":
+        clip = max(clip, priv.dp.clip)
+    elif priv.dp.mode == "local":
+        clip = max(clip, 16.0 * priv.dp.clip)
+    return HomomorphicEncryption(scheme=he.scheme, key_bits=he.key_bits, layer=he.layer,
+                                 layer_slices=layer_slices, clip=clip)
