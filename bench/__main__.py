@@ -1,0 +1,36 @@
+"""``make bench``: every benchmark section, one after another, in one process run each.
+
+Sections are separate modules so each can also run alone (``python -m bench.engine_bench``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SECTIONS = [
+    ("engine", "bench.engine_bench", "main"),
+    ("privacy accountant", "bench.dp_bench", "bench_accountant"),
+    ("cryptographic mechanisms", "bench.crypto_bench", "main"),
+    ("app responsiveness", "bench.app_bench", "main"),
+]
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    for title, module, func in SECTIONS:
+        if wanted and not any(w in module for w in wanted):
+            continue
+        print(f"\n##### {title} ({module})", flush=True)
+        t0 = time.perf_counter()
+        getattr(importlib.import_module(module), func)()
+        print(f"(section took {time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

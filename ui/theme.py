@@ -1,0 +1,79 @@
+"""One look for every chart: the Plotly template and the fixed colour meanings.
+
+Colour rules (the same on every page, so students learn them once):
+
+- **Client k** always has ``client_color(k, n)``: a 24-colour qualitative palette of strong
+  colours (no greys, no black), and beyond 24 clients a continuous scale.
+- **The global model** is black.
+- **Baselines** (centralized, local-only) are dashed grey.
+- **Labels/classes** use a pastel palette, so a stacked label bar is never mistaken for a
+  client.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import sample_colorscale
+
+# Strong colours first (D3 without its grey), then Category20b's darker tones: every one reads
+# on a white background and on a projector.
+CLIENT_PALETTE = (
+    "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#BCBD22",
+    "#17BECF", "#393B79", "#637939", "#8C6D31", "#843C39", "#7B4173", "#5254A3", "#8CA252",
+    "#BD9E39", "#AD494A", "#A55194", "#6B6ECF", "#B5CF6B", "#E7BA52", "#D6616B", "#CE6DBD",
+)
+#: Used for every client when there are more clients than palette colours.
+CLIENT_SCALE = "Turbo"
+GLOBAL_COLOR = "#000000"
+BASELINE_COLOR = "#8C8C8C"
+BASELINE_DASH = {"centralized": "dash", "local_only": "dot"}
+#: Pastel label colours (Plotly's "Pastel"), distinct in tone from the strong client colours.
+LABEL_PALETTE = (
+    "#66C5CC", "#F6CF71", "#F89C74", "#DCB0F2", "#87C55F", "#9EB9F3", "#FE88B1", "#C9DB74",
+    "#8BE0A4", "#B497E7", "#D3B484", "#B3B3B3",
+)
+#: Participation statuses: neutral for "not sampled", green/orange/red for what happened.
+STATUS_COLORS = {"not_sampled": "#EDEDED", "trained": "#4C9F70", "dropped": "#F2A541",
+                 "rejected": "#D1495B"}
+#: Variants on the Compare page (not clients): a separate, short qualitative palette.
+VARIANT_PALETTE = ("#0B6E4F", "#C84C09", "#5941A9", "#B80C09", "#1B998B", "#E2A0FF")
+
+TEMPLATE_NAME = "fedsim"
+
+
+def client_color(k: int, n: int) -> str:
+    """Colour of client ``k`` out of ``n``: palette entry, or a scale position when n > 24."""
+    if n <= len(CLIENT_PALETTE):
+        return CLIENT_PALETTE[k % len(CLIENT_PALETTE)]
+    return sample_colorscale(CLIENT_SCALE, [k / max(n - 1, 1)])[0]
+
+
+def label_color(c: int) -> str:
+    return LABEL_PALETTE[c % len(LABEL_PALETTE)]
+
+
+def variant_color(i: int) -> str:
+    return VARIANT_PALETTE[i % len(VARIANT_PALETTE)]
+
+
+def _make_template() -> go.layout.Template:
+    # Start from plotly_white (clean grid) and enlarge fonts for a projector.
+    tpl = go.layout.Template(pio.templates["plotly_white"])
+    tpl.layout.update(
+        font=dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=14,
+                  color="#222"),
+        title=dict(font=dict(size=17), x=0.0, xanchor="left"),
+        colorway=list(CLIENT_PALETTE),
+        margin=dict(l=55, r=20, t=50, b=45),
+        legend=dict(font=dict(size=12)),
+        hoverlabel=dict(font_size=13),
+    )
+    return tpl
+
+
+pio.templates[TEMPLATE_NAME] = _make_template()
+
+#: Plotly options for st.plotly_chart: no logo, keep the toolbar small.
+PLOTLY_CONFIG = {"displaylogo": False,
+                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
