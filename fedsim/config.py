@@ -516,6 +516,16 @@ def check_combination(cfg: SimulationConfig) -> None:
         bad("aggregation.name", cfg.aggregation.name,
             "'fedavg' with central DP (its noise is calibrated to a sum of clipped updates)")
     n = cfg.clients.num_clients
+    if priv.dp.adaptive_clip and priv.dp.mode != "central":
+        bad("privacy.dp.adaptive_clip", True, "false unless privacy.dp.mode is 'central'")
+    if priv.dp.mode == "central" and priv.dp.adaptive_clip and priv.dp.target_epsilon is None:
+        # Andrew et al. 2021: the update noise z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) with σ_b = m/20 is
+        # only real when z < 2σ_b = m/10 (m = expected clients per round).
+        m = cfg.clients.fraction * n
+        if priv.dp.noise_multiplier >= m / 10:
+            bad("privacy.dp.noise_multiplier", priv.dp.noise_multiplier,
+                f"< {m / 10:g} (expected clients per round / 10) with adaptive clipping; "
+                "sample more clients per round or turn adaptive clipping off")
     if priv.secure_aggregation.enabled:
         nb = priv.secure_aggregation.neighbors
         if nb is not None and nb >= n:

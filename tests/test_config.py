@@ -107,3 +107,14 @@ def test_config_validation_does_not_import_tensorflow():
             "import fedsim.presets, fedsim.cli; print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("dp, field", [
+    ({"mode": "local", "adaptive_clip": True}, "privacy.dp.adaptive_clip"),
+    ({"mode": "central", "adaptive_clip": True, "noise_multiplier": 1.0},
+     "privacy.dp.noise_multiplier"),  # 10 clients: z must be < 1
+])
+def test_adaptive_clipping_limits_are_checked_before_tensorflow(dp, field):
+    with pytest.raises(IncompatibleConfigError) as err:
+        SimulationConfig.from_dict({"privacy": {"dp": dp}})
+    assert err.value.field == field
