@@ -4,6 +4,10 @@ encryption (Paillier, CKKS) and zero-knowledge range proofs (Pedersen + CDS OR-p
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,6 +176,20 @@ def test_secagg_plus_cost_scales_with_k_not_n():
     assert f16["bytes_encrypted_shares"] > f8["bytes_encrypted_shares"]
 
 
+def test_secagg_plus_fails_when_a_neighbourhood_is_depleted():
+    """Enough survivors overall, but one client's share holders are gone: no sum."""
+    batch = make_batch(10, 16)
+    mech = SecureAggregation(neighbors=2)          # 3 holders, t = 2
+    ctx = ctx_for(batch)
+    sent, meas = mech.client(ctx, batch)
+    assert meas["threshold"] == 2
+    setup = sent.payload["secagg"].items[0].setup
+    dropped = set(setup.neighbors[0])              # both neighbours of client 0
+    alive = sent.select(np.array([c not in dropped for c in sent.client_ids]))
+    with pytest.raises(ProtocolError, match="client 0"):
+        mech.secure_sum(ctx, alive)
+
+
 def test_ring_neighbours_are_symmetric_and_odd_k_rounds_up():
     ids = tuple(range(11))
     for k, expect in ((2, 2), (3, 4), (4, 4), (10, 10), (None, 10)):
@@ -195,6 +213,16 @@ def test_secagg_bytes_up_and_preview():
     assert meas["bytes_masked_vector"] == 400
     assert len(meas["preview_plain"]) == len(meas["preview_masked"]) == 8
     assert isinstance(sent.payload["secagg"], PerClient)
+
+
+def test_clipping_is_reported_apart_from_quantization_error():
+    batch = make_batch(4, 50, scale=1.0)              # many coordinates beyond clip 0.5
+    for mech in (SecureAggregation(clip=0.5), HomomorphicEncryption("paillier", key_bits=1024,
+                                                                     clip=0.5)):
+        _, _, cm, sm = run_round(mech, batch)
+        assert cm["clipped_fraction"] > 0.3
+        assert sm["max_abs_error"] > 1.0                 # vs the unclipped plain sum
+        assert sm["quantization_error"] <= 4 * batch.weights.max() * 2.0 ** -16
 
 
 def test_rejected_client_is_unmasked_like_a_dropout():
@@ -241,13 +269,35 @@ def test_ckks_sum_within_tolerance():
 
 
 def test_server_context_cannot_decrypt_ckks():
-    _, public, _, _ = he_mod.ckks_contexts()
-    import tenseal as ts
     batch = make_batch(2, 10)
-    sent, _ = HomomorphicEncryption("ckks").client(ctx_for(batch), batch)
-    vec = ts.ckks_vector_from(public, sent.payload["he"].items[0].ciphertexts[0])
+    sent, meas = HomomorphicEncryption("ckks").client(ctx_for(batch), batch)
+    vec = sent.payload["he"].items[0].ciphertexts[0]
+    assert vec.context().is_public()
     with pytest.raises(ValueError):
         vec.decrypt()
+    assert meas["ciphertext_bytes_per_client"] == 2 * 8192 * 3 * 8
+
+
+@pytest.mark.slow
+def test_ckks_works_after_tensorflow_is_imported():
+    """tenseal's protobuf serialization breaks once TensorFlow is loaded; the HE code must not
+    need it (this runs in a fresh interpreter, TensorFlow first)."""
+    code = (
+        "import tensorflow\n"
+        "import numpy as np\n"
+        "from fedsim.privacy.base import RoundContext, UpdateBatch\n"
+        "from fedsim.privacy.he import HomomorphicEncryption\n"
+        "b = UpdateBatch((0, 1, 2), np.random.default_rng(0).normal(size=(3, 5000)), np.ones(3))\n"
+        "ctx = RoundContext(1, 0, 3, 3.0, 1.0, (0, 1, 2), (), 5000)\n"
+        "m = HomomorphicEncryption('ckks')\n"
+        "sent, _ = m.client(ctx, b)\n"
+        "total, meas = m.secure_sum(ctx, sent)\n"
+        "assert np.max(np.abs(total - b.deltas.sum(0))) < 1e-4, meas\n"
+        "print('CKKS-OK')\n")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0 and "CKKS-OK" in out.stdout, out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("scheme", ["paillier", "ckks"])

@@ -17,7 +17,15 @@ encrypted with ``raw_encrypt``. Adding ciphertexts adds every slot at once.
 **CKKS** (``tenseal``): approximate arithmetic on vectors of reals, N = 8192, coefficient moduli
 [60, 40, 40, 60], scale 2^40 (privacy.md's measured row: error ~1e-8). A ciphertext holds N/2 =
 4096 values, so updates are cut into chunks of 4096. No Galois keys (additions don't need them,
-and they are most of the key-generation time). The server gets a context without the secret key.
+and they are most of the key-generation time). Clients encrypt with the public key and the
+server works in a context without the secret key (``make_context_public``).
+
+Ciphertexts travel as tenseal objects and their size is computed from SEAL's layout (2
+polynomials × N coefficients × one 8-byte word per remaining prime; SEAL's zstd compression
+would save about 15%) rather than by serializing them: tenseal serializes through protobuf,
+and once TensorFlow is loaded (it exports its own protobuf symbols process-wide) tenseal's
+``serialize`` fails with "failed to save proto" or crashes the process (measured with TF 2.21 and
+tenseal 0.3.18). Nothing here calls tenseal's protobuf code.
 
 **Weights.** Like secure aggregation, client k encrypts (w_k/ω)·Δ_k with a public ω = max
 weight of the sampled clients, so Paillier's slot headroom depends on the number of clients
@@ -36,6 +44,8 @@ clear, which the measurements say.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -133,10 +143,10 @@ class KeyHolder:
     def decrypt_sum(self, ciphertexts: Sequence[Any]) -> list:
         if self.scheme == "paillier":
             return [self._secret.raw_decrypt(int(c)) for c in ciphertexts]
-        import tenseal as ts
+        key = self._secret.secret_key()
         out: list[float] = []
-        for blob in ciphertexts:
-            out.extend(ts.ckks_vector_from(self._secret, blob).decrypt())
+        for vec in ciphertexts:
+            out.extend(vec.decrypt(key))
         return out
 
 
@@ -150,14 +160,15 @@ def paillier_keys(key_bits: int):
 
 
 def ckks_contexts():
-    """(secret context for clients, public context for the server, KeyHolder, keygen seconds)."""
+    """(secret context, public context for clients and server, KeyHolder, keygen seconds)."""
     import tenseal as ts
 
     def make():
         ctx = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=CKKS_N,
                          coeff_mod_bit_sizes=list(CKKS_COEFF_BITS))
         ctx.global_scale = 2.0 ** CKKS_SCALE_BITS
-        public = ts.context_from(ctx.serialize(save_secret_key=False))
+        public = ctx.copy()          # not serialize/context_from: see the module docstring
+        public.make_context_public()
         return ctx, public
 
     (ctx, public), spent = _cached(("ckks", CKKS_N), make)
@@ -179,8 +190,8 @@ class HERound:
 
 @dataclass(frozen=True)
 class HEUpload:
-    """One client's row in the payload: ciphertexts (ints for Paillier, serialized CKKS
-    vectors) and its unencrypted coordinates (empty unless ``layer`` is set)."""
+    """One client's row in the payload: ciphertexts (ints for Paillier, tenseal CKKS vectors)
+    and its unencrypted coordinates (empty unless ``layer`` is set)."""
 
     client_id: int
     ciphertexts: tuple
@@ -250,7 +261,7 @@ class HomomorphicEncryption(Mechanism):
             packing.check()
             pub, _, keygen_s = paillier_keys(self.key_bits)
         else:
-            secret_ctx, _, _, keygen_s = ckks_contexts()
+            _, public_ctx, _, keygen_s = ckks_contexts()
         info = HERound(self.scheme, omega, n, enc_idx, clear_idx, packing)
 
         uploads, times, n_clipped = [], [], 0
@@ -267,7 +278,7 @@ class HomomorphicEncryption(Mechanism):
             else:
                 import tenseal as ts
                 v = x * factor
-                cts = tuple(ts.ckks_vector(secret_ctx, v[o:o + CKKS_SLOTS].tolist()).serialize()
+                cts = tuple(ts.ckks_vector(public_ctx, v[o:o + CKKS_SLOTS].tolist())
                             for o in range(0, len(v), CKKS_SLOTS))
             times.append(time.perf_counter() - t0)
             uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
@@ -310,13 +321,20 @@ class HomomorphicEncryption(Mechanism):
     def _ct_bytes(self, cts: tuple) -> int:
         if self.scheme == "paillier":
             return len(cts) * (2 * self.key_bits // 8)    # an element of Z_{n²}
-        return sum(len(b) for b in cts)
+        # SEAL layout: polynomials × N coefficients × primes left × 8-byte words.
+        return sum(c.size() * c.poly_modulus_degree() * c.coeff_modulus_size() * 8
+                   for vec in cts for c in vec.ciphertext())
 
     def _preview(self, ct: Any) -> str:
         if self.scheme == "paillier":
             raw = int(ct).to_bytes(2 * self.key_bits // 8, "big")
         else:
-            raw = bytes(ct)
+            # SEAL's own save (no protobuf), skipping its 16-byte header.
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "ct")
+                ct.ciphertext()[0].save(path)
+                with open(path, "rb") as fh:
+                    raw = fh.read(16 + PREVIEW_BYTES)[16:]
         return raw[:PREVIEW_BYTES].hex()
 
     # ---- server side
@@ -342,14 +360,13 @@ class HomomorphicEncryption(Mechanism):
                 agg = [a * c % nsq for a, c in zip(agg, up.ciphertexts)]
             agg = [int(a) for a in agg]
         else:
-            import tenseal as ts
-            _, public_ctx, holder, _ = ckks_contexts()
+            _, _, holder, _ = ckks_contexts()
             agg = []
             for j in range(len(uploads[0].ciphertexts)):
-                acc = ts.ckks_vector_from(public_ctx, uploads[0].ciphertexts[j])
+                acc = uploads[0].ciphertexts[j]
                 for up in uploads[1:]:
-                    acc = acc + ts.ckks_vector_from(public_ctx, up.ciphertexts[j])
-                agg.append(acc.serialize())
+                    acc = acc + up.ciphertexts[j]     # a new vector; the uploads stay as sent
+                agg.append(acc)
         clear_sum = weights @ np.stack([up.clear for up in uploads]) if len(info.clear) else None
         add_ms = (time.perf_counter() - t0) * 1e3
 
@@ -368,6 +385,10 @@ class HomomorphicEncryption(Mechanism):
             result[info.clear] = clear_sum
         plain_sum = weights @ batch.deltas       # teaching display only
         err = np.abs(result - plain_sum)
+        reference = plain_sum.copy()             # what the scheme computes exactly: clipped
+        if info.packing is not None and len(info.encrypted):
+            reference[info.encrypted] = weights @ clip_values(
+                batch.deltas[:, info.encrypted], info.packing.clip)[0]
         meas = {
             "add_ms": add_ms,
             "decrypt_ms": decrypt_ms,
@@ -375,6 +396,8 @@ class HomomorphicEncryption(Mechanism):
             "summed": n,
             "max_abs_error": float(err.max()) if num_params else 0.0,
             "max_abs_error_encrypted": float(err[info.encrypted].max()) if len(info.encrypted)
+            else 0.0,
+            "quantization_error": float(np.max(np.abs(result - reference))) if num_params
             else 0.0,
             "summed_in_clear": int(len(info.clear)),
             "preview_sum": [float(v) for v in result[:8]],

@@ -72,6 +72,7 @@ from ..errors import ProtocolError
 from ..rng import generator
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
 from .quantize import FixedPoint, ring_sum
+from .quantize import clip as clip_values
 
 KEY_BYTES = 32          # X25519 keys, ChaCha20 keys, b_u
 CHUNK = 16              # pycryptodome's Shamir shares 16-byte secrets
@@ -427,7 +428,10 @@ class SecureAggregation(Mechanism):
         server_ms = (time.perf_counter() - t0) * 1e3
 
         # For the teaching display only: the plain sum the server never sees.
-        plain = np.asarray(batch.weights, np.float64) @ batch.deltas
+        w = np.asarray(batch.weights, np.float64)
+        plain = w @ batch.deltas
+        fp = setup.fixed_point
+        clipped_plain = w @ clip_values(batch.deltas, fp.clip, fp.norm)[0]
         meas = {
             "server_ms": server_ms,
             "survivors": len(survivors),
@@ -435,6 +439,7 @@ class SecureAggregation(Mechanism):
             "dropped_recovered": len(dropped),
             "secrets_reconstructed": len(setup.ids),
             "max_abs_error": float(np.max(np.abs(result - plain))) if n else 0.0,
+            "quantization_error": float(np.max(np.abs(result - clipped_plain))) if n else 0.0,
             "error_bound": float(setup.weight_scale * len(survivors) *
                                  setup.fixed_point.resolution),
             "preview_sum": [float(v) for v in result[:PREVIEW]],
