@@ -74,11 +74,12 @@ _PRESETS = [
            {"rounds": 10, "clients": {"dropout": 0.2},
             "privacy": {"secure_aggregation": {"enabled": True, "threshold": 0.6}}}),
     Preset("malicious-zkp", "A malicious client vs. range proofs",
-           "Client 3 scales its update by 10. With zero-knowledge range proofs on, the server "
-           "rejects it; turn proofs off to see the harm.",
+           "Client 3 sends its update scaled by -10, pushing the model the wrong way. With "
+           "zero-knowledge range proofs on, the server rejects it; turn proofs off to see the "
+           "harm.",
            {"rounds": 15, "clients": {"malicious": {"ids": [3], "attack": "scale",
-                                                    "factor": 10.0}},
-            "privacy": {"zkp": {"enabled": True, "bound": 1.0, "coordinates": 16}}}),
+                                                    "factor": -10.0}},
+            "privacy": {"zkp": {"enabled": True, "bound": 0.05, "coordinates": 16}}}),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _PRESETS}

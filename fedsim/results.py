@@ -95,10 +95,13 @@ class RoundResult:
     bytes_up: int
     privacy: Mapping[str, Any]
     trace: tuple[PhaseRecord, ...]
+    aborted: str = ""  # why the round was abandoned (e.g. too few secure-aggregation survivors)
 
     @property
     def aggregated(self) -> tuple[int, ...]:
         """Clients whose update went into the aggregate."""
+        if self.aborted:
+            return ()
         out = set(self.dropped) | set(self.rejected)
         return tuple(c for c in self.sampled if c not in out)
 
@@ -110,5 +113,5 @@ class RoundResult:
                 "rejected": list(self.rejected), "global": _plain(self.global_metrics),
                 "clients": [c.to_dict(task) for c in self.clients],
                 "bytes": {"down": self.bytes_down, "up": self.bytes_up},
-                "privacy": _plain(self.privacy),
+                "privacy": _plain(self.privacy), "aborted": self.aborted or None,
                 "trace": [p.to_dict() for p in self.trace]}

@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import SimulationConfig
 from .datasets import Dataset, label_strata, load_dataset
+from .errors import ProtocolError
 from .models import ModelSpec, initial_weights
 from .partition import Partition, client_arrays, partition_pool
 from .privacy.base import Aggregate, RoundContext, UpdateBatch
@@ -334,9 +335,15 @@ class Simulation:
             agg = Aggregate(np.zeros(self.num_params), 1.0)
             meas["aggregator"] = {"note": "no update arrived"}
         elif hider is not None:
-            total, mm = hider.secure_sum(ctx, batch)
+            try:
+                total, mm = hider.secure_sum(ctx, batch)
+            except ProtocolError as err:
+                # Too few survivors to reconstruct the masks: a real server abandons the
+                # round rather than apply a wrong sum. The global model stays as it is.
+                w["aborted"] = str(err)
+                total, mm = np.zeros(self.num_params), {"aborted": str(err)}
             meas[hider.name + "_sum"] = mm
-            agg = Aggregate(np.asarray(total, np.float64), float(batch.weights.sum()))
+            agg = Aggregate(np.asarray(total, np.float64), max(float(batch.weights.sum()), 1e-12))
         else:
             agg, mm = self.aggregator(batch.deltas, batch.weights)
             meas["aggregator"] = {"name": self.aggregator.name, **mm}
@@ -351,6 +358,9 @@ class Simulation:
         ctx = self._ctx(w)
         agg: Aggregate = w["agg"]
         meas: dict = {}
+        if w.get("aborted"):
+            w["delta"], w["before"] = np.zeros(self.num_params), self.weights
+            return {"aborted": w["aborted"], "aggregate_norm": 0.0, "step_norm": 0.0}
         for m in reversed(self.pipeline.mechanisms):
             agg, mm = m.server(ctx, agg)
             if mm:
@@ -409,7 +419,8 @@ class Simulation:
             round=w["round"], sampled=tuple(ids), dropped=tuple(sorted(dropped)),
             rejected=tuple(sorted(rejected)), clients=tuple(clients),
             global_metrics=frozen(w["global"]), bytes_down=w["bytes_down"],
-            bytes_up=w["bytes_up"], privacy=frozen(privacy), trace=tuple(w["trace"]))
+            bytes_up=w["bytes_up"], privacy=frozen(privacy), trace=tuple(w["trace"]),
+            aborted=w.get("aborted", ""))
         self._history.append(result)
         self.last = LastRound(w["round"], tuple(ids), w["raw"], w["batch"], w["delta"],
                               res.weights if res is not None else None, w["before"],
