@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SECTIONS = [
     ("engine", "bench.engine_bench", "main"),
     ("privacy accountant", "bench.dp_bench", "bench_accountant"),
-    ("cryptographic mechanisms", "bench.crypto_bench", "main"),
+    ("cryptographic mechanisms", "bench.crypto_bench", "bench_all"),
     ("app responsiveness", "bench.app_bench", "main"),
 ]
 
