@@ -25,17 +25,17 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "side.seed.help": "Every random choice (data split, initial model, who is sampled, batches) "
                       "comes from this number. Same seed + same settings = same run, on every "
                       "computer.",
-    "side.reseed": "🎲 New seed",
+    "side.reseed": "New seed",
     "side.reseed.help": "Pick a random seed: same settings, different luck.",
     "side.share": "Share this setup",
     "side.share.help": "Copy this link: opening it reproduces the same configuration and seed "
                        "(it holds only the settings that differ from the defaults).",
     "side.share.caption": "Copy with the icon on the right. The link starts a fresh run.",
     "side.files": "Files",
-    "side.download_config": "⬇ Configuration (JSON)",
+    "side.download_config": "Configuration (JSON)",
     "side.download_config.help": "The whole configuration, in the same JSON format the command "
                                  "line uses (`fedsim run --config file.json`).",
-    "side.download_results": "⬇ Results (CSV)",
+    "side.download_results": "Results (CSV)",
     "side.download_results.help": "One row per round × client: status, losses, validation "
                                   "accuracy, update norm, bytes. Open it in a spreadsheet.",
     "side.upload": "Load a configuration",
@@ -103,7 +103,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.title": "Data & clients",
     "data.intro": "Who holds which examples? Change the split and watch the pictures on the "
                   "right. Nothing is trained on this page.",
-    "data.controls": "Data and clients",
+    "data.controls": "Settings",
     "data.dataset": "Data set",
     "data.dataset.help": "digits: 8×8 handwritten digits (10 classes). 2d: points on a plane "
                          "(2 classes), so decision boundaries can be drawn. breast_cancer: a "
@@ -174,8 +174,9 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.sizes_caption": "Solid: used for local training; hatched: kept for local validation. "
                           "Weighted FedAvg listens more to the big clients.",
     "data.digits_title": "A few examples from each client",
-    "data.digits_caption": "What each client's data looks like (first examples of each client). "
-                           "With label skew, rows repeat the same digit.",
+    "data.digits_caption": "What each client's data looks like (a few of its training "
+                           "examples, picked at random). With label skew, rows repeat the same "
+                           "digit.",
     "data.digits_clients": "Clients to show",
     "data.digits_clients.help": "Pick which clients' examples to draw.",
     "data.points_title": "Each client's points",
@@ -187,17 +188,16 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
                             "equal-count bins.",
 
     # ------------------------------------------------------------------ training page
-    "tr.title": "Training",
-    "tr.reset": "⏮ Reset",
+    "tr.reset": "Reset",
     "tr.reset.help": "Back to round 0 with the same initial model (same seed).",
-    "tr.phase": "⏭ Next phase",
+    "tr.phase": "Next phase",
     "tr.phase.help": "Run one phase of the round (select, broadcast, train, …) and see what "
                      "happened.",
-    "tr.round": "⏭ Next round",
+    "tr.round": "Next round",
     "tr.round.help": "Finish the current round (or run a whole new one).",
-    "tr.play": "▶ Play",
+    "tr.play": "Play",
     "tr.play.help": "Run one round after another until the last round.",
-    "tr.pause": "⏸ Pause",
+    "tr.pause": "Pause",
     "tr.pause.help": "Stop after the current round.",
     "tr.speed": "Speed",
     "tr.speed.help": "Time between rounds while playing.",
@@ -205,9 +205,10 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "tr.speed.normal": "normal",
     "tr.speed.fast": "fast",
     "tr.counter": "Round {round}/{total}",
-    "tr.in_round": "Round {round} in progress, next phase: **{phase}**",
+    "tr.counter.help": "rounds finished / rounds planned",
+    "tr.in_round": "Round {round} in progress · next: **{phase}**",
     "tr.finished": "All {total} rounds done. Reset, or add rounds in the settings.",
-    "tr.settings": "⚙️ Training settings (changing them resets the run)",
+    "tr.settings": ":material/tune: Training settings (changing them resets the run)",
     "tr.rounds": "Rounds",
     "tr.rounds.help": "How many rounds to run. Changing it keeps the rounds already done.",
     "tr.epochs": "Local epochs",
@@ -229,6 +230,12 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "tr.weighted": "Weight by client size",
     "tr.weighted.help": "On: FedAvg weights each update by the client's number of examples "
                         "(n_k/n). Off: every client counts the same (simple average).",
+    "tr.trim": "Trimmed fraction",
+    "tr.trim.help": "Share of the largest and of the smallest values dropped per coordinate "
+                    "before averaging.",
+    "tr.krum_f": "Byzantine clients Krum tolerates",
+    "tr.krum_f.help": "Krum scores each update by its distance to its n − f − 2 nearest "
+                      "neighbours, f being this number, and keeps the best-scored one.",
     "tr.sopt": "Server optimizer",
     "tr.sopt.help": "How the averaged update is applied. sgd with server lr 1 is plain FedAvg; "
                     "fedavgm adds momentum; fedadam/fedyogi/fedadagrad are adaptive "
@@ -240,9 +247,10 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
                      "hidden layer. cnn: a small convolutional net (digits only).",
     "tr.no_sim": "Fix the configuration to train.",
     "tr.building": "Preparing the model (the first time takes a few seconds)…",
-    "tr.cycle_title": "Where we are in the round",
+    "tr.cycle_center": "round {round}",
+    "tr.cycle_caption": "Hover a box for what happens there. Next phase runs the lit box.",
     "tr.now": "**Next: {phase}.** {what}",
-    "tr.server_sees": "👁 **The server can see:** {sees}",
+    "tr.server_sees": ":material/visibility: **The server can see:** {sees}",
     "tr.last_phase": "Just done: {summary}",
     "tr.metric.accuracy": "Test accuracy",
     "tr.metric.accuracy.help": "The global model on the server's held-out test set.",
@@ -260,13 +268,11 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "tr.metric.up.help": "Bytes the clients sent to the server this round.",
     "tr.metric.down": "Downloaded",
     "tr.metric.down.help": "Bytes the server sent to the sampled clients (the global model).",
-    "tr.metric.initial": "initial model",
     "tr.tab.global": "Global model",
     "tr.tab.clients": "Clients",
     "tr.tab.updates": "Updates",
     "tr.tab.participation": "Participation",
     "tr.tab.boundary": "Decision boundary",
-    "tr.tabs.help": "Pick a view; only the selected one is drawn.",
     "tr.base.central": "Centralized baseline",
     "tr.base.central.help": "All clients' data pooled in one place and trained the same way: "
                             "what FL tries to match without moving the data.",
@@ -291,12 +297,14 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "tr.boundary_pick": "Clients to compare",
     "tr.boundary_pick.help": "Local models (after their training in the last round) shown "
                              "beside the global model.",
-    "tr.boundary_caption": "Shading = predicted class, points = test set. A client's local "
-                           "model fits its own points; the global model is the compromise.",
+    "tr.boundary_caption": "Shading = predicted class; the line is where the model is 50/50. "
+                           "Global panel: the server's test points. Client panels: that "
+                           "client's own training points, which its local model fits; the "
+                           "global model is the compromise.",
     "tr.boundary_none": "Run a round to see the clients' local models.",
     "tr.boundary_global": "Global model (round {round})",
     "tr.boundary_client": "Client {id} (local)",
-    "tr.no_rounds": "No rounds yet: press ⏭ Next round or ▶ Play.",
+    "tr.no_rounds": "No rounds yet: press Next round or Play.",
 
     # phases: what happens / what the server can see (the sentence under the cycle diagram)
     "phase.select": "select",
@@ -371,7 +379,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "cmp.values.help": "Untick a variant to skip it.",
     "cmp.rounds": "Rounds per variant",
     "cmp.rounds.help": "Each variant runs this many rounds (the same for all).",
-    "cmp.run": "▶ Run the comparison",
+    "cmp.run": "Run the comparison",
     "cmp.run.help": "Run every variant with the same seed. Finished variants are remembered, "
                     "so running again is instant.",
     "cmp.progress": "Running {label} ({i}/{n})…",
@@ -379,7 +387,8 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "cmp.failed": "Variant {label} could not run: {error}",
     "cmp.curves_title": "Global test {metric} per round",
     "cmp.curves_caption": "Same seed, one knob changed. Look at where the curves end and how "
-                          "fast they climb.",
+                          "fast they climb. Skew hurts more with several local epochs (set "
+                          "them under Training settings, or load the “Label skew” scenario).",
     "cmp.labels_title": "How each variant splits the data",
     "cmp.labels_caption": "The label mix per client for each variant: the cause behind the "
                           "curves above.",
@@ -424,11 +433,10 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "ch.clients_val_title": "Clients: local validation {metric}",
     "ch.norm_title": "Update size per client",
     "ch.participation_title": "Participation: client × round",
-    "ch.cycle_title": "",
 }}
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     """The string ``key`` in the active language, with ``{placeholders}`` filled in."""
     table = STRINGS.get(LANG, STRINGS["en"])
     text = table.get(key)

@@ -1,0 +1,89 @@
+"""fedsim's Streamlit app: the frame that runs on every rerun, before the current page.
+
+It sets the page up (wide), restores or creates this user's state (``ui.state``), draws the
+shared sidebar (scenario, seed, share link, files), mirrors the configuration into the URL and
+runs the page chosen in ``st.navigation`` (the list lives in ``ui/nav.py``).
+
+Run: ``streamlit run app.py`` (or ``make run``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import controls, nav, params, runtime, state
+from ui.text import t
+
+runtime.keep_tensorflow_warm()  # see ui/runtime.py: ~200 ms per rerun otherwise
+
+st.set_page_config(page_title=t("app.page_title"), page_icon=":material/hub:", layout="wide")
+
+# Larger round counter and metric values: the Training page is projected in class.
+st.html("""<style>
+.fedsim-counter {font-size: 2.5rem; font-weight: 700; font-variant-numeric: tabular-nums;
+                 line-height: 1.1; margin: 0; white-space: nowrap;}
+[data-testid="stMetricValue"] {font-size: 1.9rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+</style>""")
+
+state.init()
+page = st.navigation(nav.st_pages(), position="sidebar")
+
+
+def sidebar() -> None:
+    """Shared sidebar: scenario name, seed, share link, configuration and results files."""
+    cfg = state.config()
+    with st.sidebar:
+        st.markdown(f"### :material/hub: {t('app.name')}\n{t('app.tagline')}")
+        name = state.scenario_name(cfg)
+        if name:
+            from fedsim.presets import PRESETS
+
+            label = PRESETS[name].title
+        else:
+            label = t("side.custom")
+        st.markdown(t("side.scenario", name=label))
+        controls.bound("number_input", "seed", "side.seed", min_value=0, max_value=2**31 - 1,
+                       step=1)
+        st.button(t("side.reseed"), help=t("side.reseed.help"), on_click=state.new_seed,
+                  key="reseed", icon=":material/casino:")
+
+        st.markdown(f"**{t('side.share')}**", help=t("side.share.help"))
+        base = (st.context.url or "http://localhost:8501/").split("?")[0]
+        st.code(params.share_url(base, state.config()), language=None, wrap_lines=True)
+        st.caption(t("side.share.caption"))
+
+        st.markdown(f"**{t('side.files')}**")
+        st.download_button(t("side.download_config"), data=state.config().to_json(),
+                           file_name="fedsim-config.json", mime="application/json",
+                           help=t("side.download_config.help"), on_click="ignore",
+                           key="download_config", icon=":material/download:")
+        sim = st.session_state.get(state.SIM)
+        if sim is not None and sim.history:
+            from ui.views import results_csv
+
+            # A callable: the CSV is built when someone clicks, from the rounds run by then.
+            st.download_button(t("side.download_results"),
+                               data=lambda: results_csv(sim.history,
+                                                        sim.config.clients.num_clients,
+                                                        sim.fed.data.task),
+                               file_name="fedsim-results.csv", mime="text/csv",
+                               help=t("side.download_results.help"), on_click="ignore",
+                               key="download_results", icon=":material/download:")
+        else:
+            st.caption(t("side.no_results"))
+        st.file_uploader(t("side.upload"), type=["json"], help=t("side.upload.help"),
+                         key="upload", on_change=state.on_upload, args=("upload",))
+
+
+# Settings only change in widget callbacks, which Streamlit runs before this script, so the
+# configuration is final here: the sidebar and the URL can be drawn before the page (which
+# may st.stop()).
+sidebar()
+state.sync_url()
+state.show_flash()
+st.session_state[nav.FRAME_FLAG] = True  # pages check it: see nav.ensure_frame
+try:
+    page.run()
+finally:
+    st.session_state[nav.FRAME_FLAG] = False

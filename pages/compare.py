@@ -1,0 +1,86 @@
+"""Compare: vary one knob, run every variant with the same seed, overlay the curves."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fedsim.config import SimulationConfig
+from fedsim.partition import skew_score
+from ui import charts, compare, nav, state
+from ui.text import t
+from ui.theme import PLOTLY_CONFIG
+
+PLOT = dict(theme=None, config=PLOTLY_CONFIG)
+RESULTS = "compare_results"
+
+nav.ensure_frame()
+st.title(t("cmp.title"))
+st.caption(t("cmp.intro"))
+cfg = state.config()
+
+c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+knob = c1.selectbox(t("cmp.knob"), list(compare.KNOBS), format_func=lambda k: t(f"cmp.knob.{k}"),
+                    help=t("cmp.knob.help"), key="cmp_knob")
+rounds = c3.number_input(t("cmp.rounds"), min_value=1, max_value=200,
+                         value=min(cfg.rounds, 30), step=1, help=t("cmp.rounds.help"),
+                         key="cmp_rounds")
+try:
+    variants = compare.variants(cfg, knob, rounds=int(rounds))
+except state.ENGINE_ERRORS as exc:
+    st.error(t("state.build_error", error=exc))
+    st.stop()
+labels = [label for label, _ in variants]
+chosen = c2.multiselect(t("cmp.values"), labels, default=labels, help=t("cmp.values.help"),
+                        key=f"cmp_values_{knob}")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run_cached(cfg_json: str, _progress=None) -> dict:
+    """One variant's curve and split; cached so re-running a comparison is instant.
+
+    ``_progress`` (leading underscore: not part of the cache key) is told each finished round.
+    """
+    return compare.run_variant(SimulationConfig.from_json(cfg_json), progress=_progress)
+
+
+if st.button(t("cmp.run"), type="primary", icon=":material/play_arrow:", help=t("cmp.run.help"),
+             key="cmp_run"):
+    todo = [(label, v) for label, v in variants if label in chosen]
+    bar = st.progress(0.0)
+    out = []
+    for i, (label, v) in enumerate(todo):
+        text = t("cmp.progress", label=label, i=i + 1, n=len(todo))
+        bar.progress(i / len(todo), text=text)
+
+        def tick(r: int, i: int = i, text: str = text) -> None:
+            bar.progress((i + r / v.rounds) / len(todo), text=text)
+
+        try:
+            out.append((label, v.to_json(indent=None), run_cached(v.to_json(indent=None), tick)))
+        except state.ENGINE_ERRORS as exc:
+            st.error(t("cmp.failed", label=label, error=exc))
+    bar.progress(1.0, text=t("cmp.done", n=len(out)))
+    st.session_state[RESULTS] = {"base": cfg.to_json(indent=None), "knob": knob, "runs": out}
+
+res = st.session_state.get(RESULTS)
+if not res or not res["runs"]:
+    st.info(t("cmp.empty"))
+    st.stop()
+if res["base"] != cfg.to_json(indent=None):
+    st.warning(t("cmp.stale"))
+
+runs = res["runs"]
+metric = runs[0][2]["curve"]["key"]
+st.plotly_chart(charts.compare_figure(
+    [(label, r["curve"]["round"], r["curve"]["metric"]) for label, _, r in runs], metric),
+    key="cmp_curves", **PLOT)
+st.caption(t("cmp.curves_caption"))
+
+st.subheader(t("cmp.labels_title"))
+cols = st.columns(len(runs))
+for i, (col, (label, _, r)) in enumerate(zip(cols, runs)):
+    counts = r["label_counts"]
+    col.plotly_chart(charts.label_distribution_figure(
+        counts, r["label_names"], title=f"{label} · skew {skew_score(counts):.2f}",
+        compact=True), key=f"cmp_labels_{i}", **PLOT)
+st.caption(t("cmp.labels_caption"))

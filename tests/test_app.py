@@ -1,0 +1,472 @@
+"""Headless tests of the Streamlit app with ``streamlit.testing.v1.AppTest``.
+
+AppTest runs ``app.py`` in this process, with the real engine, so every number on screen can be
+compared with an independently run :class:`fedsim.simulation.Simulation` of the same
+configuration. Configurations are tiny (2-D data, 3 clients, 3 rounds) to keep the whole file
+to well under a minute after the one-off TensorFlow import.
+
+What is and is not covered honestly:
+
+- Uploads go through the real ``st.file_uploader`` widget (``AppTest`` can set its files) and
+  its ``on_change`` callback, the same path a browser takes.
+- URL writes: ``st.query_params`` changes made by the app are visible in ``at.query_params``;
+  that the *browser's* address bar follows is checked in ``tests/test_browser.py``.
+- Play: ``AppTest`` has no timers, so each ``run()`` is one tick of the play fragment; the
+  real timer (``run_every``) is exercised in the browser test only indirectly.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fedsim.config import SimulationConfig
+from fedsim.presets import PRESETS
+from ui import charts, params, views
+from ui.text import t
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}
+TIMEOUT = 60  # the first run imports TensorFlow (~5 s; more on a busy CI machine)
+
+
+def open_app(query: dict | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def cfg_of(at: AppTest) -> SimulationConfig:
+    return at.session_state["cfg"]
+
+
+def sim_of(at: AppTest):
+    return at.session_state["sim"]
+
+
+def counter(at: AppTest) -> str:
+    for h in at.get("html"):
+        m = re.search(r"data-testid='fedsim-round'>([^<]+)<", h.proto.body)
+        if m:
+            return m.group(1)
+    raise AssertionError("no round counter on the page")
+
+
+def metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure JSON of the chart with user key ``key``."""
+    for c in at.get("plotly_chart"):
+        if c.proto.id.endswith("-" + key):
+            return json.loads(c.proto.spec)
+    raise AssertionError(f"no chart {key!r}")
+
+
+def arr(v) -> np.ndarray:
+    """A Plotly JSON array: a plain list, or Plotly 6's base64 typed array."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return np.asarray(v)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def query(at: AppTest) -> dict:
+    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list)
+            else at.query_params[k] for k in at.query_params}
+
+
+# ------------------------------------------------------------------ every page loads
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/data.py", "pages/training.py",
+                                  "pages/compare.py"])
+def test_every_page_loads_with_the_default_configuration(page):
+    at = open_app(page=page)
+    assert not errors(at)
+    if page.endswith("training.py"):  # no title there: the round counter is the headline
+        assert counter(at) == "Round 00/20"
+    else:
+        assert at.title
+    # shared sidebar on every page: scenario, seed, share link, config download, upload
+    assert at.sidebar.markdown and at.sidebar.number_input(key="cfg_seed").value == 0
+    assert at.sidebar.get("download_button") and at.sidebar.get("file_uploader")
+    assert at.sidebar.code[0].value.startswith("http")
+
+
+def test_overview_shows_the_round_cycle_and_every_preset():
+    at = open_app()
+    assert [a["name"] for a in chart(at, "ov_cycle")["layout"]["annotations"]
+            if a.get("name", "").startswith("phase:")] == [f"phase:{p}" for p in
+                                                           charts.PHASES]
+    assert {b.key for b in at.button} >= {f"preset_{n}" for n in PRESETS}
+
+
+# ------------------------------------------------------------------ training = engine
+
+
+def test_next_round_shows_exactly_the_engines_numbers():
+    from fedsim.simulation import Simulation
+
+    at = open_app(TINY, "pages/training.py")
+    assert counter(at) == "Round 00/03"
+    ref = Simulation(cfg_of(at))
+    assert metric(at, t("tr.metric.accuracy")).value == \
+        f"{ref.initial_metrics['accuracy']:.3f}"
+    prev = dict(ref.initial_metrics)
+    for r in (1, 2):
+        at.button(key="next_round").click().run()
+        assert not at.exception
+        res = ref.step_round()
+        assert counter(at) == f"Round 0{r}/03"
+        g = res.global_metrics
+        assert sim_of(at).history[-1].global_metrics == g  # bit-for-bit the same run
+        acc = metric(at, t("tr.metric.accuracy"))
+        assert acc.value == f"{g['accuracy']:.3f}"
+        assert acc.delta == views._delta(g["accuracy"], prev["accuracy"])[0]
+        assert metric(at, t("tr.metric.loss")).value == f"{g['loss']:.3f}"
+        assert metric(at, t("tr.metric.clients")).value == \
+            f"{len(res.aggregated)}/{len(res.sampled)}"
+        assert metric(at, t("tr.metric.up")).value == views.human_bytes(res.bytes_up)
+        assert metric(at, t("tr.metric.down")).value == views.human_bytes(res.bytes_down)
+        # the accuracy chart: round 0 … r, same values as the engine
+        fig = chart(at, "global_metric")
+        assert fig["data"][-1]["x"] == list(range(r + 1))
+        assert fig["data"][-1]["y"][-1] == pytest.approx(g["accuracy"])
+        prev = dict(g)
+
+
+def test_next_phase_walks_the_cycle_and_lights_the_next_box():
+    from fedsim.simulation import Simulation
+
+    at = open_app(TINY, "pages/training.py")
+    ref = Simulation(cfg_of(at))
+    for i, phase in enumerate(charts.PHASES[:3]):
+        at.button(key="next_phase").click().run()
+        ref.step()
+        nxt = charts.PHASES[i + 1]
+        assert sim_of(at).next_phase == nxt and sim_of(at).in_round
+        boxes = {a["name"]: a for a in chart(at, "cycle")["layout"]["annotations"]
+                 if a.get("name", "").startswith("phase:")}
+        assert boxes[f"phase:{nxt}"]["bgcolor"] == charts.NEXT_FILL
+        assert boxes[f"phase:{phase}"]["bgcolor"] == charts.DONE_FILL
+        what, sees = views.phase_texts(nxt, cfg_of(at))
+        assert any(what in i.value for i in at.info)
+        assert any(sees in m.value for m in at.markdown)
+    assert counter(at) == "Round 00/03"
+    at.button(key="next_round").click().run()  # finishes the round in progress
+    assert counter(at) == "Round 01/03"
+    assert sim_of(at).history[-1].global_metrics == ref.step_round().global_metrics
+
+
+def test_reset_goes_back_to_round_zero():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    at.button(key="reset").click().run()
+    assert counter(at) == "Round 00/03" and sim_of(at).round == 0
+
+
+def test_every_training_tab_renders():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    at.button(key="next_round").click().run()
+    n = cfg_of(at).clients.num_clients
+    for tab, key in [("clients", "clients_loss"), ("updates", "norms"),
+                     ("participation", "participation"), ("boundary", None),
+                     ("global", "global_loss")]:
+        at.session_state["tr_tab"] = t(f"tr.tab.{tab}")
+        at.run()
+        assert not at.exception and not errors(at), tab
+        if key:
+            chart(at, key)
+    at.session_state["tr_tab"] = t("tr.tab.clients")
+    at.run()
+    fig = chart(at, "clients_loss")
+    assert [d["line"]["color"] for d in fig["data"]] == [charts.client_color(k, n)
+                                                         for k in range(n)]
+    at.session_state["tr_tab"] = t("tr.tab.boundary")
+    at.run()
+    titles = [c for c in at.get("plotly_chart") if "boundary_" in c.proto.id]
+    assert len(titles) >= 2  # the global model and at least one client's local model
+
+
+def test_baseline_toggles_add_dashed_grey_curves():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    at.toggle(key="base_central").set_value(True).run()
+    at.toggle(key="base_local").set_value(True).run()
+    assert not at.exception
+    names = [d.get("name") for d in chart(at, "global_metric")["data"]]
+    assert t("ch.centralized") in names and t("ch.local_only") in names
+
+
+def test_engine_error_during_a_step_is_shown_not_raised(monkeypatch):
+    from fedsim.errors import ProtocolError
+    from fedsim.simulation import Simulation
+
+    at = open_app(TINY, "pages/training.py")
+
+    def boom(self):
+        raise ProtocolError("too many clients dropped out to unmask the sum")
+
+    monkeypatch.setattr(Simulation, "step", boom)
+    at.button(key="next_round").click().run()
+    assert not at.exception
+    assert any("too many clients dropped out" in e for e in errors(at))
+    assert counter(at) == "Round 00/03"
+
+
+@pytest.mark.parametrize("query", [
+    {"data": "seed_regression", "samples": "400", "split": "quantity", "clients": "4"},
+    {"data": "breast_cancer", "split": "pathological", "classes": "1", "clients": "4",
+     "agg": "median"},
+    {"data": "digits", "split": "feature", "clients": "4", "agg": "trimmed_mean",
+     "model": "cnn"},
+    {"data": "digits", "split": "shards", "clients": "5", "agg": "krum", "sopt": "fedadam",
+     "slr": "0.03"},
+    {"data": "2d", "shape": "xor", "clients": "3", "samples": "200", "opt": "adam",
+     "mu": "0.1"},
+])
+def test_other_datasets_splits_and_aggregators_render(query):
+    at = open_app({**query, "rounds": "2"}, "pages/data.py")
+    assert not errors(at)
+    at.switch_page("pages/training.py").run()
+    at.button(key="next_round").click().run()
+    assert not at.exception and not errors(at)
+    assert counter(at) == "Round 01/02"
+    key = "mse" if query["data"] == "seed_regression" else "accuracy"
+    g = sim_of(at).history[-1].global_metrics
+    assert metric(at, t(f"tr.metric.{key}")).value == f"{g[key]:.3f}"
+
+
+# ------------------------------------------------------------------ play
+
+
+def test_play_runs_one_round_per_run_and_stops_at_the_last_round():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="play").click().run()
+    assert at.session_state["playing"] and sim_of(at).round == 1
+    assert at.button(key="play").label == t("tr.pause")
+    at.run()
+    assert sim_of(at).round == 2 and at.session_state["playing"]
+    at.run()  # the last round: playing stops by itself
+    assert sim_of(at).round == 3 and not at.session_state["playing"]
+    assert counter(at) == "Round 03/03"
+    assert at.button(key="play").label == t("tr.play") and at.button(key="play").disabled
+    at.run()
+    assert sim_of(at).round == 3  # nothing runs after the end
+    assert any(t("tr.finished", total=3) in s.value for s in at.success)
+
+
+def test_pause_stops_playing():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="play").click().run()
+    at.button(key="play").click().run()  # now labelled Pause
+    assert not at.session_state["playing"] and sim_of(at).round == 1
+    at.run()
+    assert sim_of(at).round == 1
+
+
+# ------------------------------------------------------------------ settings and reset
+
+
+def test_structural_change_resets_the_run_and_says_so():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    at.number_input(key="cfg_epochs").set_value(2).run()
+    assert not at.exception
+    assert cfg_of(at).training.local_epochs == 2
+    assert sim_of(at).round == 0 and counter(at) == "Round 00/03"
+    assert any(t("state.reset") in x.proto.body for x in at.toast)
+    assert query(at)["epochs"] == "2"
+
+
+def test_changing_rounds_keeps_the_rounds_already_run():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    at.number_input(key="cfg_rounds").set_value(5).run()
+    assert sim_of(at).round == 1 and counter(at) == "Round 01/05"
+    assert not at.toast
+
+
+def test_impossible_split_is_an_error_and_changes_nothing():
+    at = open_app(TINY, "pages/data.py")
+    before = cfg_of(at)
+    at.number_input(key="cfg_clients").set_value(100).run()  # 160 training rows, min 4 each
+    assert not at.exception
+    assert any("clients.num_clients" in e and "at most 40" in e for e in errors(at))
+    assert cfg_of(at) == before
+    assert at.number_input(key="cfg_clients").value == 3  # the widget springs back
+
+
+# ------------------------------------------------------------------ URL
+
+
+def test_query_params_prefill_the_configuration_and_widgets():
+    q = {"data": "2d", "shape": "circles", "clients": "4", "split": "dirichlet",
+         "alpha": "0.1", "seed": "7", "rounds": "4", "epochs": "2", "weighted": "false",
+         "frac": "0.5"}
+    at = open_app(q, "pages/data.py")
+    cfg = cfg_of(at)
+    assert cfg == params.decode(q)[0]
+    assert (cfg.seed, cfg.clients.num_clients, cfg.partition.alpha) == (7, 4, 0.1)
+    assert at.selectbox(key="cfg_data").value == "2d"
+    assert at.selectbox(key="cfg_shape").value == "circles"
+    assert at.number_input(key="cfg_clients").value == 4
+    assert at.select_slider(key="cfg_alpha").value == 0.1
+    assert at.slider(key="cfg_frac").value == 0.5
+    assert at.sidebar.number_input(key="cfg_seed").value == 7
+    assert query(at) == params.encode(cfg)  # the URL is rewritten in canonical form
+    at.switch_page("pages/training.py").run()
+    assert at.toggle(key="cfg_weighted").value is False
+    assert at.number_input(key="cfg_epochs").value == 2
+    assert counter(at) == "Round 00/04"
+
+
+def test_valid_values_beyond_a_widgets_usual_range_still_show():
+    at = open_app({"data": "2d", "noise": "1.5", "frac": "0.02", "clients": "3",
+                   "samples": "200"}, "pages/data.py")
+    assert not errors(at)
+    assert at.slider(key="cfg_noise").value == 1.5 and at.slider(key="cfg_frac").value == 0.02
+
+
+def test_bad_query_params_warn_and_the_rest_applies():
+    at = open_app({**TINY, "alpha": "-3", "split": "dirichlet", "colour": "red"},
+                  "pages/data.py")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "partition.alpha" in warnings and "colour" in warnings
+    assert cfg_of(at).partition.name == "dirichlet" and cfg_of(at).clients.num_clients == 3
+
+
+def test_widget_changes_are_written_to_the_url():
+    at = open_app(TINY, "pages/data.py")
+    at.selectbox(key="cfg_split").set_value("dirichlet").run()
+    at.select_slider(key="cfg_alpha").set_value(0.05).run()
+    q = query(at)
+    assert q["split"] == "dirichlet" and q["alpha"] == "0.05" and q["clients"] == "3"
+    assert params.decode(q)[0] == cfg_of(at)
+    share = at.sidebar.code[0].value
+    assert "alpha=0.05" in share and "split=dirichlet" in share
+
+
+# ------------------------------------------------------------------ files
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    return at.file_uploader(key="upload").set_value((name, data, "application/json")).run()
+
+
+@pytest.mark.parametrize("name,data,needle", [
+    ("notes.json", b"this is not json", "not valid JSON"),
+    ("unknown.json", b'{"clients": {"num_clients": 3}, "colour": "red"}', "unknown key"),
+    ("range.json", b'{"partition": {"name": "dirichlet", "alpha": -1}}', "partition.alpha"),
+    ("split.json", json.dumps({"dataset": {"name": "2d", "num_samples": 200},
+                               "clients": {"num_clients": 150}}).encode(),
+     "clients.num_clients"),
+])
+def test_bad_upload_shows_the_config_error_and_keeps_the_state(name, data, needle):
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    before, sim_before = cfg_of(at), sim_of(at)
+    _upload(at, name, data)
+    assert not at.exception
+    msgs = errors(at)
+    assert any(needle in m and name in m for m in msgs), msgs
+    assert cfg_of(at) == before and sim_of(at) is sim_before and sim_of(at).round == 1
+    assert counter(at) == "Round 01/03"
+
+
+def test_good_upload_replaces_the_configuration():
+    at = open_app(TINY, "pages/training.py")
+    new = SimulationConfig.from_dict({"seed": 5, "rounds": 2, "dataset": {"name": "2d",
+                                      "num_samples": 200}, "clients": {"num_clients": 2}})
+    _upload(at, "mine.json", new.to_json().encode())
+    assert not at.exception and not errors(at)
+    assert cfg_of(at) == new and counter(at) == "Round 00/02"
+
+
+def test_config_download_is_the_cli_json():
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    assert SimulationConfig.from_json(cfg_of(at).to_json()) == cfg_of(at)
+    keys = {b.key for b in at.sidebar.get("download_button")}
+    assert keys == {"download_config", "download_results"}
+    csv = views.results_csv(sim_of(at).history, 3, "classification")
+    assert len(csv.strip().splitlines()) == 1 + 3  # header + one row per client
+
+
+# ------------------------------------------------------------------ presets, data, compare
+
+
+def test_presets_load_or_explain_why_not():
+    at = open_app()
+    loaded = []
+    for name, preset in PRESETS.items():
+        at.button(key=f"preset_{name}").click().run()
+        assert not at.exception, name
+        if errors(at):
+            assert any(preset.title in e for e in errors(at))
+        else:
+            assert cfg_of(at) == preset.build()
+            loaded.append(name)
+            assert preset.title in " ".join(m.value for m in at.sidebar.markdown)
+    assert "2d-moons" in loaded and "iid" in loaded
+
+
+def test_data_page_shows_the_split_the_engine_uses():
+    from fedsim.simulation import build_federation
+
+    at = open_app({"clients": "5", "split": "dirichlet", "alpha": "0.3"}, "pages/data.py")
+    from ui.state import _split_summary_cached  # the page's cached summary
+
+    fed = build_federation(cfg_of(at))
+    fig = chart(at, "data_labels")
+    counts = np.array([arr(d["y"]) for d in fig["data"]]).T
+    assert np.array_equal(counts, fed.label_counts())
+    sizes = arr(chart(at, "data_sizes")["data"][0]["y"])
+    assert sizes.tolist() == fed.client_data.counts.tolist()
+    from fedsim.partition import skew_score
+
+    assert metric(at, t("data.skew")).value == f"{skew_score(fed.label_counts()):.2f}"
+    chart(at, "data_digits")  # sample digits drawn
+    assert _split_summary_cached is not None
+
+
+def test_data_page_draws_2d_points():
+    at = open_app(TINY, "pages/data.py")
+    fig = chart(at, "data_points")
+    assert len(fig["data"]) == 3
+
+
+def test_compare_runs_variants_with_the_same_seed_and_engine_numbers():
+    from fedsim.simulation import Simulation
+
+    at = open_app({**TINY, "seed": "3"}, "pages/compare.py")
+    at.selectbox(key="cmp_knob").set_value("weighting").run()
+    at.number_input(key="cmp_rounds").set_value(2).run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not errors(at)
+    fig = chart(at, "cmp_curves")
+    assert [d["name"] for d in fig["data"]] == [t("cmp.var.weighted"), t("cmp.var.simple")]
+    ref = Simulation(cfg_of(at).replace(rounds=2, aggregation=cfg_of(at).aggregation.replace(
+        weighted=False)))
+    ref.run()
+    assert fig["data"][1]["y"][-1] == pytest.approx(ref.history[-1].global_metrics["accuracy"])
+    assert len([c for c in at.get("plotly_chart") if "cmp_labels_" in c.proto.id]) == 2

@@ -1,0 +1,164 @@
+"""The real app in a real browser: ``streamlit run`` + Playwright driving Debian's Chromium.
+
+Checks what AppTest cannot: the page really renders (Plotly charts in the DOM), the buttons
+work through the websocket, a *deep link with query parameters as the very first request* to a
+fresh server restores its configuration (see ``ui.nav.ensure_frame`` for why that is special),
+the address bar follows the configuration, and Play's ``run_every`` timer advances rounds on
+its own. It also saves the README screenshots to ``assets/``.
+
+Uses the system Chromium (``/usr/bin/chromium``; CI installs it with apt) and never runs
+``playwright install``. Skips, saying why, when no Chromium or no Playwright is available.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
+                                 "(CI installs it with `apt-get install chromium`)")]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A fresh ``streamlit run app.py`` on a free port (nobody has visited it yet)."""
+    port = _free_port()
+    # FEDSIM_KEEP_LOG=1 keeps the server's output (in the temp dir) for debugging.
+    log = open(os.path.join(tempfile.gettempdir(), "fedsim-streamlit.log"), "w") \
+        if os.environ.get("FEDSIM_KEEP_LOG") else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail("streamlit did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _page(browser, height=1100):
+    page = browser.new_page(viewport={"width": 1440, "height": height})
+    page.set_default_timeout(60_000)
+    return page
+
+
+def _counter(page, text: str) -> None:
+    page.get_by_text(text, exact=True).wait_for(state="visible", timeout=90_000)
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current run (the 'running' widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    page.wait_for_timeout(700)
+
+
+def test_training_page_steps_plays_and_keeps_its_config_in_the_url(server, browser):
+    page = _page(browser)
+    # The very first request to this server is a deep link with a configuration.
+    page.goto(f"{server}/training?data=2d&clients=4&rounds=8&split=dirichlet&alpha=0.3"
+              "&seed=1&samples=400")
+    _counter(page, "Round 00/08")
+    for r in (1, 2, 3):
+        page.get_by_role("button", name="Next round").click()
+        _counter(page, f"Round {r:02d}/08")
+    assert page.locator("[data-testid=stMetricValue]").count() >= 5
+    page.locator(".js-plotly-plot").first.wait_for(state="visible")
+    assert page.locator(".js-plotly-plot").count() >= 3  # cycle + accuracy + loss
+    # the address bar holds the configuration (a copyable share link)
+    q = page.url.split("?", 1)[1]
+    for part in ("data=2d", "clients=4", "rounds=8", "alpha=0.3", "seed=1"):
+        assert part in q
+    # two phases into round 4: the cycle lights "train"
+    page.get_by_role("button", name="Next phase").click()
+    page.get_by_text("Round 4 in progress", exact=False).wait_for()
+    page.get_by_role("button", name="Next phase").click()
+    page.get_by_text("Next: train.").wait_for()
+    _idle(page)
+    page.mouse.move(5, 5)  # no tooltip in the screenshot
+    page.wait_for_timeout(300)
+    ASSETS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ASSETS / "screenshot-training.png"), full_page=True)
+    # Play: the fragment's timer runs the remaining rounds on its own and stops at the end.
+    page.get_by_role("button", name="Play").click()
+    _counter(page, "Round 08/08")
+    page.get_by_role("button", name="Play").wait_for()  # Pause turned back into Play
+    page.close()
+
+
+def test_shared_link_restores_its_configuration(server, browser):
+    page = _page(browser, height=1500)
+    page.goto(f"{server}/data?clients=6&split=dirichlet&alpha=0.1&seed=4")
+    page.get_by_text("Label skew score").wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for(state="visible")  # labels, sizes, digits
+    assert page.get_by_role("spinbutton", name="Number of clients", exact=True
+                            ).input_value() == "6"
+    assert page.get_by_role("spinbutton", name="Seed", exact=True).input_value() == "4"
+    assert page.get_by_role("combobox", name="How the data is split", exact=True
+                            ).input_value() == "dirichlet (label skew)"
+    slider = page.get_by_role("slider", name=re.compile("Label skew"))
+    assert slider.get_attribute("aria-valuetext") in ("0.1", "0.10")
+    code = page.locator("[data-testid=stCode]").first.inner_text()
+    assert "clients=6" in code and "alpha=0.1" in code and "seed=4" in code
+    _idle(page)
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(ASSETS / "screenshot-data.png"), full_page=True)
+    # the same link in a second, independent session gives the same split
+    other = _page(browser)
+    other.goto(page.url)
+    other.get_by_text("Label skew score").wait_for()
+    skew = page.locator("[data-testid=stMetricValue]").first.inner_text()
+    assert other.locator("[data-testid=stMetricValue]").first.inner_text() == skew
+    other.close()
+    page.close()

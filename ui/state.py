@@ -1,0 +1,341 @@
+"""Per-user app state in ``st.session_state``: the configuration, the simulation, play/pause.
+
+Design (why it looks like this):
+
+- **One source of truth.** ``session_state["cfg"]`` holds the applied, validated
+  :class:`~fedsim.config.SimulationConfig`. Widgets never *own* a setting: each is initialised
+  from ``cfg`` and writes back through :func:`update` in its ``on_change`` callback, so a
+  setting survives page switches (Streamlit forgets widgets that are not on screen) and a
+  rejected value simply springs back.
+- **The URL mirrors ``cfg``.** On a new session the query string is decoded into ``cfg``;
+  after every run :func:`sync_url` writes the non-default fields back, so the address bar is
+  always a share link.
+- **The simulation is per user** (``session_state["sim"]``, never ``st.cache_resource``: it is
+  mutable). It is built lazily by :func:`get_sim` for the current ``cfg``. Stateless pieces
+  (the data split for the Data page, baselines, Compare runs) are cached with
+  ``st.cache_data`` keyed by the configuration's JSON.
+- **Structural changes reset.** Any change other than the number of rounds drops the
+  simulation (it restarts at round 0) and says so with a toast; changing ``rounds`` keeps the
+  rounds already run.
+- **Errors never crash the page.** Engine errors (:class:`~fedsim.errors.FedsimError`, e.g. a
+  split that needs more data) become ``st.error`` messages and leave the state as it was.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Mapping
+
+import streamlit as st
+
+from fedsim.config import SimulationConfig
+from fedsim.errors import ConfigError, FedsimError, IncompatibleConfigError
+
+from . import params
+from .text import t
+
+CFG, SIM, PLAYING, FLASH = "cfg", "sim", "playing", "flash"
+#: Errors the engine may raise while building or stepping that we show instead of crashing:
+#: deliberate engine errors, and privacy modules that are not written yet (presets name them).
+ENGINE_ERRORS = (FedsimError, ImportError, NotImplementedError)
+
+
+# ------------------------------------------------------------------ session lifecycle
+
+
+def init() -> None:
+    """First run of a session: configuration from the URL. Later runs: nothing to do."""
+    ss = st.session_state
+    if CFG in ss:
+        return
+    cfg, problems = params.decode(st.query_params.to_dict())
+    ss[CFG] = cfg
+    ss[SIM] = None
+    ss[PLAYING] = False
+    ss.setdefault(FLASH, [])
+    for p in problems:
+        if p.startswith("unknown:"):
+            flash("warning", t("state.unknown_link_key", key=p.split(":", 1)[1]))
+        else:
+            flash("warning", t("state.bad_link", error=p))
+
+
+def config() -> SimulationConfig:
+    return st.session_state[CFG]
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next render ("error", "warning", "info", "success", "toast").
+
+    Callbacks run before the page is drawn, so they cannot place elements themselves.
+    """
+    st.session_state.setdefault(FLASH, []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Draw and clear queued messages (called once per run by the app frame)."""
+    msgs = st.session_state.get(FLASH) or []
+    st.session_state[FLASH] = []
+    for kind, text in msgs:
+        if kind == "toast":
+            st.toast(text, icon=":material/restart_alt:")
+        else:
+            getattr(st, kind)(text)
+
+
+def sync_url() -> None:
+    """Make the query string equal to the configuration's non-default fields."""
+    want = params.encode(config())
+    have = {k: v for k, v in st.query_params.to_dict().items() if k not in params.RESERVED}
+    if have == want:
+        return
+    for k in set(have) - set(want):
+        del st.query_params[k]
+    st.query_params.update(want)
+
+
+# ------------------------------------------------------------------ changing the configuration
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _split_summary_cached(cfg_json: str):
+    from .views import split_summary
+
+    return split_summary(SimulationConfig.from_json(cfg_json))
+
+
+def split_summary(cfg: SimulationConfig):
+    """The data split (cached; NumPy only). Raises PartitionError if impossible."""
+    # Only the fields that shape the split form the key, so training knobs share one entry.
+    key = SimulationConfig(seed=cfg.seed, dataset=cfg.dataset, clients=cfg.clients,
+                           partition=cfg.partition).to_json(indent=None)
+    return _split_summary_cached(key)
+
+
+def _rounds_only(old: SimulationConfig, new: SimulationConfig) -> bool:
+    """True if only ``rounds`` changed and nothing depends on it (ε-calibrated noise does)."""
+    if old.replace(rounds=new.rounds) != new:
+        return False
+    dp = new.privacy.dp
+    return not (dp.enabled and dp.target_epsilon is not None)
+
+
+def _check_runnable(cfg: SimulationConfig) -> None:
+    """Fail fast (before TensorFlow) on a split that cannot be made or a missing module."""
+    summary = split_summary(cfg)
+    p = cfg.privacy
+    if p.dp.enabled or p.secure_aggregation.enabled or p.he.enabled or p.zkp.enabled:
+        from fedsim.privacy.pipeline import build_pipeline
+
+        build_pipeline(cfg, client_sizes=summary.train_sizes)
+
+
+def _repair(cfg: SimulationConfig, changes: Mapping[str, Any], exc: ConfigError):
+    """One friendly fix-up: a dataset change that the chosen model cannot handle → 'auto'."""
+    if exc.field == "model.name" and "dataset.name" in changes:
+        new = params.with_changes(cfg, {**changes, "model.name": "auto"})
+        flash("info", t("state.model_auto", model=cfg.model.name,
+                        dataset=changes["dataset.name"]))
+        return new
+    raise exc
+
+
+def apply(new: SimulationConfig) -> None:
+    """Make ``new`` the configuration; reset the run unless only the rounds changed."""
+    ss = st.session_state
+    old = ss[CFG]
+    if new == old:
+        return
+    ss[CFG] = new
+    sim = ss.get(SIM)
+    if sim is None:
+        return
+    if _rounds_only(old, new):
+        # Keep the rounds already run: the engine reads config.rounds only for `done`/`run`.
+        sim.config = new
+        return
+    progressed = sim.round > 0 or sim.in_round
+    ss[SIM] = None
+    ss[PLAYING] = False
+    if progressed:
+        flash("toast", t("state.reset"))
+
+
+def update(changes: Mapping[str, Any]) -> bool:
+    """Apply dotted-path ``changes``; on any error flash it and keep the state unchanged."""
+    old = config()
+    try:
+        try:
+            new = params.with_changes(old, changes)
+        except IncompatibleConfigError as exc:
+            new = _repair(old, changes, exc)
+        if new != old and not _rounds_only(old, new):
+            _check_runnable(new)
+    except ENGINE_ERRORS as exc:
+        flash("error", t("state.bad_setting", error=exc))
+        return False
+    apply(new)
+    return True
+
+
+def load(new: SimulationConfig) -> str | None:
+    """Replace the whole configuration (preset, upload). Returns an error text, or None."""
+    try:
+        _check_runnable(new)
+    except ENGINE_ERRORS as exc:
+        return str(exc) or type(exc).__name__
+    apply(new)
+    return None
+
+
+def load_preset(name: str) -> None:
+    """Callback of a preset button: load it (keeping the seed) or say why not."""
+    from fedsim.presets import PRESETS
+
+    preset = PRESETS[name]
+    try:
+        cfg = preset.build().replace(seed=config().seed)
+    except ConfigError as exc:
+        flash("error", t("state.preset_failed", title=preset.title, error=exc))
+        return
+    err = load(cfg)
+    if err:
+        flash("error", t("state.preset_failed", title=preset.title, error=err))
+    else:
+        flash("success", t("state.preset_loaded", title=preset.title))
+
+
+def load_upload(name: str, data: bytes) -> bool:
+    """A configuration file's bytes → the new configuration, or an error (state untouched)."""
+    try:
+        cfg = SimulationConfig.from_json(data)
+    except ConfigError as exc:
+        flash("error", t("side.upload.bad", name=name, error=exc))
+        return False
+    err = load(cfg)
+    if err:
+        flash("error", t("side.upload.bad", name=name, error=err))
+        return False
+    flash("success", t("side.upload.ok", name=name))
+    return True
+
+
+def on_upload(widget_key: str) -> None:
+    """on_change of the sidebar's file uploader: runs before the page is drawn."""
+    f = st.session_state.get(widget_key)
+    if f is not None:
+        load_upload(f.name, f.getvalue())
+
+
+def new_seed() -> None:
+    update({"seed": random.randrange(0, 100_000)})
+
+
+def scenario_name(cfg: SimulationConfig) -> str | None:
+    """The preset this configuration is (seed aside), or None for a custom one."""
+    for name, cfg_p in _preset_configs().items():
+        if cfg_p.replace(seed=cfg.seed) == cfg:
+            return name
+    return None
+
+
+@st.cache_resource(show_spinner=False)
+def _preset_configs() -> dict[str, SimulationConfig]:
+    from fedsim.presets import PRESETS
+
+    out = {}
+    for name, p in PRESETS.items():
+        try:
+            out[name] = p.build()
+        except ConfigError:
+            pass
+    return out
+
+
+# ------------------------------------------------------------------ the simulation
+
+
+def get_sim(show_errors: bool = True):
+    """This user's Simulation for the current configuration, built on first use (or None)."""
+    ss = st.session_state
+    cfg = config()
+    sim = ss.get(SIM)
+    if sim is not None and sim.config == cfg:
+        return sim
+    try:
+        from fedsim.simulation import Simulation
+
+        sim = Simulation(cfg)
+    except ENGINE_ERRORS as exc:
+        if show_errors:
+            key = "state.missing_module" if isinstance(exc, ImportError) else "state.build_error"
+            st.error(t(key, error=exc))
+        return None
+    ss[SIM] = sim
+    from .runtime import freeze_imported_objects
+
+    freeze_imported_objects()  # TensorFlow is loaded now: see ui/runtime.py
+    return sim
+
+
+def _with_sim(action: Callable[[Any], Any]) -> None:
+    """Run an engine action in a callback; engine errors are flashed and stop playing."""
+    sim = get_sim(show_errors=False)
+    if sim is None:
+        flash("error", t("tr.no_sim"))
+        return
+    try:
+        action(sim)
+    except ENGINE_ERRORS as exc:
+        st.session_state[PLAYING] = False
+        flash("error", t("state.engine_error", error=exc))
+
+
+def step_phase() -> None:
+    _with_sim(lambda sim: None if sim.done else sim.step())
+
+
+def step_round() -> None:
+    _with_sim(lambda sim: None if sim.done else sim.step_round())
+
+
+def reset_run() -> None:
+    st.session_state[PLAYING] = False
+    _with_sim(lambda sim: sim.reset())
+
+
+def toggle_play() -> None:
+    st.session_state[PLAYING] = not st.session_state.get(PLAYING, False)
+
+
+def play_tick() -> bool:
+    """One play tick: run one round if playing. Returns True when playing just stopped."""
+    ss = st.session_state
+    if not ss.get(PLAYING):
+        return False
+    sim = get_sim(show_errors=False)
+    if sim is None or sim.done:
+        ss[PLAYING] = False
+        return True
+    _with_sim(lambda s: s.step_round())
+    if sim.done or not ss.get(PLAYING):
+        ss[PLAYING] = False
+        return True
+    return False
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def baselines(cfg_json: str) -> dict[str, list[dict]]:
+    """Centralized and local-only curves for a configuration (same data, model and seed)."""
+    from fedsim.baselines import baseline_curves
+
+    return baseline_curves(SimulationConfig.from_json(cfg_json))
+
+
+def baseline_key(cfg: SimulationConfig) -> str:
+    """Baselines ignore participation, aggregation and privacy: key only on what they use."""
+    return SimulationConfig(seed=cfg.seed, rounds=cfg.rounds, dataset=cfg.dataset,
+                            clients=cfg.clients.replace(fraction=1.0, dropout=0.0,
+                                                        malicious=type(cfg.clients.malicious)()),
+                            partition=cfg.partition, model=cfg.model,
+                            training=cfg.training).to_json(indent=None)
