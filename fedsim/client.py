@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
+from .batching import ClientData, batch_schedule
 from .models import ModelSpec, build_keras_model
 from .rng import generator, tf_seed
 
@@ -40,66 +41,6 @@ class TrainResult:
     epoch_loss: np.ndarray  # [K, E] mean training loss per local epoch
     val_loss: np.ndarray  # [K] local model on the client's own validation rows (nan if none)
     val_metric: np.ndarray  # [K] accuracy (classification) or MSE (regression)
-
-
-@dataclass(frozen=True)
-class ClientData:
-    """Every client's rows, padded to the largest client: ``x [K, Nmax, d]``, ``y [K, Nmax]``."""
-
-    x: np.ndarray
-    y: np.ndarray
-    counts: np.ndarray  # [K] real rows per client
-    xv: np.ndarray  # validation rows, padded the same way
-    yv: np.ndarray
-    vcounts: np.ndarray
-
-    @staticmethod
-    def build(xs: list[np.ndarray], ys: list[np.ndarray], xvs: list[np.ndarray],
-              yvs: list[np.ndarray]) -> "ClientData":
-        def pad(arrs, fill_shape, dtype):
-            n = max(1, max(len(a) for a in arrs))
-            out = np.zeros((len(arrs), n, *fill_shape), dtype)
-            for i, a in enumerate(arrs):
-                out[i, : len(a)] = a
-            return out
-
-        d = xs[0].shape[1:]
-        ydt = ys[0].dtype
-        return ClientData(pad(xs, d, np.float32), pad(ys, (), ydt),
-                          np.array([len(a) for a in xs], np.int32),
-                          pad(xvs, d, np.float32), pad(yvs, (), ydt),
-                          np.array([len(a) for a in xvs], np.int32))
-
-    def take(self, clients: np.ndarray) -> "ClientData":
-        c = np.asarray(clients)
-        nmax = max(1, int(self.counts[c].max()))
-        vmax = max(1, int(self.vcounts[c].max()))
-        return ClientData(self.x[c, :nmax], self.y[c, :nmax], self.counts[c],
-                          self.xv[c, :vmax], self.yv[c, :vmax], self.vcounts[c])
-
-
-def batch_schedule(counts: np.ndarray, epochs: int, batch_size: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffled batch order for every client: ``idx [K, E·S, B]`` int32, ``emask`` float32.
-
-    One vectorized draw: each epoch, client k's rows ``0..n_k-1`` are permuted (padding rows get
-    a key above every real one, so they sort last); the first ``ceil(n_k/B)`` steps are real.
-    """
-    k = len(counts)
-    nmax = max(1, int(counts.max()))
-    steps = -(-nmax // batch_size)
-    slots = steps * batch_size
-    keys = rng.random((epochs, k, slots))
-    keys[:, np.arange(slots)[None, :] >= counts[:, None]] = 2.0
-    order = np.argsort(keys, axis=-1, kind="stable").astype(np.int32)  # [E, K, slots]
-    valid = (np.arange(slots)[None, None, :] < counts[None, :, None]).astype(np.float32)
-    valid = np.broadcast_to(valid, order.shape)
-    order = np.where(valid > 0, order, 0)
-    idx = order.reshape(epochs, k, steps, batch_size).transpose(1, 0, 2, 3).reshape(
-        k, epochs * steps, batch_size)
-    emask = valid.reshape(epochs, k, steps, batch_size).transpose(1, 0, 2, 3).reshape(
-        k, epochs * steps, batch_size)
-    return np.ascontiguousarray(idx), np.ascontiguousarray(emask)
 
 
 class VectorizedTrainer:

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from .batching import ClientData
 from .config import SimulationConfig
 from .datasets import Dataset, label_strata, load_dataset
 from .errors import ProtocolError
@@ -39,7 +40,7 @@ class Federation:
     data: Dataset
     partition: Partition
     spec: ModelSpec
-    client_data: "object"  # fedsim.client.ClientData (kept untyped: TF imports lazily)
+    client_data: ClientData
 
     @property
     def num_labels(self) -> int:
@@ -54,9 +55,11 @@ class Federation:
 
 
 def build_federation(cfg: SimulationConfig) -> Federation:
-    """Load the data, split it among clients and lay it out for vectorized training."""
-    from .client import ClientData
+    """Load the data, split it among clients and lay it out for vectorized training.
 
+    Imports no TensorFlow: the app calls it to check (and draw) a split instantly; a
+    :class:`~fedsim.errors.PartitionError` here means the split is impossible.
+    """
     data = load_dataset(cfg.dataset, cfg.seed)
     strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
     part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
@@ -179,14 +182,33 @@ class Simulation:
         key = "accuracy" if self.fed.data.task == "classification" else "mse"
         return {"loss": loss, key: metric}
 
+    def set_rounds(self, rounds: int) -> None:
+        """Change the planned number of rounds, keeping the rounds already run."""
+        self.config = SimulationConfig.from_dict({**self.config.to_dict(), "rounds": rounds})
+
     # ------------------------------------------------------------------ driving
+    def abort_round(self) -> None:
+        """Abandon the round in progress: the model and server state go back to its start."""
+        if self._phase and "start" in self._work:
+            self.weights, self.opt_state = self._work["start"]
+        self._phase, self._work = 0, {}
+
     def step(self) -> PhaseRecord:
-        """Run the next phase of the current round (starting a new round if needed)."""
+        """Run the next phase of the current round (starting a new round if needed).
+
+        Atomic per round: if a phase raises, the round is abandoned (:meth:`abort_round`) and
+        the error propagates, so the simulation is never left half-stepped.
+        """
         phase = PHASES[self._phase]
         if phase == "select":
-            self._work = {"round": self.round + 1, "trace": []}
+            self._work = {"round": self.round + 1, "trace": [],
+                          "start": (self.weights.copy(), self.opt_state)}
         t0 = time.perf_counter()
-        measurements = getattr(self, f"_phase_{phase}")(self._work)
+        try:
+            measurements = getattr(self, f"_phase_{phase}")(self._work)
+        except BaseException:
+            self.abort_round()
+            raise
         rec = PhaseRecord(self._work["round"], phase, (time.perf_counter() - t0) * 1e3,
                           frozen(measurements))
         self._work["trace"].append(rec)

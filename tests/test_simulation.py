@@ -139,3 +139,44 @@ def test_baselines_on_the_same_data(tiny_config):
     assert [c["round"] for c in cen] == [1, 2, 3]
     assert all(0 <= c["accuracy"] <= 1 for c in cen + loc)
     assert loc[-1]["accuracy_min"] <= loc[-1]["accuracy"] <= loc[-1]["accuracy_max"]
+
+
+def test_a_failing_phase_abandons_the_round_and_restores_the_model(tiny_config, monkeypatch):
+    sim = Simulation(tiny_config())
+    sim.step_round()
+    before = sim.weights.copy()
+
+    def boom(w):
+        raise RuntimeError("evaluation failed")
+
+    for _ in range(7):
+        sim.step()  # select ... update: the model has moved
+    assert not np.array_equal(sim.weights, before)
+    monkeypatch.setattr(sim, "_phase_evaluate", boom)
+    with pytest.raises(RuntimeError):
+        sim.step()
+    assert sim.round == 1 and not sim.in_round
+    np.testing.assert_array_equal(sim.weights, before)
+    monkeypatch.undo()
+    assert sim.step_round().round == 2
+
+
+def test_set_rounds_keeps_history(tiny_config):
+    sim = Simulation(tiny_config(rounds=2))
+    sim.run()
+    assert sim.done
+    sim.set_rounds(4)
+    assert not sim.done and sim.round == 2
+    sim.run()
+    assert sim.round == 4
+
+
+def test_build_federation_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from fedsim import SimulationConfig; "
+            "from fedsim.simulation import build_federation; "
+            "f = build_federation(SimulationConfig()); print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -151,8 +151,7 @@ def apply(new: SimulationConfig) -> None:
     if sim is None:
         return
     if _rounds_only(old, new):
-        # Keep the rounds already run: the engine reads config.rounds only for `done`/`run`.
-        sim.config = new
+        sim.set_rounds(new.rounds)  # keep the rounds already run
         return
     progressed = sim.round > 0 or sim.in_round
     ss[SIM] = None

@@ -52,37 +52,38 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
     Raises the engine's :class:`~fedsim.errors.PartitionError` when the split is impossible
     (e.g. too many clients for the data), which is how the app rejects such settings early.
     """
-    from fedsim.datasets import label_strata, load_dataset
-    from fedsim.partition import client_arrays, partition_pool, skew_score
+    from fedsim.partition import skew_score
+    from fedsim.rng import generator
+    from fedsim.simulation import build_federation  # TF-free: data, split and layout only
 
-    data = load_dataset(cfg.dataset, cfg.seed)
-    bins = cfg.partition.label_bins
-    strata = label_strata(data.y_train, data.task, bins)
-    part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
-                          cfg.dataset.val_fraction, cfg.seed)
-    if data.task == "classification":
-        num_labels, names = data.num_classes, tuple(data.class_names)
-    else:
-        num_labels, names = bins, tuple(f"bin {b}" for b in range(bins))
-    counts = part.label_counts(strata, num_labels)
+    fed = build_federation(cfg)
+    data, part, cd = fed.data, fed.partition, fed.client_data
+    strata = fed.strata()
+    num_labels = fed.num_labels
+    names = (tuple(data.class_names) if data.task == "classification"
+             else tuple(f"bin {b}" for b in range(num_labels)))
+    counts = fed.label_counts()
     val = np.array([int(m.sum()) for m in part.val_mask])
     sizes = part.sizes()
     samples, sample_labels = [], []
     pts, plab, pcl = [], [], []
     for k in range(part.num_clients):
-        xk = client_arrays(data.x_train, part, k, cfg.seed)  # with feature skew, as trained
-        train_rows = ~part.val_mask[k]
+        n, nv = int(cd.counts[k]), int(cd.vcounts[k])
+        xk = cd.x[k, :n]  # the client's training rows, feature skew included, as trained
+        yk = strata[part.indices[k][~part.val_mask[k]]]
         if data.image_shape is not None:
             # A seeded random few (not the first rows: those are sorted by pool index, so
             # they would not show the client's label mix).
-            rows = np.flatnonzero(train_rows)
-            pick = np.sort(np.random.default_rng([cfg.seed, k]).choice(
-                rows, size=min(per_client, len(rows)), replace=False))
+            pick = np.sort(generator(cfg.seed, "ui-samples", k).choice(
+                n, size=min(per_client, n), replace=False))
             raw = xk[pick] * data.feature_std + data.feature_mean
             samples.append(raw.reshape(-1, *data.image_shape))
-            sample_labels.append(strata[part.indices[k]][pick])
+            sample_labels.append(yk[pick])
         if cfg.dataset.name == "2d":
-            pts.append(xk), plab.append(strata[part.indices[k]]), pcl.append(np.full(len(xk), k))
+            yv = strata[part.indices[k][part.val_mask[k]]]
+            pts.append(np.concatenate([xk, cd.xv[k, :nv]]))
+            plab.append(np.concatenate([yk, yv]))
+            pcl.append(np.full(n + nv, k))
     two_d = cfg.dataset.name == "2d"
     return SplitSummary(
         num_clients=part.num_clients, num_labels=num_labels, label_names=names,
