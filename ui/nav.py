@@ -18,6 +18,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/data.py", "nav.data", ":material/groups:"),
     PageSpec("pages/training.py", "nav.training", ":material/play_circle:"),
     PageSpec("pages/compare.py", "nav.compare", ":material/compare_arrows:"),
+    PageSpec("pages/privacy.py", "nav.privacy", ":material/shield_lock:"),
+    PageSpec("pages/crypto.py", "nav.crypto", ":material/visibility_off:"),
 )
 
 

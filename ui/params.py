@@ -60,6 +60,17 @@ ALIASES: dict[str, str] = {
     "secagg": "privacy.secure_aggregation.enabled",
     "he": "privacy.he.scheme",
     "zkp": "privacy.zkp.enabled",
+    "adaptive": "privacy.dp.adaptive_clip",
+    "quantile": "privacy.dp.target_quantile",
+    "delta": "privacy.dp.delta",
+    "threshold": "privacy.secure_aggregation.threshold",
+    "neighbors": "privacy.secure_aggregation.neighbors",
+    "saclip": "privacy.secure_aggregation.clip",
+    "hebits": "privacy.he.key_bits",
+    "helayer": "privacy.he.layer",
+    "bound": "privacy.zkp.bound",
+    "coords": "privacy.zkp.coordinates",
+    "factor": "clients.malicious.factor",
 }
 PATH_TO_KEY = {v: k for k, v in ALIASES.items()}
 #: Query parameters that belong to the app or Streamlit, not to the configuration.

@@ -436,6 +436,13 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
 }}
 
 
+# Page tables kept in their own modules (one file per page keeps edits apart); same keys rule.
+from . import text_crypto, text_privacy  # noqa: E402
+
+STRINGS["en"].update(text_privacy.EN)
+STRINGS["en"].update(text_crypto.EN)
+
+
 def t(key: str, /, **values: object) -> str:
     """The string ``key`` in the active language, with ``{placeholders}`` filled in."""
     table = STRINGS.get(LANG, STRINGS["en"])
