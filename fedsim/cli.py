@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 
 from .config import SimulationConfig, load_config
-from .errors import FedsimError
+from .errors import ConfigError, FedsimError
 from .presets import PRESETS, get_preset
 
 
@@ -98,8 +99,23 @@ def write_csv(path: str, sim) -> None:
                             c.update_norm, c.bytes_up, eps])
 
 
+def _check_writable(flag: str, path: str | None) -> None:
+    """Fail before a long run, not after it, when an output file cannot be written."""
+    if not path or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigError(flag, path, "a path in an existing folder",
+                          message=f"{flag}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(flag, path, "a writable location",
+                          message=f"{flag}: cannot write in {folder!r}")
+
+
 def _run(args) -> int:
     cfg = _config(args)  # validated here, before TensorFlow is imported
+    _check_writable("--out", args.out)
+    _check_writable("--csv", args.csv)
     if not args.quiet:
         print(f"fedsim: importing TensorFlow and building {cfg.clients.num_clients} clients...",
               file=sys.stderr)
@@ -154,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except FedsimError as exc:
         print(f"fedsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m fedsim presets | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except OSError as exc:  # e.g. --out into a missing folder
         print(f"fedsim: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

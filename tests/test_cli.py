@@ -79,3 +79,9 @@ def test_missing_file_and_bad_flags_exit_2(tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr
     p = fedsim("run", "--preset", "unknown")
     assert p.returncode == 2 and "--preset: got 'unknown'" in p.stderr
+
+
+def test_unwritable_output_fails_before_running(tmp_path):
+    p = fedsim("run", "--preset", "iid", "--out", str(tmp_path / "missing" / "run.json"))
+    assert p.returncode == 2 and "--out: folder" in p.stderr
+    assert "importing TensorFlow" not in p.stderr  # rejected before the slow part
