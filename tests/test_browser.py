@@ -4,7 +4,8 @@ Checks what AppTest cannot: the page really renders (Plotly charts in the DOM), 
 work through the websocket, a *deep link with query parameters as the very first request* to a
 fresh server restores its configuration (see ``ui.nav.ensure_frame`` for why that is special),
 the address bar follows the configuration, and Play's ``run_every`` timer advances rounds on
-its own. It also saves the README screenshots to ``assets/``.
+its own. It saves screenshots to ``out/screenshots/`` (ignored by git; set
+``FEDSIM_SCREENSHOTS=assets`` to refresh the README's pictures).
 
 Uses the system Chromium (``/usr/bin/chromium``; CI installs it with apt) and never runs
 ``playwright install``. Skips, saying why, when no Chromium or no Playwright is available.
@@ -26,7 +27,8 @@ import urllib.request
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ASSETS = ROOT / "assets"
+ASSETS = ROOT / os.environ.get("FEDSIM_SCREENSHOTS", "out/screenshots")
+ASSETS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
