@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from fedsim.config import AGGREGATORS, MODELS, OPTIMIZERS, SERVER_OPTIMIZERS
-from ui import charts, nav, state, views
+from ui import charts, nav, privacy_charts, privacy_views, state, views
 from ui.controls import bound
 from ui.text import t
 from ui.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
@@ -125,7 +125,10 @@ def live() -> None:
     n_clients = cfg.clients.num_clients
 
     cards = views.metric_cards(history, dict(sim.initial_metrics), task)
-    head = st.columns([1.6] + [1] * len(cards), vertical_alignment="top")
+    if cfg.privacy.dp.enabled:  # DP overlay: the privacy spent so far, next to the others
+        cards.append(privacy_views.epsilon_card(history))
+    # The counter keeps its share of the width when DP adds a sixth card.
+    head = st.columns([0.32 * len(cards)] + [1] * len(cards), vertical_alignment="top")
     with head[0]:
         st.html(f"<p class='fedsim-counter' data-testid='fedsim-round'>"
                 f"{views.round_counter(sim.round, cfg.rounds)}</p>")
@@ -138,6 +141,9 @@ def live() -> None:
     for col, c in zip(head[1:], cards):
         col.metric(c.label, c.value, c.delta, delta_color=c.delta_color, help=c.help,
                    delta_arrow="off" if c.delta_color == "off" else "auto")
+
+    if history and history[-1].aborted:
+        st.warning(t("priv.overlay.aborted", round=history[-1].round, why=history[-1].aborted))
 
     left, right = st.columns([1, 1], gap="medium")
     trace = sim.current_trace if sim.in_round else ()
@@ -194,9 +200,13 @@ def live() -> None:
             c2.caption(t("tr.clients_val_caption"))
     with tab["updates"]:
         if tab["updates"].open:
-            st.plotly_chart(charts.update_norm_figure(history, n_clients, cfg.rounds),
-                            key="norms", **PLOT)
-            st.caption(t("tr.norm_caption"))
+            fig = charts.update_norm_figure(history, n_clients, cfg.rounds)
+            clipping = cfg.privacy.dp.mode in ("central", "local")
+            if clipping:  # DP overlay: the clip bound each round
+                privacy_charts.add_clip_line(fig, history)
+            st.plotly_chart(fig, key="norms", **PLOT)
+            st.caption(t("tr.norm_caption") + (" " + t("priv.overlay.clip_caption")
+                                               if clipping else ""))
     with tab["participation"]:
         if tab["participation"].open:
             if not history:

@@ -127,6 +127,10 @@ def _check_runnable(cfg: SimulationConfig) -> None:
     if p.dp.enabled or p.secure_aggregation.enabled or p.he.enabled or p.zkp.enabled:
         from fedsim.privacy.pipeline import build_pipeline
 
+        # HE's ``layer`` index needs the model's layer layout (TensorFlow), so it is checked
+        # when the simulation is built (get_sim shows that error); check the rest here.
+        if p.he.layer is not None:
+            cfg = cfg.replace(privacy=p.replace(he=p.he.replace(layer=None)))
         build_pipeline(cfg, client_sizes=summary.train_sizes)
 
 

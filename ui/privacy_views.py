@@ -1,0 +1,285 @@
+"""Engine results → the numbers the Privacy page shows (pure; no Streamlit, no TensorFlow).
+
+Everything here reads what the engine recorded: ``RoundResult.privacy`` (ε per round),
+``ClientRecord.extra`` (``pre_clip_norm``, ``clipped``, ``noise_norm``) and the phase trace
+(``protect``/``update`` measurements under ``"dp"``). Nothing is recomputed or estimated, so
+the page shows the engine's numbers. :func:`run_to_end` is the one function that runs the
+engine (TensorFlow is imported lazily there, as in :func:`ui.compare.run_variant`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from fedsim.config import SimulationConfig
+from fedsim.results import RoundResult
+
+from .text import t
+from .views import Card, global_curve, metric_key
+
+#: Hand-picked, non-linear steps for the sliders (TF Playground / Transformer Explainer style).
+EPS_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+Z_STEPS = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
+CLIP_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+QUANTILE_STEPS = (0.1, 0.25, 0.5, 0.75, 0.9)
+DELTA_STEPS = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
+#: Noise multipliers of the privacy–utility sweep.
+SWEEP_Z = (0.3, 0.6, 1.0, 2.0, 4.0)
+#: Above this ε the promise is weak (e^10 ≈ 22,000): the page says so.
+WEAK_EPSILON = 10.0
+#: Central DP divides the noise by the expected number of clients per round; below this many
+#: the noise swamps the average.
+FEW_CLIENTS = 10
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def fmt_eps(e: float) -> str:
+    """ε for display: '∞' without noise, 2 decimals below 100, whole numbers above."""
+    e = float(e)
+    if not math.isfinite(e):
+        return "∞"
+    return f"{e:.0f}" if e >= 100 else f"{e:.2f}"
+
+
+def fmt_odds(e: float) -> str:
+    """e^ε, the factor an attacker's odds may change by: '2.7', '2,981', '5.2e+13'."""
+    e = float(e)
+    if not math.isfinite(e) or e > 700:
+        return "∞"
+    x = math.exp(e)
+    if x < 10:
+        return f"{x:.1f}"
+    if x < 1e6:
+        return f"{x:,.0f}"
+    return f"{x:.1e}"
+
+
+def fmt_delta(d: float) -> str:
+    """1e-05 → '10⁻⁵' (powers of ten), anything else in plain 'g' format."""
+    d = float(d)
+    k = round(math.log10(d)) if d > 0 else 0
+    if d > 0 and math.isclose(d, 10.0 ** k, rel_tol=1e-9):
+        return "10" + str(k).translate(_SUP)
+    return f"{d:g}"
+
+
+def nearest_step(value: float, steps: Sequence[float]) -> float:
+    """The step closest to ``value`` on a log scale (∞ or NaN → the largest step)."""
+    v = float(value)
+    if v <= 0:
+        return float(steps[0])
+    if not math.isfinite(v):  # ∞ (no noise) or NaN
+        return float(steps[-1])
+    return float(min(steps, key=lambda s: abs(math.log(s) - math.log(v))))
+
+
+# ------------------------------------------------------------------ history views
+
+
+def epsilon_points(history: Sequence[RoundResult]) -> tuple[list[int], list[float]]:
+    """(rounds, ε after each round) as the engine reported them."""
+    rounds, eps = [], []
+    for r in history:
+        if "epsilon" in r.privacy:
+            rounds.append(r.round)
+            eps.append(float(r.privacy["epsilon"]))
+    return rounds, eps
+
+
+def _dp(r: RoundResult, phase: str) -> dict:
+    try:
+        return dict(r.phase(phase).measurements.get("dp") or {})
+    except StopIteration:
+        return {}
+
+
+def clip_points(history: Sequence[RoundResult]) -> list[dict]:
+    """One row per client and round that had its update clipped (or not): central and local.
+
+    ``norm`` is the update's L2 norm *before* clipping (``pre_clip_norm``); ``clipped`` means
+    it was scaled down to the bound.
+    """
+    rows = []
+    for r in history:
+        for c in r.clients:
+            if "pre_clip_norm" not in c.extra:
+                continue
+            rows.append({"round": r.round, "client": c.id, "norm": float(c.extra["pre_clip_norm"]),
+                         "clipped": bool(c.extra.get("clipped", False)), "dropped": c.dropped})
+    return rows
+
+
+def clip_bounds(history: Sequence[RoundResult]) -> list[dict]:
+    """Per round: the clip bound C used, and how many of the clipped-or-not updates hit it.
+
+    The bound comes from the ``protect`` phase (what the clients clipped to); in a round where
+    nobody was sampled, from the server's ``update`` measurements (adaptive clipping moves it
+    even then). Rounds without either (no DP, DP-SGD) are left out.
+    """
+    out = []
+    for r in history:
+        prot, upd = _dp(r, "protect"), _dp(r, "update")
+        clip = prot.get("clip", upd.get("clip"))
+        if clip is None or "sigma" not in upd and "clipped_fraction" not in prot:
+            continue
+        flags = [bool(c.extra.get("clipped", False)) for c in r.clients
+                 if "pre_clip_norm" in c.extra]
+        row = {"round": r.round, "clip": float(clip), "clipped": sum(flags), "n": len(flags)}
+        if "next_clip" in upd:
+            row["next_clip"] = float(upd["next_clip"])
+        out.append(row)
+    return out
+
+
+def signal_noise(history: Sequence[RoundResult], mode: str) -> dict:
+    """Per round, the size of the useful signal and of the added noise (L2 norms).
+
+    central: ‖mean of the clipped updates‖ (``signal_norm``, before noise) and ‖noise/qN‖
+    (``noise_norm``), both from the server's ``update`` measurements. local: the mean clipped
+    update norm ``min(‖Δ‖, C)`` and the mean norm of the noise each client added. Rounds
+    without measurements (nobody sampled, aborted) are skipped.
+    """
+    rounds, signal, noise = [], [], []
+    for r in history:
+        if mode == "central":
+            upd = _dp(r, "update")
+            if "signal_norm" not in upd:
+                continue
+            rounds.append(r.round)
+            signal.append(float(upd["signal_norm"]))
+            noise.append(float(upd["noise_norm"]))
+        elif mode == "local":
+            clip = _dp(r, "protect").get("clip")
+            cs = [c for c in r.clients if "noise_norm" in c.extra]
+            if clip is None or not cs:
+                continue
+            rounds.append(r.round)
+            signal.append(float(np.mean([min(c.extra["pre_clip_norm"], clip) for c in cs])))
+            noise.append(float(np.mean([c.extra["noise_norm"] for c in cs])))
+    return {"round": rounds, "signal": signal, "noise": noise}
+
+
+# ------------------------------------------------------------------ configuration views
+
+
+def sampling_info(cfg: SimulationConfig) -> dict:
+    """q, N and the expected clients per round q·N."""
+    q, n = cfg.clients.fraction, cfg.clients.num_clients
+    return {"q": q, "n": n, "expected": q * n}
+
+
+def has_crypto(cfg: SimulationConfig) -> bool:
+    """Secure aggregation, HE or ZKP on: every extra run is much slower."""
+    p = cfg.privacy
+    return bool(p.secure_aggregation.enabled or p.he.enabled or p.zkp.enabled)
+
+
+def adaptive_limit(cfg: SimulationConfig) -> float:
+    """The largest z adaptive clipping allows: expected clients per round / 10 (σ_b = m/20)."""
+    return sampling_info(cfg)["expected"] / 10.0
+
+
+def dpsgd_sample_rate(batch_size: int, smallest_client: int) -> float:
+    return min(1.0, batch_size / max(smallest_client, 1))
+
+
+def privacy_warnings(cfg: SimulationConfig, z: float, planned_final: float,
+                     dpsgd_q: float | None = None) -> list[tuple[str, str]]:
+    """Honest warnings for the current setup: ``[(st kind, text), ...]``, most serious first.
+
+    - no noise at all (z = 0): ε = ∞, no promise;
+    - central DP with q = 1: every client is in every round, so sampling hides nobody (no
+      amplification) and ε grows fast;
+    - central DP with few expected clients per round: the noise is divided by q·N only;
+    - DP-SGD with batches as large as a client's data (q = 1 per step);
+    - planned ε above :data:`WEAK_EPSILON`: a weak guarantee.
+    """
+    dp = cfg.privacy.dp
+    out: list[tuple[str, str]] = []
+    if not dp.enabled:
+        return out
+    s = sampling_info(cfg)
+    if z <= 0 or not math.isfinite(planned_final):
+        out.append(("error", t("priv.warn.no_noise")))
+    if dp.mode == "central" and s["q"] >= 1:
+        out.append(("warning", t("priv.warn.no_sampling", eps=fmt_eps(planned_final),
+                                 rounds=cfg.rounds)))
+    if dp.mode == "central" and s["expected"] < FEW_CLIENTS:
+        out.append(("warning", t("priv.warn.few_clients", m=f"{s['expected']:g}",
+                                 min=FEW_CLIENTS)))
+    if dp.mode == "dpsgd" and dpsgd_q is not None and dpsgd_q >= 1:
+        out.append(("warning", t("priv.warn.dpsgd_full_batch")))
+    if math.isfinite(planned_final) and planned_final > WEAK_EPSILON:
+        out.append(("warning", t("priv.warn.weak", eps=fmt_eps(planned_final),
+                                 odds=fmt_odds(planned_final), limit=f"{WEAK_EPSILON:g}")))
+    return out
+
+
+def epsilon_card(history: Sequence[RoundResult]) -> Card:
+    """The Training page's extra metric when DP is on: ε spent so far (Δ since last round)."""
+    _, eps = epsilon_points(history)
+    now = eps[-1] if eps else 0.0
+    delta = None
+    if len(eps) >= 1:
+        prev = eps[-2] if len(eps) > 1 else 0.0
+        if math.isfinite(now) and math.isfinite(prev):
+            delta = f"+{now - prev:.2f}"
+    return Card("epsilon", t("priv.overlay.eps"), fmt_eps(now), delta,
+                "inverse" if delta else "off", t("priv.overlay.eps.help"))
+
+
+# ------------------------------------------------------------------ variants and runs
+
+
+def without_dp(cfg: SimulationConfig) -> SimulationConfig:
+    """The same configuration (seed included) with differential privacy off (adaptive
+    clipping, a central-DP option, goes off with it)."""
+    dp = cfg.privacy.dp.replace(mode="off", adaptive_clip=False)
+    return cfg.replace(privacy=cfg.privacy.replace(dp=dp))
+
+
+def with_noise(cfg: SimulationConfig, z: float) -> SimulationConfig:
+    """The same configuration with noise multiplier ``z`` (and no ε target).
+
+    Raises :class:`~fedsim.errors.ConfigError` if ``z`` is not allowed with the rest (adaptive
+    clipping needs z < expected clients per round / 10).
+    """
+    dp = cfg.privacy.dp.replace(noise_multiplier=float(z), target_epsilon=None)
+    return cfg.replace(privacy=cfg.privacy.replace(dp=dp))
+
+
+def sweep_key(cfg: SimulationConfig) -> str:
+    """What a sweep depends on: the configuration minus the noise setting."""
+    d = cfg.to_dict()
+    d["privacy"]["dp"].update(noise_multiplier=None, target_epsilon=None)
+    return json.dumps(d, sort_keys=True)
+
+
+def run_to_end(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
+    """Run ``cfg`` with the engine to its last round (picklable summary, for st.cache_data).
+
+    Returns the global curve (round 0 … R), the final test metric, its key, and the final ε
+    (``None`` without DP).
+    """
+    from fedsim.simulation import Simulation
+
+    sim = Simulation(cfg)
+    sim.run(progress=(lambda r: progress(r.round)) if progress else None)
+    task = sim.fed.data.task
+    curve = global_curve(sim.history, dict(sim.initial_metrics), task)
+    last = sim.history[-1] if sim.history else None
+    eps = last.privacy.get("epsilon") if last is not None else None
+    return {"curve": curve, "key": metric_key(task), "final": curve["metric"][-1],
+            "epsilon": None if eps is None else float(eps)}
+
+
+def sweep_point(z: float, result: dict) -> dict[str, Any]:
+    return {"z": float(z), "epsilon": result["epsilon"], "metric": result["final"]}
