@@ -71,6 +71,8 @@ def test_scaling_attacker_is_rejected_with_proofs_and_harms_without():
     with_zkp.run()
     for r in with_zkp.history:
         assert 2 in r.rejected
+        verified = {c.id: c.extra.get("verified") for c in r.clients}
+        assert verified[2] is False and all(verified[c] for c in verified if c != 2)
         assert r.phase("update").measurements["zkp"]["aggregate_check"] in (True, "ok") or \
             r.phase("update").measurements["zkp"]["aggregate_matches"]
     honest = _final_acc(_sim(rounds=3))

@@ -400,6 +400,9 @@ class RangeProofs(Mechanism):
             "rejected": [u for u, k in zip(ids, keep) if not k],
             "accepted": int(keep_arr.sum()),
             "commitment_sum_ms": (time.perf_counter() - t0) * 1e3,
+            # Keyed by client id (not aligned with the sampled list: dropped clients sent
+            # nothing to verify), so each ClientRecord gets its own "verified" flag.
+            "per_client": {"verified": {str(c): bool(k) for c, k in zip(ids, keep)}},
         }
         return accepted, meas
 
