@@ -27,7 +27,6 @@ def _trainer(fed: Federation):
 
 def centralized_curve(fed: Federation, rounds: int) -> list[dict]:
     """Global-test metrics after each round of training on the pooled data."""
-    from .client import flatten, unflatten
     from .models import initial_weights
 
     cfg, cd = fed.config, fed.client_data

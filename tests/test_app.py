@@ -18,7 +18,6 @@ What is and is not covered honestly:
 from __future__ import annotations
 
 import json
-import pathlib
 import re
 
 import numpy as np
@@ -30,29 +29,9 @@ from fedsim.presets import PRESETS
 from ui import charts, params, views
 from ui.text import t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from apphelp import arr, cfg_of, chart, errors, metric, open_app, sim_of
+
 TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}
-TIMEOUT = 60  # the first run imports TensorFlow (~5 s; more on a busy CI machine)
-
-
-def open_app(query: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if page:
-        at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def cfg_of(at: AppTest) -> SimulationConfig:
-    return at.session_state["cfg"]
-
-
-def sim_of(at: AppTest):
-    return at.session_state["sim"]
 
 
 def counter(at: AppTest) -> str:
@@ -61,31 +40,6 @@ def counter(at: AppTest) -> str:
         if m:
             return m.group(1)
     raise AssertionError("no round counter on the page")
-
-
-def metric(at: AppTest, label: str):
-    return next(m for m in at.metric if m.label == label)
-
-
-def chart(at: AppTest, key: str) -> dict:
-    """The Plotly figure JSON of the chart with user key ``key``."""
-    for c in at.get("plotly_chart"):
-        if c.proto.id.endswith("-" + key):
-            return json.loads(c.proto.spec)
-    raise AssertionError(f"no chart {key!r}")
-
-
-def arr(v) -> np.ndarray:
-    """A Plotly JSON array: a plain list, or Plotly 6's base64 typed array."""
-    if isinstance(v, dict) and "bdata" in v:
-        import base64
-
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-    return np.asarray(v)
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
 
 
 def query(at: AppTest) -> dict:

@@ -8,8 +8,6 @@ Configurations are tiny (2-D data, 4 clients, 2–3 rounds).
 
 from __future__ import annotations
 
-import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -20,56 +18,15 @@ from ui import params
 from ui import privacy_views as pv
 from ui.text import t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+import apphelp  # noqa: E402
+from apphelp import arr, cfg_of, chart, errors, metric, sim_of, warnings
+
 PAGE = "pages/privacy.py"
 TINY = {"data": "2d", "samples": "200", "clients": "4", "rounds": "3"}
-TIMEOUT = 60
 
 
 def open_app(query: dict | None = None, page: str = PAGE) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def cfg_of(at: AppTest) -> SimulationConfig:
-    return at.session_state["cfg"]
-
-
-def sim_of(at: AppTest):
-    return at.session_state["sim"]
-
-
-def metric(at: AppTest, label: str):
-    return next(m for m in at.metric if m.label == label)
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for c in at.get("plotly_chart"):
-        if c.proto.id.endswith("-" + key):
-            return json.loads(c.proto.spec)
-    raise AssertionError(f"no chart {key!r}")
-
-
-def arr(v) -> np.ndarray:
-    if isinstance(v, dict) and "bdata" in v:
-        import base64
-
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-    return np.asarray(v)
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
-
-
-def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    return apphelp.open_app(query, page)
 
 
 def reference(cfg: SimulationConfig, rounds: int):
