@@ -82,8 +82,5 @@ def sidebar() -> None:
 sidebar()
 state.sync_url()
 state.show_flash()
-st.session_state[nav.FRAME_FLAG] = True  # pages check it: see nav.ensure_frame
-try:
+with nav.inside_frame():  # pages check it: see nav.ensure_frame
     page.run()
-finally:
-    st.session_state[nav.FRAME_FLAG] = False

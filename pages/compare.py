@@ -43,8 +43,15 @@ def run_cached(cfg_json: str, _progress=None) -> dict:
     return compare.run_variant(SimulationConfig.from_json(cfg_json), progress=_progress)
 
 
-if st.button(t("cmp.run"), type="primary", icon=":material/play_arrow:", help=t("cmp.run.help"),
-             key="cmp_run"):
+def _request_run() -> None:
+    # A callback, not an if around the button: the request survives the first-visit rerun
+    # (see ui.nav.ensure_frame), which would drop a plain button's click.
+    st.session_state["cmp_requested"] = True
+
+
+st.button(t("cmp.run"), type="primary", icon=":material/play_arrow:", help=t("cmp.run.help"),
+          key="cmp_run", on_click=_request_run)
+if st.session_state.pop("cmp_requested", False):
     todo = [(label, v) for label, v in variants if label in chosen]
     bar = st.progress(0.0)
     out = []

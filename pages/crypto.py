@@ -191,8 +191,7 @@ def reference_run(c: SimulationConfig, rounds: int) -> dict | None:
 
 
 # ------------------------------------------------------------------ sections
-# Functions that return early rather than st.stop(): a page that stops leaves the app
-# frame's bookkeeping (nav.FRAME_FLAG) half done under AppTest.
+# Small functions that return early, so each section can bail out on its own.
 
 
 def stepping(sim) -> None:

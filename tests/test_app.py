@@ -424,3 +424,12 @@ def test_compare_runs_variants_with_the_same_seed_and_engine_numbers():
     ref.run()
     assert fig["data"][1]["y"][-1] == pytest.approx(ref.history[-1].global_metrics["accuracy"])
     assert len([c for c in at.get("plotly_chart") if "cmp_labels_" in c.proto.id]) == 2
+
+
+def test_a_page_that_stops_on_an_error_keeps_the_sidebar():
+    # breast_cancer has 455 training rows: 400 clients cannot each get 4.
+    at = open_app({"data": "breast_cancer", "clients": "200"}, page="pages/data.py")
+    at.number_input(key="cfg_clients").set_value(400).run()
+    assert any("clients" in e for e in errors(at))
+    assert cfg_of(at).clients.num_clients == 200
+    assert any(w.label == t("side.seed") for w in at.sidebar.number_input)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 
@@ -33,7 +34,21 @@ def st_pages():
             for p in PAGES]
 
 
-FRAME_FLAG = "_fedsim_frame"
+# Whether the current script run is inside app.py's frame. A thread-local, not session state:
+# after st.stop() Streamlit raises StopException on the next session-state write, so a flag
+# reset in session state during cleanup could stay stuck; a plain attribute cannot.
+_frame = threading.local()
+
+
+class inside_frame:
+    """Context manager app.py wraps around ``page.run()``."""
+
+    def __enter__(self):
+        _frame.active = True
+
+    def __exit__(self, *exc):
+        _frame.active = False
+        return False
 
 
 def ensure_frame() -> None:
@@ -47,7 +62,7 @@ def ensure_frame() -> None:
     """
     import streamlit as st
 
-    if st.session_state.get(FRAME_FLAG):
+    if getattr(_frame, "active", False):
         return
     st.navigation(st_pages(), position="hidden")
     st.rerun()
