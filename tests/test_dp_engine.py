@@ -39,6 +39,7 @@ def test_central_dp_reports_epsilon_clipping_and_noise_each_round():
         for c in r.clients:
             assert isinstance(c.extra["clipped"], bool)
             assert c.extra["clipped"] == (c.extra["pre_clip_norm"] > 0.2)
+        assert r.privacy["clip"] == 0.2
         upd = r.phase("update").measurements["dp"]
         assert upd["noise_norm"] > 0 and upd["denominator"] == pytest.approx(10.0)
     assert r.phase("select").measurements["sampling"] == "poisson"

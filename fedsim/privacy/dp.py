@@ -196,6 +196,7 @@ class CentralDP(DPMechanism):
         # follows the rows through UpdateBatch.select when clients drop or fail a proof.
         self._bits = {int(c): int(b) for c, b in zip(batch.client_ids, below)}
         self._bits_round = ctx.round
+        self._clip_used = (ctx.round, self.clip)  # adaptive clipping changes self.clip later
         self._arrived = None
         out = batch.replace(deltas=clipped, weights=np.ones(len(batch.client_ids)))
         if self.adaptive_clip:
@@ -246,8 +247,11 @@ class CentralDP(DPMechanism):
                 "count_stddev": self.count_stddev}
 
     def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
+        used = getattr(self, "_clip_used", (None, self.clip))
         return {"epsilon": self.epsilon_at(ctx.round), "delta": self.delta,
-                "noise_multiplier": self.noise_multiplier, "sample_rate": self.sample_rate}
+                "noise_multiplier": self.noise_multiplier, "sample_rate": self.sample_rate,
+                # The bound this round's updates were clipped to (moves when adaptive).
+                "clip": used[1] if used[0] == ctx.round else self.clip}
 
 
 # --------------------------------------------------------------------------- local
