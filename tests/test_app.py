@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 
 from fedsim.config import SimulationConfig
 from fedsim.presets import PRESETS
-from ui import charts, params, views
+from ui import charts, nav, params, views
 from ui.text import t
 
 from apphelp import arr, cfg_of, chart, errors, metric, open_app, sim_of
@@ -50,8 +50,7 @@ def query(at: AppTest) -> dict:
 # ------------------------------------------------------------------ every page loads
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/data.py", "pages/training.py",
-                                  "pages/compare.py"])
+@pytest.mark.parametrize("page", [p.path for p in nav.PAGES])
 def test_every_page_loads_with_the_default_configuration(page):
     at = open_app(page=page)
     assert not errors(at)
