@@ -34,13 +34,10 @@ chosen = c2.multiselect(t("cmp.values"), labels, default=labels, help=t("cmp.val
                         key=f"cmp_values_{knob}")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def run_cached(cfg_json: str, _progress=None) -> dict:
-    """One variant's curve and split; cached so re-running a comparison is instant.
-
-    ``_progress`` (leading underscore: not part of the cache key) is told each finished round.
-    """
-    return compare.run_variant(SimulationConfig.from_json(cfg_json), progress=_progress)
+def run_cached(cfg_json: str, progress=None) -> dict:
+    """One variant's curve and split, run once per configuration (see ``state.cached_run``)."""
+    return state.cached_run("compare:" + cfg_json, lambda p: compare.run_variant(
+        SimulationConfig.from_json(cfg_json), progress=p), progress)
 
 
 def _request_run() -> None:

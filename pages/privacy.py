@@ -29,10 +29,10 @@ NOISE_BY = "priv_noise_by"  # widget key of the "set z / set target ε" radio
 MODE_KEY = widget_key("dp")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def run_cached(cfg_json: str, _progress=None) -> dict:
-    """A whole engine run (curve, final metric, final ε); ``_progress`` is not in the key."""
-    return pv.run_to_end(SimulationConfig.from_json(cfg_json), progress=_progress)
+def run_cached(cfg_json: str, progress=None) -> dict:
+    """A whole engine run (curve, final metric, final ε), once per configuration."""
+    return state.cached_run("privacy:" + cfg_json, lambda p: pv.run_to_end(
+        SimulationConfig.from_json(cfg_json), progress=p), progress)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

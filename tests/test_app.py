@@ -423,6 +423,15 @@ def test_compare_runs_variants_with_the_same_seed_and_engine_numbers():
     ref.run()
     assert fig["data"][1]["y"][-1] == pytest.approx(ref.history[-1].global_metrics["accuracy"])
     assert len([c for c in at.get("plotly_chart") if "cmp_labels_" in c.proto.id]) == 2
+    # Again, now from the cache (it once raised CacheReplayClosureError), and in a new session.
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not errors(at)
+    assert chart(at, "cmp_curves")["data"][1]["y"] == fig["data"][1]["y"]
+    other = open_app({**TINY, "seed": "3"}, "pages/compare.py")
+    other.selectbox(key="cmp_knob").set_value("weighting").run()
+    other.number_input(key="cmp_rounds").set_value(2).run()
+    other.button(key="cmp_run").click().run()
+    assert not other.exception and chart(other, "cmp_curves")["data"][1]["y"] == fig["data"][1]["y"]
 
 
 def test_a_page_that_stops_on_an_error_keeps_the_sidebar():
