@@ -149,8 +149,10 @@ e1, e2 = st.columns(2, gap="large")
 e1.markdown(t(f"crypto.explain.{hide}"))
 if cfg.privacy.zkp.enabled:
     e2.markdown(t("crypto.explain.zkp"))
-with e2.expander(t("crypto.toy.expander"), expanded=hide == "secagg" and
-                 not (sim is not None and sim.history)):
+
+
+def masking_toy() -> None:
+    """PAIR's toy: what each client sends changes with the masks, the sum does not."""
     st.caption(t("crypto.toy.intro"))
     secrets = [7.0, 2.0, 5.0]
     pairs = [(0, 1), (0, 2), (1, 2)]
@@ -164,6 +166,11 @@ with e2.expander(t("crypto.toy.expander"), expanded=hide == "secagg" and
     sent = cv.toy_sent(secrets, masks)
     st.plotly_chart(cc.toy_figure(secrets, sent), key="crypto_toy", **PLOT)
     st.caption(t("crypto.toy.caption", secret=sum(secrets), sent=float(sent.sum())))
+
+
+if hide == "secagg":  # the toy explains pairwise masks: only meaningful for secure aggregation
+    with e2.expander(t("crypto.toy.expander"), expanded=not (sim is not None and sim.history)):
+        masking_toy()
 
 
 # ------------------------------------------------------------------ reference runs

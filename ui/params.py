@@ -237,4 +237,6 @@ def share_url(base: str, cfg: SimulationConfig) -> str:
     from urllib.parse import urlencode
 
     q = urlencode(encode(cfg), safe=",")
+    if q and "/" not in base.split("://", 1)[-1]:
+        base += "/"  # http://host:8501/?seed=1, not http://host:8501?seed=1
     return f"{base}?{q}" if q else base

@@ -251,6 +251,7 @@ def sweep_figure(points: Sequence[Mapping], key: str, no_dp: float | None = None
         fig.add_trace(go.Scatter(x=[here[0]], y=[here[1]], mode="markers",
                                  name=t("priv.ch.here", eps=fmt_eps(here[0])),
                                  marker=dict(color=GLOBAL_COLOR, size=16, symbol="star")))
-    fig.update_xaxes(title=t("priv.ch.sweep_x"), type="log")
+    # dtick=1: label only 1, 10, 100 — the default minor labels ("5 10 2 5") read backwards.
+    fig.update_xaxes(title=t("priv.ch.sweep_x"), type="log", dtick=1)
     fig.update_yaxes(title=t(f"ch.{key}"), range=[0, 1.08] if key == "accuracy" else None)
     return fig

@@ -68,7 +68,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
         "sites. **Federated learning** trains one shared model *without collecting the data*: "
         "the model travels to the data, learns a little there, and only the model changes "
         "travel back."),
-    "ov.steps_title": "One round, in six steps",
+    "ov.steps_title": "One round, in six steps (eight boxes in the app)",
     "ov.steps": (
         "1. **Initialize the model.** The server creates a global model (here a small Keras "
         "network).\n"

@@ -223,8 +223,8 @@ EN: dict[str, str] = {
     "crypto.proofs_off": "Proofs are off: every arriving update is used unchecked. Switch "
                          "them on above to catch the malicious client.",
     "crypto.check_ok": ":material/check_circle: Round {round}: the accepted clients' "
-                       "commitments add up to the sum the server used (gap {gap:.2g}, "
-                       "allowed {tol:.2g}).",
+                       "commitments add up to the sum the server used (gap {gap:.3g}, "
+                       "allowed up to {tol:.3g}).",
     "crypto.check_bad": ":material/cancel: Round {round}: the accepted commitments do NOT "
                         "add up to the sum used.",
     "crypto.rejected_now": "Round {round}: rejected client(s) {ids}. The verifier says: "
@@ -267,7 +267,7 @@ EN: dict[str, str] = {
     "crypto.cost.short.down_per_client": "download",
     "crypto.cost.train": "For scale: local training takes about {ms:,.1f} ms per client per "
                          "round (the same with or without protection).",
-    "crypto.cost.mech": "By mechanism, mean ms per round over all clients: {parts}.",
+    "crypto.cost.mech": "By mechanism, ms per round (all clients together): {parts}.",
     "crypto.mech.secagg": "secure aggregation",
     "crypto.mech.he": "encryption",
     "crypto.mech.zkp": "proofs",
