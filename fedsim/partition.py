@@ -90,8 +90,8 @@ def _dirichlet(strata: np.ndarray, k: int, alpha: float, min_samples: int,
             return out
     raise PartitionError(
         "partition.alpha", alpha,
-        f"a larger alpha or fewer clients: after 50 draws some client still had fewer than "
-        f"partition.min_samples={min_samples} examples")
+        f"a larger alpha, or fewer than the {k} clients asked for: after 50 draws some client "
+        f"still had fewer than partition.min_samples={min_samples} examples")
 
 
 def _pathological(strata: np.ndarray, k: int, per_client: int,
