@@ -9,8 +9,6 @@ is exactly what was masked" is checked against the real unmasked sum.
 from __future__ import annotations
 
 import pathlib
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -349,11 +347,3 @@ def test_dynamic_text_keys_exist():
     assert not [k for k in keys if k not in en]
     assert all(k.startswith(("crypto.", "nav.crypto")) for k in
                __import__("ui.text_crypto", fromlist=["EN"]).EN)
-
-
-def test_crypto_ui_modules_do_not_import_tensorflow():
-    code = ("import sys, ui.crypto_views, ui.crypto_charts\n"
-            "print('tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
-    assert out.stdout.strip() == "False"

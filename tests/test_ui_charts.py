@@ -407,6 +407,7 @@ def test_ui_modules_do_not_import_tensorflow():
     import subprocess
 
     code = ("import sys, ui.charts, ui.views, ui.params, ui.compare, ui.theme, ui.text\n"
+            "import ui.privacy_charts, ui.privacy_views, ui.crypto_charts, ui.crypto_views\n"
             "from ui.views import split_summary\n"
             "from fedsim.config import SimulationConfig\n"
             "split_summary(SimulationConfig())\n"
