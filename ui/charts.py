@@ -245,7 +245,10 @@ def participation_figure(matrix: np.ndarray, rounds: Sequence[int] | None = None
                                  marker=dict(size=12, symbol="square", color=STATUS_COLORS[s],
                                              line=dict(color="#999", width=1))))
     fig.update_xaxes(title=t("ch.round"), dtick=1 if r <= 30 else None)
-    fig.update_yaxes(title=t("ch.client"), autorange="reversed", type="category")
+    # Every client labelled while they fit (a category axis otherwise skips every other one).
+    fig.update_yaxes(title=t("ch.client"), autorange="reversed", type="category",
+                     tickmode="array" if k <= 40 else "auto",
+                     tickvals=[str(i) for i in range(k)] if k <= 40 else None)
     return fig
 
 
