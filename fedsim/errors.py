@@ -44,3 +44,18 @@ class PartitionError(ConfigError):
 
 class ProtocolError(FedsimError, RuntimeError):
     """A cryptographic protocol could not complete (e.g. too many clients dropped out)."""
+
+
+class DivergedError(FedsimError, ArithmeticError):
+    """Training produced non-finite weights or loss (e.g. a learning rate far too large).
+
+    Raised by the engine at the end of the phase that produced them; the round is rolled back,
+    so the simulation keeps its last finite model. ``round`` and ``phase`` say where.
+    """
+
+    def __init__(self, round_: int, phase: str, what: str):
+        self.round = round_
+        self.phase = phase
+        self.what = what
+        super().__init__(f"training diverged in round {round_} ({phase}): {what} became "
+                         "non-finite; lower training.lr or aggregation.server_lr")
