@@ -69,3 +69,39 @@ def batch_schedule(counts: np.ndarray, epochs: int, batch_size: int,
     emask = valid.reshape(epochs, k, steps, batch_size).transpose(1, 0, 2, 3).reshape(
         k, epochs * steps, batch_size)
     return np.ascontiguousarray(idx), np.ascontiguousarray(emask)
+
+
+def step_activity(emask: np.ndarray) -> np.ndarray:
+    """``[K, T]`` float32: 1 where a shuffled step has at least one real example."""
+    return (emask.sum(-1) > 0).astype(np.float32)
+
+
+def poisson_schedule(counts: np.ndarray, epochs: int, batch_size: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson-sampled batches, as DP-SGD's accountant assumes (Abadi et al. 2016, §3.1).
+
+    Client k takes S_k = ceil(n_k/B)·E steps; at every step each of its n_k examples joins the
+    batch independently with probability q_k = min(1, B/n_k). Batch sizes vary (a step may
+    even be empty — it still counts, and still gets its noise), so the slots are padded to the
+    largest batch drawn. Returns ``idx [K, T, W]``, ``emask [K, T, W]`` and ``active [K, T]``
+    (1 for the client's S_k real steps, whether or not their batch is empty).
+    """
+    counts = np.asarray(counts, np.int64)
+    k = len(counts)
+    nmax = max(1, int(counts.max()))
+    per_epoch = -(-counts // batch_size)
+    pe_max = max(1, int(per_epoch.max()))
+    t_max = pe_max * epochs  # laid out epoch by epoch, like batch_schedule
+    q = np.minimum(1.0, batch_size / np.maximum(counts, 1))
+    draws = rng.random((k, t_max, nmax))
+    within = np.tile(np.arange(pe_max), epochs)  # step index inside its epoch
+    active = (within[None, :] < per_epoch[:, None])  # [K, T]
+    real = (np.arange(nmax)[None, None, :] < counts[:, None, None]) & active[:, :, None]
+    member = (draws < q[:, None, None]) & real  # [K, T, Nmax]
+    width = max(1, int(member.sum(-1).max()))
+    # Members first (stable), then cut to the widest batch.
+    order = np.argsort(~member, axis=-1, kind="stable")[..., :width].astype(np.int32)
+    emask = np.take_along_axis(member, order, axis=-1).astype(np.float32)
+    idx = np.where(emask > 0, order, 0).astype(np.int32)
+    active = active.astype(np.float32)
+    return np.ascontiguousarray(idx), np.ascontiguousarray(emask), active

@@ -13,8 +13,13 @@ step counter), so each client follows exactly its own ``ceil(n_k / B)`` steps pe
 ``fit(shuffle=...)`` would with the same batch order.
 
 Optional per-example DP-SGD (Abadi et al., CCS 2016, "Deep Learning with Differential
-Privacy"): per-example gradients (one ``vectorized_map`` over all K·B (client, example)
-pairs), each clipped to L2 norm C, summed, plus N(0, (zC)²) noise, divided by B.
+Privacy"): batches are Poisson-sampled (:func:`fedsim.batching.poisson_schedule`, so training
+matches the accountant's analysis; Chua et al., ICML 2024, show shuffled batches need not),
+per-example gradients (one ``vectorized_map`` over all K·W (client, slot) pairs) are each
+clipped to L2 norm C, summed, plus N(0, (zC)²) noise, and divided by the *expected* batch
+size min(B, n_k) (as Opacus does), so the step does not reveal the realized batch size. The
+FedProx term's gradient μ(w − w_global) touches no data, so it is added after the noise at no
+privacy cost.
 
 The input signatures use ``None`` for K, N, T and B, so changing the number of clients, local
 epochs or batch size does not retrace.
@@ -28,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 import tensorflow as tf
 
-from .batching import ClientData, batch_schedule
+from .batching import ClientData, batch_schedule, poisson_schedule, step_activity
 from .models import ModelSpec, build_keras_model
 from .rng import generator, tf_seed
 
@@ -64,7 +69,8 @@ class VectorizedTrainer:
         data = [tf.TensorSpec([None, None, d], tf.float32), tf.TensorSpec([None, None], ydt)]
         self._train = tf.function(self._train_impl, input_signature=[
             wspec, *data, tf.TensorSpec([None, None, None], tf.int32),
-            tf.TensorSpec([None, None, None], tf.float32),
+            tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None, None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
             *data, tf.TensorSpec([None], tf.int32),
             tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32),
             tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32),
@@ -96,8 +102,9 @@ class VectorizedTrainer:
             total = data_loss + prox
         return tape.gradient(total, params), data_loss
 
-    def _dpsgd_grads(self, params, x, y, m, clip, noise, seed):
-        """Per-example clipped, summed and noised gradients, divided by the batch size B."""
+    def _dpsgd_grads(self, params, x, y, m, clip, noise, seed, denom):
+        """Per-example clipped, summed and noised gradients, divided by ``denom [K]``, the
+        expected batch size min(B, n_k)."""
         k, b = tf.shape(x)[0], tf.shape(x)[1]
         rep = [tf.repeat(p, b, axis=0) for p in params]  # [K·B, ...]
         xf = tf.reshape(x, [k * b, -1])
@@ -120,11 +127,13 @@ class VectorizedTrainer:
             fb = tf.reshape(factor, tf.concat([[k * b], tf.ones([tf.rank(g) - 1], tf.int32)], 0))
             summed = tf.reduce_sum(tf.reshape(g * fb, shape), axis=1)
             z = tf.random.stateless_normal(tf.shape(summed), seed=seed + [i, 0], stddev=noise * clip)
-            out.append((summed + z) / tf.cast(b, tf.float32))
+            dk = tf.reshape(denom, tf.concat([[k], tf.ones([tf.rank(g) - 1], tf.int32)], 0))
+            out.append((summed + z) / dk)
         loss = tf.reduce_sum(tf.reshape(losses, [k, b]) * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
         return out, loss
 
-    def _train_impl(self, start, x, y, idx, emask, xv, yv, vcount, lr, mu, clip, noise, seed):
+    def _train_impl(self, start, x, y, idx, emask, act, denom, xv, yv, vcount, lr, mu, clip,
+                    noise, seed):
         k = tf.shape(x)[0]
         steps = tf.shape(idx)[1]
         params = list(start)
@@ -141,12 +150,14 @@ class VectorizedTrainer:
             mb = emask[:, t]
             if self.dpsgd:
                 grads, loss = self._dpsgd_grads(params, xb, yb, mb, clip, noise,
-                                                seed + tf.stack([0, t * 7919]))
+                                                seed + tf.stack([0, t * 7919]), denom)
+                # FedProx after privatization: its gradient depends on no example.
+                grads = [g + mu * (p - s) for g, p, s in zip(grads, params, start)]
             else:
                 grads, loss = tf.vectorized_map(
                     lambda a: self._client_grad(a[0], a[1], a[2], a[3], a[4], mu),
                     (params, list(start), xb, yb, mb))
-            active = tf.cast(tf.reduce_sum(mb, 1) > 0, tf.float32)  # [K]
+            active = act[:, t]  # [K]: 1 for the client's real steps
             count = count + active
             new_params, new1, new2 = [], [], []
             for p, g, s1, s2 in zip(params, grads, slots1, slots2):
@@ -187,15 +198,21 @@ class VectorizedTrainer:
     # ------------------------------------------------------------------ public API
     def train(self, start_weights: list[np.ndarray], data: ClientData, *, epochs: int,
               batch_size: int, lr: float, rng: np.random.Generator, prox_mu: float = 0.0,
-              dp_clip: float = 0.0, dp_noise: float = 0.0, seed: int = 0,
+              dp_clip: float = 0.0, dp_noise: float = 0.0, poisson: bool = False, seed: int = 0,
               round_: int = 0, stacked: bool = False) -> TrainResult:
         """Train every client in ``data``; one compiled call.
 
         ``start_weights`` is the global model (every client starts from it), or with
         ``stacked=True`` one model per client ``[K, ...]`` (the local-only baseline). FedProx
-        pulls each client toward its own starting point.
+        pulls each client toward its own starting point. ``poisson=True`` (DP-SGD) samples
+        batches as :func:`~fedsim.batching.poisson_schedule` describes.
         """
-        idx, emask = batch_schedule(data.counts, epochs, batch_size, rng)
+        if poisson:
+            idx, emask, act = poisson_schedule(data.counts, epochs, batch_size, rng)
+        else:
+            idx, emask = batch_schedule(data.counts, epochs, batch_size, rng)
+            act = step_activity(emask)
+        denom = np.minimum(batch_size, np.maximum(data.counts, 1)).astype(np.float32)
         k = len(data.counts)
         if not stacked:
             start_weights = [np.broadcast_to(w, (k, *w.shape)) for w in start_weights]
@@ -206,9 +223,10 @@ class VectorizedTrainer:
             data = ClientData(*(np.concatenate([a, a]) for a in (
                 data.x, data.y, data.counts, data.xv, data.yv, data.vcounts)))
             idx, emask = np.concatenate([idx, idx]), np.concatenate([emask, emask])
+            act, denom = np.concatenate([act, act]), np.concatenate([denom, denom])
         params, losses, weights, vloss, vmetric = self._train(
             [tf.constant(np.ascontiguousarray(w)) for w in start_weights], data.x, data.y, idx,
-            emask, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
+            emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
             np.float32(dp_clip), np.float32(dp_noise), tf_seed(seed, "dpsgd", round_))
         losses, weights = losses.numpy().T, weights.numpy().T  # [K, T]
         rows, t = losses.shape

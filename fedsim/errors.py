@@ -59,3 +59,16 @@ class DivergedError(FedsimError, ArithmeticError):
         self.what = what
         super().__init__(f"training diverged in round {round_} ({phase}): {what} became "
                          "non-finite; lower training.lr or aggregation.server_lr")
+
+
+class PhaseError(FedsimError, RuntimeError):
+    """An unexpected exception inside a phase, wrapped so that it says where it happened.
+
+    ``round`` and ``phase`` name the place; the original exception is ``__cause__``.
+    """
+
+    def __init__(self, round_: int, phase: str, cause: BaseException):
+        self.round = round_
+        self.phase = phase
+        self.cause = cause
+        super().__init__(f"round {round_}, phase {phase!r}: {type(cause).__name__}: {cause}")

@@ -17,8 +17,17 @@ import numpy as np
 PHASES = ("select", "broadcast", "train", "protect", "upload", "aggregate", "update", "evaluate")
 
 
+def metric_key(task: str) -> str:
+    """The name of the quality metric for a task: the one place that says "accuracy" or "mse"."""
+    return "accuracy" if task == "classification" else "mse"
+
+
 def _plain(v: Any) -> Any:
-    """JSON-friendly copy: NumPy scalars/arrays to Python, NaN to None."""
+    """JSON-friendly copy: reports to dicts, NumPy scalars/arrays to Python, NaN to None."""
+    from .reports import Report
+
+    if isinstance(v, Report):
+        return _plain(v.to_dict())
     if isinstance(v, Mapping):
         return {str(k): _plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -71,7 +80,7 @@ class ClientRecord:
     extra: Mapping[str, Any] = field(default_factory=dict)  # clipped, verified, ...
 
     def to_dict(self, task: str) -> dict:
-        key = "val_accuracy" if task == "classification" else "val_mse"
+        key = "val_" + metric_key(task)
         d = {"id": self.id, "num_examples": self.num_examples, "num_val": self.num_val,
              "dropped": self.dropped, "malicious": self.malicious,
              "train_loss": self.train_loss[-1] if self.train_loss else None,

@@ -4,10 +4,14 @@ One round runs the article's cycle with the protection stages in between::
 
     select → broadcast → train → protect → upload → aggregate → update → evaluate
 
-``step()`` runs the next phase and returns its :class:`~fedsim.results.PhaseRecord`;
-``step_round()`` finishes the current round; ``run(n)`` plays n rounds. ``history`` is a tuple of
-immutable :class:`~fedsim.results.RoundResult`; ``last`` holds the bulky arrays of the latest
-round (client updates, the aggregate) for the "what does the server see" views.
+``Simulation`` is a thin stepping facade: the phases are functions in
+:data:`fedsim.phases.PHASE_TABLE` that turn one frozen :class:`~fedsim.round.RoundState` into
+the next, and the simulation only holds what survives a round (weights, server-optimizer state,
+each mechanism's state) plus the history. ``step()`` runs the next phase and returns its
+:class:`~fedsim.results.PhaseRecord`; ``step_round()`` finishes the current round; ``run(n)``
+plays n rounds. ``history`` is a tuple of immutable :class:`~fedsim.results.RoundResult`;
+``last`` holds the bulky arrays of the latest round (client updates, the aggregate) for the
+"what does the server see" views.
 
 Every random choice comes from a stream named after its purpose and round
 (:mod:`fedsim.rng`), so the same configuration gives the same history, bit for bit.
@@ -16,20 +20,21 @@ Every random choice comes from a stream named after its purpose and round
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import Callable, Mapping
 
 import numpy as np
 
 from .batching import ClientData
 from .config import SimulationConfig
 from .datasets import Dataset, label_strata, load_dataset
-from .errors import ProtocolError
+from .errors import FedsimError, PhaseError
 from .models import ModelSpec, initial_weights
 from .partition import Partition, client_arrays, partition_pool
-from .privacy.base import Aggregate, RoundContext, UpdateBatch
-from .results import PHASES, ClientRecord, PhaseRecord, RoundResult, frozen
-from .rng import generator
+from .phases import PHASE_TABLE, Env
+from .privacy.base import UpdateBatch
+from .results import PHASES, ClientRecord, PhaseRecord, RoundResult, frozen, metric_key
+from .round import RoundState, Snapshot
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class LastRound:
     local_weights: list[np.ndarray] | None  # [K, ...] per tensor: the clients' local models
     global_before: np.ndarray
     global_after: np.ndarray | None
+    state: RoundState | None = None  # the whole frozen round, for the detail views
 
 
 class Simulation:
@@ -119,6 +125,8 @@ class Simulation:
         offsets = np.cumsum([0, *sizes])
         self.layer_slices = [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
         self.num_params = int(offsets[-1])
+        #: this instance's phase table (a test may swap one entry to inject a fault)
+        self.phases = dict(PHASE_TABLE)
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -133,15 +141,38 @@ class Simulation:
         self.pipeline = build_pipeline(cfg, layer_slices=self.layer_slices,
                                        client_sizes=self.fed.client_data.counts)
         self.aggregator = build_aggregator(cfg.aggregation)
-        self.weights = flatten(initial_weights(self.fed.spec, cfg.seed))
-        self.opt_state = ServerOptState()
+        self.env = Env(cfg, self.fed, self.trainer, self.pipeline, self.aggregator,
+                       tuple(self.shapes), self.num_params)
+        self._committed = Snapshot(flatten(initial_weights(self.fed.spec, cfg.seed)),
+                                   ServerOptState(),
+                                   tuple(m.initial_state() for m in self.pipeline.mechanisms))
         self._history: list[RoundResult] = []
-        self._phase = 0
-        self._work: dict = {}
+        self._round: RoundState | None = None
         self.last: LastRound | None = None
-        loss, metric = self.trainer.evaluate(self._unflat(self.weights), self.fed.data.x_test,
-                                             self.fed.data.y_test)
-        self.initial_metrics = frozen(self._global_metrics(loss, metric))
+        loss, metric = self.trainer.evaluate(self._unflat(self._committed.weights),
+                                             self.fed.data.x_test, self.fed.data.y_test)
+        self.initial_metrics = frozen({"loss": loss, metric_key(self.fed.data.task): metric})
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What survives between rounds: weights, server-optimizer and mechanism states."""
+        return self._committed
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The flat global weights: after the ``update`` phase of the round in progress, the
+        new ones; otherwise those of the last completed round."""
+        if self._round is not None and self._round.weights is not None:
+            return self._round.weights
+        return self._committed.weights
+
+    @property
+    def opt_state(self):
+        return self._committed.opt_state
+
+    @property
+    def mechanism_states(self) -> tuple:
+        return self._committed.mech_states
 
     @property
     def history(self) -> tuple[RoundResult, ...]:
@@ -153,13 +184,17 @@ class Simulation:
         return len(self._history)
 
     @property
+    def _phase(self) -> int:
+        return 0 if self._round is None else len(self._round.trace)
+
+    @property
     def next_phase(self) -> str:
         return PHASES[self._phase]
 
     @property
     def in_round(self) -> bool:
         """True between the first and last phase of a round."""
-        return self._phase > 0
+        return self._round is not None
 
     @property
     def done(self) -> bool:
@@ -168,7 +203,12 @@ class Simulation:
     @property
     def current_trace(self) -> tuple[PhaseRecord, ...]:
         """Phases already run in the round in progress."""
-        return tuple(self._work.get("trace", ()))
+        return () if self._round is None else self._round.trace
+
+    @property
+    def current_round(self) -> RoundState | None:
+        """The frozen products of the round in progress (``None`` between rounds)."""
+        return self._round
 
     def global_weights(self) -> list[np.ndarray]:
         return self._unflat(self.weights)
@@ -178,49 +218,54 @@ class Simulation:
 
         return unflatten(vec, self.shapes)
 
-    def _global_metrics(self, loss: float, metric: float) -> dict:
-        key = "accuracy" if self.fed.data.task == "classification" else "mse"
-        return {"loss": loss, key: metric}
-
     def set_rounds(self, rounds: int) -> None:
         """Change the planned number of rounds, keeping the rounds already run."""
         self.config = SimulationConfig.from_dict({**self.config.to_dict(), "rounds": rounds})
 
     # ------------------------------------------------------------------ driving
     def abort_round(self) -> None:
-        """Abandon the round in progress: the model and server state go back to its start."""
-        if self._phase and "start" in self._work:
-            self.weights, self.opt_state = self._work["start"]
-        self._phase, self._work = 0, {}
+        """Abandon the round in progress: weights, server-optimizer and every mechanism's
+        state are those of its start (nothing a phase produced was ever committed)."""
+        self._round = None
 
     def step(self) -> PhaseRecord:
         """Run the next phase of the current round (starting a new round if needed).
 
         Atomic per round: if a phase raises, the round is abandoned (:meth:`abort_round`) and
-        the error propagates, so the simulation is never left half-stepped.
+        the error propagates, naming the round and the phase: fedsim's own errors get
+        ``.round``/``.phase`` attributes and a note; anything else is wrapped in
+        :class:`~fedsim.errors.PhaseError` (FedJAX's ``ForEachClientError`` idea).
         """
-        phase = PHASES[self._phase]
-        if phase == "select":
-            self._work = {"round": self.round + 1, "trace": [],
-                          "start": (self.weights.copy(), self.opt_state)}
+        rs = self._round
+        if rs is None:
+            c = self._committed
+            rs = RoundState(round=self.round + 1, start=c, mech_states=c.mech_states)
+        phase = PHASES[len(rs.trace)]
         t0 = time.perf_counter()
         try:
-            measurements = getattr(self, f"_phase_{phase}")(self._work)
-        except BaseException:
+            rs, report = self.phases[phase](self.env, rs)
+        except (FedsimError, KeyboardInterrupt) as exc:
             self.abort_round()
+            if isinstance(exc, FedsimError) and getattr(exc, "phase", None) is None:
+                exc.round, exc.phase = rs.round, phase
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"(in round {rs.round}, phase {phase!r})")
             raise
-        rec = PhaseRecord(self._work["round"], phase, (time.perf_counter() - t0) * 1e3,
-                          frozen(measurements))
-        self._work["trace"].append(rec)
-        self._phase = (self._phase + 1) % len(PHASES)
-        if self._phase == 0:
-            self._finish_round(self._work)
+        except Exception as exc:
+            self.abort_round()
+            raise PhaseError(rs.round, phase, exc) from exc
+        rec = PhaseRecord(rs.round, phase, (time.perf_counter() - t0) * 1e3, report)
+        rs = replace(rs, trace=(*rs.trace, rec))
+        if len(rs.trace) == len(PHASES):
+            self._finish_round(rs)
+        else:
+            self._round = rs
         return rec
 
     def step_round(self) -> RoundResult:
         """Finish the round in progress (or run a whole new one) and return its result."""
         self.step()
-        while self._phase != 0:
+        while self._round is not None:
             self.step()
         return self._history[-1]
 
@@ -235,234 +280,68 @@ class Simulation:
                 progress(out[-1])
         return tuple(out)
 
-    # ------------------------------------------------------------------ phases
-    def _ctx(self, w: dict) -> RoundContext:
-        cfg = self.config
-        n = cfg.clients.num_clients
-        q = cfg.clients.fraction
-        return RoundContext(round=w["round"], seed=cfg.seed, num_clients=n,
-                            expected_clients=q * n, sample_rate=q,
-                            sampled=tuple(w["sampled"]), dropped=tuple(w["dropped"]),
-                            num_params=self.num_params)
-
-    def _phase_select(self, w: dict) -> dict:
-        cfg = self.config
-        n, q, r = cfg.clients.num_clients, cfg.clients.fraction, w["round"]
-        rng = generator(cfg.seed, "sample", r)
-        if cfg.privacy.dp.mode == "central":
-            # Poisson sampling: each client independently with probability q, as the
-            # accountant's amplification-by-sampling analysis assumes.
-            sampled = np.flatnonzero(rng.random(n) < q)
-            how = "poisson"
-        else:
-            m = max(1, int(round(q * n)))
-            sampled = np.sort(rng.choice(n, size=m, replace=False))
-            how = "uniform"
-        drop_rng = generator(cfg.seed, "dropout", r)
-        dropped = sampled[drop_rng.random(len(sampled)) < cfg.clients.dropout]
-        w["sampled"], w["dropped"] = [int(c) for c in sampled], [int(c) for c in dropped]
-        return {"sampling": how, "sampled": w["sampled"], "num_sampled": len(sampled),
-                "will_drop": w["dropped"], "expected": q * n}
-
-    def _phase_broadcast(self, w: dict) -> dict:
-        k = len(w["sampled"])
-        w["bytes_down"] = 4 * self.num_params * k
-        return {"bytes_per_client": 4 * self.num_params, "bytes_down": w["bytes_down"],
-                "num_params": self.num_params}
-
-    def _phase_train(self, w: dict) -> dict:
-        from .client import flatten_stacked
-
-        cfg, tcfg = self.config, self.config.training
-        ids = np.array(w["sampled"], int)
-        if len(ids) == 0:
-            w["raw"] = np.zeros((0, self.num_params))
-            w["train"] = None
-            return {"clients": 0}
-        data = self.fed.client_data.take(ids)
-        dp = cfg.privacy.dp
-        dpm = self.pipeline.get("dp")
-        res = self.trainer.train(
-            self.global_weights(), data, epochs=tcfg.local_epochs, batch_size=tcfg.batch_size,
-            lr=tcfg.lr, rng=generator(cfg.seed, "batches", w["round"]), prox_mu=tcfg.prox_mu,
-            dp_clip=dp.clip if dp.mode == "dpsgd" else 0.0,
-            dp_noise=float(getattr(dpm, "noise_multiplier", dp.noise_multiplier))
-            if dp.mode == "dpsgd" else 0.0,
-            seed=cfg.seed, round_=w["round"])
-        raw = flatten_stacked(res.weights) - self.weights[None, :]
-        raw = self._attack(raw, ids, w["round"])
-        w["train"], w["raw"], w["counts"] = res, raw, data.counts
-        w["vcounts"] = data.vcounts
-        norms = np.linalg.norm(raw, axis=1)
-        return {"clients": len(ids), "mean_train_loss": float(res.epoch_loss[:, -1].mean()),
-                "update_norms": norms.tolist(), "steps_per_epoch":
-                    (-(-data.counts // tcfg.batch_size)).tolist()}
-
-    def _attack(self, raw: np.ndarray, ids: np.ndarray, r: int) -> np.ndarray:
-        """Malicious clients tamper with their update after honest training."""
-        mal = self.config.clients.malicious
-        if not mal.ids:
-            return raw
-        raw = raw.copy()
-        for row, cid in enumerate(ids):
-            if cid in mal.ids:
-                if mal.attack == "scale":
-                    raw[row] *= mal.factor
-                else:
-                    rng = generator(self.config.seed, "attack", r, int(cid))
-                    norm = np.linalg.norm(raw[row])
-                    raw[row] = rng.normal(size=raw.shape[1]) * abs(mal.factor) * norm / np.sqrt(
-                        raw.shape[1])
-        return raw
-
-    def _phase_protect(self, w: dict) -> dict:
-        ids = tuple(w["sampled"])
-        weights = (w["counts"].astype(np.float64) if self.config.aggregation.weighted
-                   else np.ones(len(ids))) if ids else np.zeros(0)
-        batch = UpdateBatch(ids, w["raw"], weights)
-        ctx = self._ctx(w)
-        meas = {}
-        for m in self.pipeline.mechanisms:
-            if not ids:
-                break
-            batch, mm = m.client(ctx, batch)
-            meas[m.name] = mm
-        w["batch"] = batch
-        meas["mechanisms"] = list(self.pipeline.names)
-        return meas
-
-    def _phase_upload(self, w: dict) -> dict:
-        batch: UpdateBatch = w["batch"]
-        dropped = set(w["dropped"])
-        keep = np.array([c not in dropped for c in batch.client_ids], bool)
-        w["arrived"] = batch.select(keep) if len(keep) else batch
-        w["bytes_up"] = int(w["arrived"].bytes_up.sum())
-        return {"arrived": list(w["arrived"].client_ids), "dropped": sorted(dropped),
-                "bytes_up": w["bytes_up"],
-                "bytes_per_client": dict(zip(map(str, batch.client_ids),
-                                             batch.bytes_up.tolist()))}
-
-    def _phase_aggregate(self, w: dict) -> dict:
-        ctx = self._ctx(w)
-        batch: UpdateBatch = w["arrived"]
-        meas: dict = {}
-        for m in reversed(self.pipeline.mechanisms):
-            batch, mm = m.receive(ctx, batch)
-            if mm:
-                meas[m.name] = mm
-        accepted = set(batch.client_ids)
-        w["rejected"] = [c for c in w["arrived"].client_ids if c not in accepted]
-        hider = self.pipeline.hider
-        if len(batch.client_ids) == 0:
-            agg = Aggregate(np.zeros(self.num_params), 1.0)
-            meas["aggregator"] = {"note": "no update arrived"}
-        elif hider is not None:
-            try:
-                total, mm = hider.secure_sum(ctx, batch)
-            except ProtocolError as err:
-                # Too few survivors to reconstruct the masks: a real server abandons the
-                # round rather than apply a wrong sum. The global model stays as it is.
-                w["aborted"] = str(err)
-                total, mm = np.zeros(self.num_params), {"aborted": str(err)}
-            meas[hider.name + "_sum"] = mm
-            agg = Aggregate(np.asarray(total, np.float64), max(float(batch.weights.sum()), 1e-12))
-        else:
-            agg, mm = self.aggregator(batch.deltas, batch.weights)
-            meas["aggregator"] = {"name": self.aggregator.name, **mm}
-        w["accepted"], w["agg"] = batch, agg
-        meas["num_aggregated"] = len(batch.client_ids)
-        meas["rejected"] = w["rejected"]
-        return meas
-
-    def _phase_update(self, w: dict) -> dict:
-        from .server_opt import server_update
-
-        ctx = self._ctx(w)
-        agg: Aggregate = w["agg"]
-        meas: dict = {}
-        if w.get("aborted"):
-            w["delta"], w["before"] = np.zeros(self.num_params), self.weights
-            return {"aborted": w["aborted"], "aggregate_norm": 0.0, "step_norm": 0.0}
-        for m in reversed(self.pipeline.mechanisms):
-            agg, mm = m.server(ctx, agg)
-            if mm:
-                meas[m.name] = mm
-        before = self.weights
-        if len(w["accepted"].client_ids) == 0 and self.pipeline.get("dp") is None:
-            delta = np.zeros(self.num_params)  # nothing arrived: the model stays as it is
-        else:
-            delta = agg.mean
-        self.weights, self.opt_state = server_update(self.config.aggregation, self.weights,
-                                                     delta, self.opt_state)
-        w["delta"], w["before"] = delta, before
-        meas.update({"aggregate_norm": float(np.linalg.norm(delta)),
-                     "server_optimizer": self.config.aggregation.server_optimizer,
-                     "step_norm": float(np.linalg.norm(self.weights - before))})
-        return meas
-
-    def _phase_evaluate(self, w: dict) -> dict:
-        loss, metric = self.trainer.evaluate(self.global_weights(), self.fed.data.x_test,
-                                             self.fed.data.y_test)
-        w["global"] = self._global_metrics(loss, metric)
-        meas: dict = dict(w["global"])
-        priv = {}
-        for m in self.pipeline.mechanisms:
-            mm = m.end_round(self._ctx(w), w["accepted"])
-            if mm:
-                priv[m.name] = mm
-        w["privacy"] = priv
-        if priv:
-            meas["privacy"] = priv
-        return meas
-
-    def _finish_round(self, w: dict) -> None:
-        res = w["train"]
-        ids = w["sampled"]
-        dropped, rejected = set(w["dropped"]), set(w["rejected"])
+    # ------------------------------------------------------------------ commit
+    def _finish_round(self, rs: RoundState) -> None:
+        """Build the round's immutable record, then commit (the only place state changes)."""
+        res = rs.train
+        ids = rs.sampled
+        dropped, rejected = set(rs.dropped), set(rs.rejected)
         mal = set(self.config.clients.malicious.ids)
-        per_client = _per_client_extras(w["trace"], ids)
-        bytes_up = dict(zip(w["batch"].client_ids, w["batch"].bytes_up.tolist()))
+        per_client = _per_client_extras(rs.trace, ids)
+        bytes_up = dict(zip(rs.protected.client_ids, rs.protected.bytes_up.tolist()))
+        norms = np.linalg.norm(rs.raw, axis=1) if len(ids) else np.zeros(0)
         clients = []
         for row, cid in enumerate(ids):
             extra = dict(per_client.get(cid, {}))
             extra["rejected"] = cid in rejected
             clients.append(ClientRecord(
-                id=cid, num_examples=int(w["counts"][row]), num_val=int(w["vcounts"][row]),
+                id=cid, num_examples=int(rs.counts[row]), num_val=int(rs.vcounts[row]),
                 dropped=cid in dropped, malicious=cid in mal,
                 train_loss=tuple(float(v) for v in res.epoch_loss[row]),
                 val_loss=float(res.val_loss[row]), val_metric=float(res.val_metric[row]),
-                update_norm=float(np.linalg.norm(w["raw"][row])),
+                update_norm=float(norms[row]),
                 bytes_up=0 if cid in dropped else int(bytes_up.get(cid, 0)),
                 extra=frozen(extra)))
-        privacy = {}
-        for name, mm in w["privacy"].items():
-            privacy.update(mm if name == "dp" else {f"{name}.{k}": v for k, v in mm.items()})
+        privacy: dict = {}
+        for name, rep in rs.privacy.items():
+            items = rep.items()
+            privacy.update(items if name == "dp" else {f"{name}.{k}": v for k, v in items})
         result = RoundResult(
-            round=w["round"], sampled=tuple(ids), dropped=tuple(sorted(dropped)),
+            round=rs.round, sampled=tuple(ids), dropped=tuple(sorted(dropped)),
             rejected=tuple(sorted(rejected)), clients=tuple(clients),
-            global_metrics=frozen(w["global"]), bytes_down=w["bytes_down"],
-            bytes_up=w["bytes_up"], privacy=frozen(privacy), trace=tuple(w["trace"]),
-            aborted=w.get("aborted", ""))
+            global_metrics=rs.global_metrics, bytes_down=rs.bytes_down, bytes_up=rs.bytes_up,
+            privacy=frozen(privacy), trace=rs.trace, aborted=rs.aborted)
         self._history.append(result)
-        self.last = LastRound(w["round"], tuple(ids), w["raw"], w["batch"], w["delta"],
-                              res.weights if res is not None else None, w["before"],
-                              self.weights.copy())
-        self._work = {}
+        self.last = LastRound(rs.round, tuple(ids), rs.raw, rs.protected, rs.delta,
+                              res.weights if res is not None else None, rs.start.weights,
+                              rs.weights.copy(), rs)
+        self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
+        self._round = None
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, mechanism: str, row: int = 0):
+        """What ``mechanism`` shows of client ``row`` of the last round (its ``explain`` hook):
+        the views of "What the server sees" read this, never the payload."""
+        m = self.pipeline.get(mechanism)
+        if m is None or self.last is None or self.last.protected is None:
+            return None
+        rs = self.last.state
+        return m.explain(self.env.context(rs), self.last.protected, row)
 
 
-def _per_client_extras(trace: list[PhaseRecord], ids: list[int]) -> dict[int, dict]:
+def _per_client_extras(trace, ids) -> dict[int, dict]:
     """Collect per-client lists that mechanisms report (``clipped``, ``verified``, ...).
 
-    A mechanism's measurement ``{"per_client": {"clipped": [..one per sampled client..]}}`` or
-    ``{"per_client": {"verified": {"3": true}}}`` ends up on each :class:`ClientRecord`.
+    A mechanism's report with ``per_client = {"clipped": [..one per sampled client..]}`` or
+    ``{"verified": {"3": true}}`` ends up on each :class:`ClientRecord`.
     """
     out: dict[int, dict] = {c: {} for c in ids}
     for rec in trace:
         for mm in rec.measurements.values():
-            if not isinstance(mm, dict) or "per_client" not in mm:
+            if not isinstance(mm, Mapping) or "per_client" not in mm:
                 continue
             for key, vals in mm["per_client"].items():
-                if isinstance(vals, dict):
+                if isinstance(vals, Mapping):
                     for cid, v in vals.items():
                         if int(cid) in out:
                             out[int(cid)][key] = v
@@ -470,4 +349,3 @@ def _per_client_extras(trace: list[PhaseRecord], ids: list[int]) -> dict[int, di
                     for cid, v in zip(ids, vals):
                         out[cid][key] = v
     return out
-

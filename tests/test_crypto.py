@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from fedsim.privacy.base import MechanismDriver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -45,6 +47,7 @@ def ctx_for(batch, dropped=(), seed=3, rnd=1):
 
 def run_round(mech, batch, dropped=(), seed=3):
     """client → drop → (receive) → secure_sum, as the engine will call them."""
+    mech = mech if isinstance(mech, MechanismDriver) else MechanismDriver(mech)
     ctx = ctx_for(batch, dropped, seed)
     sent, cmeas = mech.client(ctx, batch)
     alive = sent.select(np.array([c not in set(dropped) for c in sent.client_ids]))
@@ -82,7 +85,7 @@ def test_headroom_raises_config_error():
     assert err.value.field == "privacy.secure_aggregation.scale_bits"
     FixedPoint(clip=1.0, scale_bits=16).check_headroom(10_000)
     with pytest.raises(ConfigError):
-        SecureAggregation(clip=1000.0, scale_bits=24).client(
+        MechanismDriver(SecureAggregation(clip=1000.0, scale_bits=24)).client(
             ctx_for(make_batch(10, 8)), make_batch(10, 8))
 
 
@@ -102,7 +105,7 @@ def clients_and_dropouts(draw):
 def test_masked_sum_equals_plain_sum(case):
     n, dropped, seed = case
     batch = make_batch(n, 40, seed=seed)
-    mech = SecureAggregation(threshold=0.6)
+    mech = MechanismDriver(SecureAggregation(threshold=0.6))
     total, alive, cmeas, smeas = run_round(mech, batch, dropped, seed=seed)
     keep = np.array([c not in dropped for c in batch.client_ids])
     bound = batch.weights.max() * keep.sum() * mech.fixed_point.resolution
@@ -130,7 +133,7 @@ def test_everyone_dropped_is_a_protocol_error():
 
 def test_masked_vector_looks_uniform():
     batch = make_batch(5, 4096, seed=7)
-    sent, meas = SecureAggregation().client(ctx_for(batch), batch)
+    sent, meas = MechanismDriver(SecureAggregation()).client(ctx_for(batch), batch)
     y = sent.payload["secagg"].items[0].masked
     counts = np.bincount(np.frombuffer(y.astype("<u4").tobytes(), np.uint8), minlength=256)
     chi2 = ((counts - counts.mean()) ** 2 / counts.mean()).sum()
@@ -147,9 +150,9 @@ def test_masked_vector_looks_uniform():
 
 def test_secagg_is_reproducible_and_seed_dependent():
     batch = make_batch(4, 16)
-    a = SecureAggregation().client(ctx_for(batch, seed=1), batch)[0].payload["secagg"]
-    b = SecureAggregation().client(ctx_for(batch, seed=1), batch)[0].payload["secagg"]
-    c = SecureAggregation().client(ctx_for(batch, seed=2), batch)[0].payload["secagg"]
+    a = MechanismDriver(SecureAggregation()).client(ctx_for(batch, seed=1), batch)[0].payload["secagg"]
+    b = MechanismDriver(SecureAggregation()).client(ctx_for(batch, seed=1), batch)[0].payload["secagg"]
+    c = MechanismDriver(SecureAggregation()).client(ctx_for(batch, seed=2), batch)[0].payload["secagg"]
     assert np.array_equal(a.items[0].masked, b.items[0].masked)
     assert not np.array_equal(a.items[0].masked, c.items[0].masked)
 
@@ -166,20 +169,20 @@ def test_secagg_plus_gives_the_same_sum():
 
 def test_secagg_plus_cost_scales_with_k_not_n():
     small, big = make_batch(8, 16), make_batch(16, 16)
-    _, m8 = SecureAggregation(neighbors=4).client(ctx_for(small), small)
-    _, m16 = SecureAggregation(neighbors=4).client(ctx_for(big), big)
+    _, m8 = MechanismDriver(SecureAggregation(neighbors=4)).client(ctx_for(small), small)
+    _, m16 = MechanismDriver(SecureAggregation(neighbors=4)).client(ctx_for(big), big)
     assert m8["bytes_encrypted_shares"] == m16["bytes_encrypted_shares"] == \
         4 * secagg_mod.CIPHERTEXT_BYTES
     assert m8["share_holders"] == m16["share_holders"] == 5
-    _, f8 = SecureAggregation().client(ctx_for(small), small)
-    _, f16 = SecureAggregation().client(ctx_for(big), big)
+    _, f8 = MechanismDriver(SecureAggregation()).client(ctx_for(small), small)
+    _, f16 = MechanismDriver(SecureAggregation()).client(ctx_for(big), big)
     assert f16["bytes_encrypted_shares"] > f8["bytes_encrypted_shares"]
 
 
 def test_secagg_plus_fails_when_a_neighbourhood_is_depleted():
     """Enough survivors overall, but one client's share holders are gone: no sum."""
     batch = make_batch(10, 16)
-    mech = SecureAggregation(neighbors=2)          # 3 holders, t = 2
+    mech = MechanismDriver(SecureAggregation(neighbors=2))  # 3 holders, t = 2
     ctx = ctx_for(batch)
     sent, meas = mech.client(ctx, batch)
     assert meas["threshold"] == 2
@@ -200,7 +203,7 @@ def test_ring_neighbours_are_symmetric_and_odd_k_rounds_up():
 
 def test_survivor_refuses_to_reveal_both_shares():
     batch = make_batch(4, 8)
-    sent, _ = SecureAggregation().client(ctx_for(batch), batch)
+    sent, _ = MechanismDriver(SecureAggregation()).client(ctx_for(batch), batch)
     up = sent.payload["secagg"].items[0]
     with pytest.raises(ProtocolError, match="both shares"):
         up.device.unmask_shares(up.setup, frozenset({0, 1, 2, 3}), frozenset({1}))
@@ -208,7 +211,7 @@ def test_survivor_refuses_to_reveal_both_shares():
 
 def test_secagg_bytes_up_and_preview():
     batch = make_batch(5, 100)
-    sent, meas = SecureAggregation().client(ctx_for(batch), batch)
+    sent, meas = MechanismDriver(SecureAggregation()).client(ctx_for(batch), batch)
     assert np.all(sent.bytes_up == meas["bytes_per_client"])
     assert meas["bytes_masked_vector"] == 400
     assert len(meas["preview_plain"]) == len(meas["preview_masked"]) == 8
@@ -228,7 +231,7 @@ def test_clipping_is_reported_apart_from_quantization_error():
 def test_rejected_client_is_unmasked_like_a_dropout():
     """A client removed by an earlier server stage (e.g. a failed proof) is handled as dropped."""
     batch = make_batch(6, 30)
-    mech = SecureAggregation()
+    mech = MechanismDriver(SecureAggregation())
     ctx = ctx_for(batch)
     sent, _ = mech.client(ctx, batch)
     keep = np.array([c != 4 for c in batch.client_ids])
@@ -240,7 +243,7 @@ def test_rejected_client_is_unmasked_like_a_dropout():
 # --------------------------------------------------------------------------- homomorphic encryption
 def test_paillier_sum_within_tolerance_with_dropout():
     batch = make_batch(5, 150, seed=2)
-    mech = HomomorphicEncryption("paillier", key_bits=1024)
+    mech = MechanismDriver(HomomorphicEncryption("paillier", key_bits=1024))
     total, _, cm, sm = run_round(mech, batch, dropped=(1,))
     keep = np.array([c != 1 for c in batch.client_ids])
     tol = batch.weights.max() * 5 * 2.0 ** -mech.frac_bits
@@ -270,7 +273,7 @@ def test_ckks_sum_within_tolerance():
 
 def test_server_context_cannot_decrypt_ckks():
     batch = make_batch(2, 10)
-    sent, meas = HomomorphicEncryption("ckks").client(ctx_for(batch), batch)
+    sent, meas = MechanismDriver(HomomorphicEncryption("ckks")).client(ctx_for(batch), batch)
     vec = sent.payload["he"].items[0].ciphertexts[0]
     assert vec.context().is_public()
     with pytest.raises(ValueError):
@@ -290,8 +293,8 @@ def test_ckks_works_after_tensorflow_is_imported():
         "b = UpdateBatch((0, 1, 2), np.random.default_rng(0).normal(size=(3, 5000)), np.ones(3))\n"
         "ctx = RoundContext(1, 0, 3, 3.0, 1.0, (0, 1, 2), (), 5000)\n"
         "m = HomomorphicEncryption('ckks')\n"
-        "sent, _ = m.client(ctx, b)\n"
-        "total, meas = m.secure_sum(ctx, sent)\n"
+        "sent, _, _ = m.client(ctx, None, b)\n"
+        "total, meas = m.secure_sum(ctx, None, sent)\n"
         "assert np.max(np.abs(total - b.deltas.sum(0))) < 1e-4, meas\n"
         "print('CKKS-OK')\n")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -304,7 +307,7 @@ def test_ckks_works_after_tensorflow_is_imported():
 def test_he_one_layer_sums_the_rest_in_the_clear(scheme):
     batch = make_batch(3, 60, seed=6)
     slices = [slice(0, 20), slice(20, 50), slice(50, 60)]
-    mech = HomomorphicEncryption(scheme, key_bits=1024, layer=1, layer_slices=slices)
+    mech = MechanismDriver(HomomorphicEncryption(scheme, key_bits=1024, layer=1, layer_slices=slices))
     total, _, cm, sm = run_round(mech, batch)
     assert cm["encrypted_coordinates"] == 30 and cm["clear_coordinates"] == 30
     assert sm["summed_in_clear"] == 30
@@ -326,7 +329,7 @@ def zkp_round(deltas, *, bound=1.0, coords=4, malicious=(), tamper=None):
     n, p = deltas.shape
     batch = UpdateBatch(tuple(range(n)), deltas, np.arange(1.0, n + 1))
     ctx = ctx_for(batch)
-    mech = RangeProofs(bound=bound, coordinates=coords, bits=ZKP_BITS, malicious_ids=malicious)
+    mech = MechanismDriver(RangeProofs(bound=bound, coordinates=coords, bits=ZKP_BITS, malicious_ids=malicious))
     sent, cmeas = mech.client(ctx, batch)
     if tamper is not None:
         items = list(sent.payload["zkp"].items)
@@ -419,7 +422,7 @@ def test_aggregate_check_catches_a_swapped_update():
     n, p = deltas.shape
     batch = UpdateBatch(tuple(range(n)), deltas, np.ones(n))
     ctx = ctx_for(batch)
-    mech = RangeProofs(bound=1.0, coordinates=p, bits=ZKP_BITS)
+    mech = MechanismDriver(RangeProofs(bound=1.0, coordinates=p, bits=ZKP_BITS))
     sent, _ = mech.client(ctx, batch)
     kept, rm = mech.receive(ctx, sent)
     assert all(rm["verified"])
@@ -433,9 +436,9 @@ def test_zkp_composes_with_secure_aggregation():
     deltas[3] *= 20                                  # malicious, way beyond the bound
     batch = batch.replace(deltas=deltas)
     ctx = ctx_for(batch, dropped=(0,))
-    z = RangeProofs(bound=1.0, coordinates=40, bits=ZKP_BITS, malicious_ids=(3,),
-                    sum_error=2.0 ** -16)
-    s = SecureAggregation()
+    z = MechanismDriver(RangeProofs(bound=1.0, coordinates=40, bits=ZKP_BITS,
+                                    malicious_ids=(3,), sum_error=2.0 ** -16))
+    s = MechanismDriver(SecureAggregation())
     b1, _ = z.client(ctx, batch)
     b2, _ = s.client(ctx, b1)
     alive = b2.select(np.array([c != 0 for c in b2.client_ids]))

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+
+from fedsim.privacy.base import MechanismDriver
 from dp_accounting import dp_event as E
 from dp_accounting.rdp import rdp_privacy_accountant as rdp
 from hypothesis import HealthCheck, given, settings
@@ -62,7 +64,7 @@ def test_clipped_norms_never_exceed_clip(deltas, clip):
 
 
 def test_central_client_clips_unweights_and_reports():
-    mech = CentralDP(1.0, 1.0, 1.0, 10, DELTA)
+    mech = MechanismDriver(CentralDP(1.0, 1.0, 1.0, 10, DELTA))
     b = batch([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
     out, m = mech.client(ctx(n=3, params=2), b)
     np.testing.assert_allclose(out.deltas, [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])
@@ -76,7 +78,7 @@ def test_central_client_clips_unweights_and_reports():
 # --------------------------------------------------------------------------- noise
 def test_central_noise_std_and_fixed_denominator():
     z, clip, n, q, p = 1.3, 0.7, 50, 0.2, 200_000
-    mech = CentralDP(z, clip, q, 10, DELTA)
+    mech = MechanismDriver(CentralDP(z, clip, q, 10, DELTA))
     c = ctx(n=n, q=q, params=p)
     out, m = mech.server(c, Aggregate(total=np.zeros(p), denominator=7.0))
     assert out.denominator == pytest.approx(q * n)  # expected clients, not the 7 that arrived
@@ -91,7 +93,7 @@ def test_central_noise_std_and_fixed_denominator():
 
 
 def test_central_signal_norm_is_the_clean_mean():
-    mech = CentralDP(0.0, 10.0, 1.0, 5, DELTA)  # z = 0: no noise at all
+    mech = MechanismDriver(CentralDP(0.0, 10.0, 1.0, 5, DELTA))  # z = 0: no noise at all
     _, out, _, m = run_central(mech, ctx(n=2, params=2), batch([[1.0, 0.0], [3.0, 0.0]]))
     np.testing.assert_allclose(out.mean, [2.0, 0.0])
     assert m["signal_norm"] == pytest.approx(2.0) and m["noise_norm"] == 0.0
@@ -99,7 +101,7 @@ def test_central_signal_norm_is_the_clean_mean():
 
 def test_local_noise_std_per_client_and_determinism():
     z, clip, p = 2.0, 0.5, 100_000
-    mech = LocalDP(z, clip, 10, DELTA)
+    mech = MechanismDriver(LocalDP(z, clip, 10, DELTA))
     b = batch(np.zeros((3, p)))
     out, m = mech.client(ctx(n=3, params=p), b)
     for row in out.deltas:
@@ -108,13 +110,13 @@ def test_local_noise_std_per_client_and_determinism():
     assert m["per_client"]["clipped"] == [False] * 3
     assert m["sigma"] == pytest.approx(z * clip)
     # A client's noise depends on (seed, round, client) only, not on who else is in the batch.
-    alone, _ = LocalDP(z, clip, 10, DELTA).client(ctx(n=3, params=p), batch(np.zeros((1, p)), ids=[2]))
+    alone, _ = MechanismDriver(LocalDP(z, clip, 10, DELTA)).client(ctx(n=3, params=p), batch(np.zeros((1, p)), ids=[2]))
     np.testing.assert_array_equal(alone.deltas[0], out.deltas[2])
 
 
 def test_same_seed_same_noise_other_seed_or_round_differs():
     def noise(seed, round_):
-        mech = CentralDP(1.0, 1.0, 1.0, 10, DELTA)
+        mech = MechanismDriver(CentralDP(1.0, 1.0, 1.0, 10, DELTA))
         out, _ = mech.server(ctx(round_=round_, seed=seed, params=64),
                              Aggregate(total=np.zeros(64), denominator=1.0))
         return out.total
@@ -178,49 +180,57 @@ def test_dpsgd_curve_counts_steps():
     assert np.all(np.diff(curve) > 0)
 
 
-def test_end_round_reports_epsilon_and_extends_past_configured_rounds():
-    mech = CentralDP(1.0, 1.0, 0.1, 50, DELTA)
-    m = mech.end_round(ctx(round_=100, n=100, q=0.1), batch(np.zeros((1, 4))))
-    assert m["delta"] == DELTA and round(m["epsilon"], 2) == 7.90
-    assert mech.end_round(ctx(round_=1), batch(np.zeros((1, 4))))["epsilon"] < m["epsilon"]
+def test_end_round_reports_the_tighter_of_rdp_and_pld_past_configured_rounds():
+    mech = MechanismDriver(CentralDP(1.0, 1.0, 0.1, 50, DELTA))
+    reports = [mech.end_round(ctx(round_=r, n=100, q=0.1), batch(np.zeros((1, 4))))
+               for r in range(1, 101)]
+    m = reports[-1]
+    assert m["delta"] == DELTA and round(m["epsilon_rdp"], 2) == 7.90
+    # PLD (7.05 at the fine grid; the engine's coarser grid is a little more pessimistic)
+    assert m["accountant"] == "pld" and 7.04 <= m["epsilon"] <= 7.10
+    assert m["epsilon"] == min(m["epsilon_rdp"], m["epsilon_pld"])
+    assert reports[0]["epsilon"] < m["epsilon"] and mech.state.rounds == 100
 
 
 def test_local_accounting_per_participation_without_amplification():
-    mech = LocalDP(5.0, 1.0, 100, DELTA)
+    mech = MechanismDriver(LocalDP(5.0, 1.0, 100, DELTA))
     for r in range(1, 4):  # client 0 in every round, client 1 only once
         ids = (0, 1) if r == 1 else (0,)
         mech.client(ctx(round_=r, n=2), batch(np.zeros((len(ids), 4)), ids=ids))
     m = mech.end_round(ctx(round_=3, n=2), batch(np.zeros((1, 4))))
-    assert m["participations"] == 3
+    assert m["participations"] == 3 and mech.state.counts == (3, 1)
     # replace-one sensitivity 2C: a Gaussian with multiplier z/2 per participation
-    assert m["epsilon"] == pytest.approx(accountant.rdp_epsilon_curve(2.5, 1.0, 3, DELTA)[-1])
-    add_remove = LocalDP(5.0, 1.0, 100, DELTA, neighbours="add_remove")
+    assert m["epsilon_rdp"] == pytest.approx(accountant.rdp_epsilon_curve(2.5, 1.0, 3, DELTA)[-1])
+    assert m["epsilon"] == min(m["epsilon_rdp"], m["epsilon_pld"])
+    add_remove = MechanismDriver(LocalDP(5.0, 1.0, 100, DELTA, neighbours="add_remove"))
     assert add_remove.epsilon_at(100) == pytest.approx(10.7, abs=0.05)  # privacy.md's figure
 
 
 def test_dpsgd_mechanism_passes_through_and_reports_worst_client():
-    mech = DPSGD(1.0, 1.0, 10, DELTA, batch_size=10, local_epochs=1, client_sizes=[50, 100, 400])
+    mech = MechanismDriver(DPSGD(1.0, 1.0, 10, DELTA, batch_size=10, local_epochs=1, client_sizes=[50, 100, 400]))
     b = batch(np.ones((2, 4)))
     out, _ = mech.client(ctx(n=3), b)
-    assert out is b
+    assert out is b and mech.state.counts == (1, 1, 0)
     m = mech.end_round(ctx(n=3), b)
-    assert m["accounted_client_size"] == 50 and m["epsilon"] > m["epsilon_median"] > 0
+    assert m["worst_client"] in (0, 1) and m["client_epsilons"][2] == 0.0  # client 2 never ran
+    assert m["epsilon"] <= max(m["client_epsilons"]) and m["epsilon_median"] > 0
 
 
 # --------------------------------------------------------------------------- adaptive clipping
 def adaptive_run(c0: float, rounds: int, m: int = 100, seed: int = 0):
     """Norms ~ lognormal(0, 0.5): median exactly 1."""
-    mech = CentralDP(0.5, c0, 1.0, rounds, DELTA, adaptive_clip=True, expected_clients=m,
-                     target_quantile=0.5, clip_lr=0.2)
+    mech = MechanismDriver(CentralDP(0.5, c0, 1.0, rounds, DELTA, adaptive_clip=True,
+                                     expected_clients=m, target_quantile=0.5, clip_lr=0.2))
     data = np.random.default_rng(seed)
-    clips = [mech.clip]
+    clips = [mech.state.clip]
     for r in range(1, rounds + 1):
         norms = data.lognormal(0.0, 0.5, m)
         dirs = data.normal(size=(m, 3))
         deltas = dirs / np.linalg.norm(dirs, axis=1, keepdims=True) * norms[:, None]
         _, _, _, meas = run_central(mech, ctx(round_=r, seed=seed, n=m, params=3), batch(deltas))
-        assert meas["clip"] == pytest.approx(clips[-1]) and meas["next_clip"] == mech.clip
-        clips.append(mech.clip)
+        assert meas["clip"] == pytest.approx(clips[-1]) and meas["next_clip"] == mech.state.clip
+        assert mech.mechanism.clip == c0  # the mechanism keeps only its settings
+        clips.append(mech.state.clip)
     return np.array(clips)
 
 
@@ -238,7 +248,7 @@ def test_adaptive_clip_sign_shrinks_a_too_large_bound():
 
 
 def test_adaptive_update_noise_multiplier():
-    mech = CentralDP(1.0, 1.0, 1.0, 10, DELTA, adaptive_clip=True, expected_clients=100)
+    mech = MechanismDriver(CentralDP(1.0, 1.0, 1.0, 10, DELTA, adaptive_clip=True, expected_clients=100))
     # sigma_b = 5, so z_delta = (1 - 1/100)^(-1/2)
     assert mech.update_noise_multiplier == pytest.approx((1 - 0.01) ** -0.5)
     with pytest.raises(ConfigError) as err:  # m = 10: z must be < m/10 = 1
@@ -292,6 +302,10 @@ def test_from_config_calibrates_target_epsilon(mode):
     c = cfg({"mode": mode, "target_epsilon": 4.0}, rounds=40,
             clients={"num_clients": 50, "fraction": 0.2})
     mech = from_config(c, client_sizes=[30, 60, 90])
-    eps = mech.epsilon_at(40)
+    if mode == "dpsgd":  # calibrated on the worst client, integer-order RDP
+        eps = float(accountant.dpsgd_client_epsilons(mech.noise_multiplier, 16, [30, 60, 90], 1,
+                                                     [40] * 3, DELTA).max())
+    else:
+        eps = mech.epsilon_at(40)
     assert eps <= 4.0 and eps == pytest.approx(4.0, rel=0.01)
     assert mech.noise_multiplier != c.privacy.dp.noise_multiplier

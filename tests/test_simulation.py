@@ -11,7 +11,7 @@ pytest.importorskip("tensorflow")
 
 from fedsim import PHASES, Simulation, SimulationConfig  # noqa: E402
 from fedsim.baselines import centralized_curve, local_only_curve  # noqa: E402
-from fedsim.errors import PartitionError  # noqa: E402
+from fedsim.errors import PartitionError, PhaseError  # noqa: E402
 
 
 def test_step_walks_the_phases_in_order(tiny_config):
@@ -37,8 +37,10 @@ def test_global_update_is_exactly_the_fedavg_of_client_updates(tiny_config, weig
     w = n if weighted else np.ones(2)
     expected = before + (w[0] * raw[0] + w[1] * raw[1]) / w.sum()
     np.testing.assert_allclose(sim.weights, expected, rtol=0, atol=1e-12)
-    if weighted:
-        assert n[0] != n[1] or True
+    # The two weightings must actually differ here, or this test could not tell them apart.
+    assert n[0] != n[1]
+    other = before + ((np.ones(2) if weighted else n) @ raw) / (np.ones(2) if weighted else n).sum()
+    assert np.abs(other - expected).max() > 1e-6
 
 
 def test_same_config_same_history_bit_for_bit(tiny_config):
@@ -146,15 +148,17 @@ def test_a_failing_phase_abandons_the_round_and_restores_the_model(tiny_config, 
     sim.step_round()
     before = sim.weights.copy()
 
-    def boom(w):
+    def boom(env, rs):
         raise RuntimeError("evaluation failed")
 
     for _ in range(7):
         sim.step()  # select ... update: the model has moved
     assert not np.array_equal(sim.weights, before)
-    monkeypatch.setattr(sim, "_phase_evaluate", boom)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setitem(sim.phases, "evaluate", boom)
+    with pytest.raises(PhaseError, match=r"round 2, phase 'evaluate'.*evaluation failed") as err:
         sim.step()
+    assert isinstance(err.value.__cause__, RuntimeError)
+    assert (err.value.round, err.value.phase) == (2, "evaluate")
     assert sim.round == 1 and not sim.in_round
     np.testing.assert_array_equal(sim.weights, before)
     monkeypatch.undo()

@@ -5,9 +5,9 @@ Modelled on TFF's nested aggregation factories ("Federated Learning" aggregators
 client-side hooks run in list order (clip → prove → mask/encrypt) and server-side hooks run in
 reverse (verify → sum → unmask/decrypt → add central noise), like layers of an onion.
 
-Every hook returns a new value plus a ``measurements`` dict of plain numbers/strings/lists that
-the engine stores in the round's trace, so the app can show what each mechanism did. Nothing is
-mutated in place.
+Every hook takes the mechanism's state and returns the new value, the new state and a typed
+report (:mod:`fedsim.reports`) that the engine stores in the round's trace, so the app can show
+what each mechanism did. Nothing is mutated in place.
 
 Updates travel as flat float64 vectors (all model weights concatenated), one row per client.
 """
@@ -20,7 +20,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-Measurements = dict
 
 
 @dataclass(frozen=True)
@@ -141,35 +140,98 @@ class Aggregate:
 class Mechanism:
     """Base class: every hook is optional and defaults to passing its input through.
 
+    A mechanism object holds only its (frozen) settings. Anything that changes from round to
+    round — an adaptive clip bound, participation counts, an accountant's running PLD, proofs
+    awaiting the aggregate check — is an explicit **state** value: :meth:`initial_state` makes
+    the first one, every hook takes the current state and returns the next (TFF's
+    ``DPAggregatorState`` pattern). The engine snapshots the states with the weights at
+    ``select``, so a failed phase rolls the whole round back.
+
     Subclasses set ``name`` (the key for payload and trace) and may set:
 
     - ``hides_updates = True`` if the server cannot read individual updates (secure aggregation,
       HE). Such a mechanism must implement :meth:`secure_sum`, and the pipeline then requires a
-      linear aggregator.
+      linear aggregator (``Aggregator.linear``).
     - ``order``: where it sits in the pipeline (lower runs first on the client side). DP uses 10,
       ZKP 20, secure aggregation / HE 30.
+
+    Hooks return typed :class:`~fedsim.reports.Report` values (or ``None`` for "nothing to say").
     """
 
     name: str = "mechanism"
     order: int = 50
     hides_updates: bool = False
 
-    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
-        """Client side, for all sampled clients at once (clip, noise, prove, mask, encrypt)."""
-        return batch, {}
+    def initial_state(self) -> Any:
+        """The state before round 1 (``None`` for a mechanism without state)."""
+        return None
 
-    def receive(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
-        """Server side, on what arrived, before summing (verify proofs, drop bad updates)."""
-        return batch, {}
+    def client(self, ctx: RoundContext, state: Any, batch: UpdateBatch):
+        """Client side, for all sampled clients at once (clip, noise, prove, mask, encrypt).
+        Returns ``(batch, state, report)``."""
+        return batch, state, None
 
-    def secure_sum(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[np.ndarray, Measurements]:
-        """The weighted sum Σ w_k Δ_k, computed only from ``batch.payload`` (hides_updates only)."""
+    def receive(self, ctx: RoundContext, state: Any, batch: UpdateBatch):
+        """Server side, on what arrived, before summing (verify proofs, drop bad updates).
+        Returns ``(batch, state, report)``."""
+        return batch, state, None
+
+    def secure_sum(self, ctx: RoundContext, state: Any, batch: UpdateBatch):
+        """The weighted sum Σ w_k Δ_k, computed only from ``batch.payload`` (hides_updates only).
+        Returns ``(total, report)``."""
         raise NotImplementedError
 
-    def server(self, ctx: RoundContext, agg: Aggregate) -> tuple[Aggregate, Measurements]:
-        """Server side, after summing (central noise, clip-bound adaptation)."""
-        return agg, {}
+    def server(self, ctx: RoundContext, state: Any, agg: Aggregate, batch: UpdateBatch):
+        """Server side, after summing (central noise, clip-bound adaptation, aggregate checks);
+        ``batch`` is what was summed. Returns ``(aggregate, state, report)``."""
+        return agg, state, None
 
-    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
-        """Called once the round is complete (accounting); returns measurements."""
-        return {}
+    def end_round(self, ctx: RoundContext, state: Any, batch: UpdateBatch):
+        """Once the round is complete (accounting). Returns ``(state, report)``."""
+        return state, None
+
+    def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
+        """What the "What the server sees" views draw for client ``row`` of ``batch`` (the
+        protected batch of the last round): a :class:`~fedsim.reports.Report`, or ``None``."""
+        return None
+
+
+class MechanismDriver:
+    """Drive one mechanism by hand (a notebook, a test), threading its state as the engine does.
+
+    ``client``/``receive`` return ``(batch, report)``, ``server`` ``(aggregate, report)`` (with
+    the batch last received when none is given), ``end_round`` the report; the current state
+    is ``driver.state``. Other attributes are the mechanism's.
+    """
+
+    def __init__(self, mechanism: Mechanism):
+        self.mechanism = mechanism
+        self.state = mechanism.initial_state()
+        self._last: UpdateBatch | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.mechanism, name)
+
+    def client(self, ctx: RoundContext, batch: UpdateBatch):
+        out, self.state, rep = self.mechanism.client(ctx, self.state, batch)
+        self._last = out
+        return out, rep if rep is not None else {}
+
+    def receive(self, ctx: RoundContext, batch: UpdateBatch):
+        out, self.state, rep = self.mechanism.receive(ctx, self.state, batch)
+        self._last = out
+        return out, rep if rep is not None else {}
+
+    def secure_sum(self, ctx: RoundContext, batch: UpdateBatch):
+        return self.mechanism.secure_sum(ctx, self.state, batch)
+
+    def server(self, ctx: RoundContext, agg: Aggregate, batch: UpdateBatch | None = None):
+        batch = batch if batch is not None else self._last
+        if batch is None:
+            batch = UpdateBatch((), np.zeros((0, len(agg.total))), np.zeros(0))
+        out, self.state, rep = self.mechanism.server(ctx, self.state, agg, batch)
+        return out, rep if rep is not None else {}
+
+    def end_round(self, ctx: RoundContext, batch: UpdateBatch):
+        self.state, rep = self.mechanism.end_round(ctx, self.state, batch)
+        return rep if rep is not None else {}

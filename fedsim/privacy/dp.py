@@ -14,27 +14,32 @@ Three places to add noise, three different promises:
   Privacy", CCS 2016) inside each client's training. The clipping and noise live in the TF
   trainer (``fedsim.client``); this class only carries the settings and does the accounting.
 
-Every mechanism reports ``{"epsilon", "delta", ...}`` from :meth:`end_round`, read off a
-precomputed RDP curve (:mod:`fedsim.privacy.accountant`).
+Every mechanism reports an :class:`AccountingReport` from :meth:`end_round`: the headline ε is
+the tightest valid bound, min(RDP, PLD), with the accountant that gave it
+(:mod:`fedsim.privacy.accountant`). All state (clip bound, participations, the PLD so far) is an
+explicit value passed in and returned, so a failed round rolls back completely.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from .. import rng
 from ..errors import ConfigError, IncompatibleConfigError
+from ..reports import Report
 from . import accountant
-from .base import Aggregate, Mechanism, Measurements, PerClient, RoundContext, UpdateBatch
+from .base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import SimulationConfig
 
 __all__ = ["DPMechanism", "CentralDP", "LocalDP", "DPSGD", "from_config", "clip_rows",
-           "adaptive_noise_multiplier"]
+           "adaptive_noise_multiplier", "CentralDPState", "ParticipationState", "ClipReport",
+           "CentralNoiseReport", "AccountingReport"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -70,11 +75,96 @@ def _floats(x) -> list:
     return [float(v) for v in np.asarray(x).ravel()]
 
 
-class DPMechanism(Mechanism):
-    """Shared accounting: an RDP ε curve over rounds, extended on demand.
+# --------------------------------------------------------------------------- reports
+@dataclass(frozen=True)
+class ClipReport(Report):
+    """What clipping did on the client side (one entry per row in ``per_client``)."""
 
-    Subclasses set ``self._unit`` to the (noise multiplier, sample rate, steps per round) of one
-    round's release for the accountant.
+    clip: float
+    clipped_fraction: float
+    per_client: Mapping[str, Any]
+    sigma: float | None = None  # local DP: the std of each client's noise
+    noise_multiplier: float | None = None
+
+
+@dataclass(frozen=True)
+class CentralNoiseReport(Report):
+    """The server's Gaussian noise on the sum (DP-FedAvg) and, if adaptive, the clip step."""
+
+    sigma: float
+    noise_std_mean: float
+    denominator: float
+    signal_norm: float
+    noise_norm: float
+    noise_multiplier: float
+    clip: float
+    unclipped_fraction: float | None = None
+    unclipped_fraction_true: float | None = None
+    next_clip: float | None = None
+    update_noise_multiplier: float | None = None
+    count_stddev: float | None = None
+    #: the largest clip noise multiplier adaptive clipping allows (z < m/10)
+    noise_limit: float | None = None
+
+
+@dataclass(frozen=True)
+class AccountingReport(Report):
+    """ε spent so far. ``epsilon`` = min(``epsilon_rdp``, ``epsilon_pld``) (``accountant``
+    says which); for local DP and DP-SGD it is the worst client's."""
+
+    epsilon: float
+    epsilon_rdp: float
+    epsilon_pld: float
+    accountant: str
+    delta: float
+    noise_multiplier: float
+    clip: float | None = None
+    sample_rate: float | None = None
+    participations: int | None = None
+    worst_client: int | None = None
+    epsilon_median: float | None = None
+    #: DP-SGD: every client's RDP ε so far, by client id
+    client_epsilons: tuple[float, ...] | None = None
+
+
+# --------------------------------------------------------------------------- state
+@dataclass(frozen=True)
+class CentralDPState:
+    """Central DP between rounds: next clip bound, the bound last used, PLD of rounds so far."""
+
+    clip: float
+    clip_used: float
+    rounds: int = 0
+    pld: Any = None  # dp_accounting PrivacyLossDistribution after ``rounds`` rounds (immutable)
+
+
+@dataclass(frozen=True)
+class ParticipationState:
+    """Local DP / DP-SGD: how many rounds each client (by id) has released something in."""
+
+    counts: tuple[int, ...]
+
+    def add(self, ids) -> "ParticipationState":
+        c = list(self.counts)
+        for i in ids:
+            c.extend([0] * (int(i) + 1 - len(c)))
+            c[int(i)] += 1
+        return ParticipationState(tuple(c))
+
+
+def _pld_one(noise_multiplier: float, sample_rate: float):
+    from dp_accounting.pld import privacy_loss_distribution as pld
+
+    kw = {} if sample_rate >= 1 else {"sampling_prob": float(sample_rate)}
+    return pld.from_gaussian_mechanism(float(noise_multiplier),
+                                       value_discretization_interval=accountant.PLD_INTERVAL, **kw)
+
+
+# --------------------------------------------------------------------------- base
+class DPMechanism(Mechanism):
+    """Shared accounting: an RDP ε curve for planning, extended on demand.
+
+    The curve is a memo of a pure function of the (frozen) settings, not round state.
     """
 
     name = "dp"
@@ -95,28 +185,31 @@ class DPMechanism(Mechanism):
         self.rounds = int(rounds)
         self._curve: np.ndarray | None = None
 
-    # -- accounting
     def _compute_curve(self, rounds: int) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def epsilon_curve(self, rounds: int | None = None) -> np.ndarray:
-        """ε after each of rounds 1..``rounds`` (default: the configured number)."""
+        """Planned RDP ε after each of rounds 1..``rounds`` (default: the configured number),
+        for the worst case of taking part in every round."""
         rounds = self.rounds if rounds is None else int(rounds)
         if self._curve is None or len(self._curve) < rounds:
-            # Computed once for the configured run; a longer run doubles it (cheap: the slow
-            # per-round RDP vector is cached in the accountant).
             have = 0 if self._curve is None else len(self._curve)
             self._curve = self._compute_curve(max(rounds, self.rounds, 2 * have))
         return self._curve[:rounds]
 
     def epsilon_at(self, rounds: int) -> float:
-        """ε after ``rounds`` releases (0 before any)."""
+        """Planned RDP ε after ``rounds`` releases (0 before any)."""
         if rounds <= 0:
             return 0.0
         return float(self.epsilon_curve(rounds)[rounds - 1])
 
     def pld_epsilon(self, rounds: int | None = None) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def planned_epsilon(self, rounds: int | None = None) -> tuple[float, str]:
+        """The tightest planned ε after ``rounds`` rounds: min(RDP, PLD) and which gave it."""
+        rounds = self.rounds if rounds is None else int(rounds)
+        return accountant.tightest_epsilon(self.epsilon_at(rounds), self.pld_epsilon(rounds))
 
 
 # --------------------------------------------------------------------------- central
@@ -144,9 +237,9 @@ class CentralDP(DPMechanism):
     it equals (Σb_i + N(0, σ_b²))/m.) In a real deployment b_i travels inside the securely summed
     vector; here it is summed in the clear, and only its noisy sum is used.
 
-    State: the current clip bound (``self.clip``) changes from round to round; a fresh instance
-    starts again from the configured value, and all noise comes from named streams, so a run is
-    reproducible.
+    State (:class:`CentralDPState`, passed in and returned, never kept on the mechanism): the
+    clip bound for the next round, the bound this round used, and the PLD of the rounds so far.
+    The clip bits travel in the batch payload, so they follow the rows that actually arrived.
     """
 
     def __init__(self, noise_multiplier: float, clip: float, sample_rate: float, rounds: int,
@@ -176,82 +269,76 @@ class CentralDP(DPMechanism):
                     "privacy.dp.adaptive_clip on: the noisy clip count (σ_b = m/20) would use "
                     "the whole budget; sample more clients or turn adaptive_clip off")
             self.update_noise_multiplier = z_delta
-        self._bits: dict[int, int] = {}
-        self._bits_round = -1
-        self._arrived: tuple[int, ...] | None = None
+
+    def initial_state(self) -> CentralDPState:
+        return CentralDPState(clip=self.initial_clip, clip_used=self.initial_clip)
 
     def _compute_curve(self, rounds: int) -> np.ndarray:
         return accountant.rdp_epsilon_curve(self.noise_multiplier, self.sample_rate, rounds,
                                             self.delta)
 
     def pld_epsilon(self, rounds: int | None = None) -> float:
-        return accountant.pld_epsilon(self.noise_multiplier, self.sample_rate,
-                                      self.rounds if rounds is None else rounds, self.delta)
+        return accountant.pld_epsilon_fast(self.noise_multiplier, self.sample_rate,
+                                           self.rounds if rounds is None else int(rounds),
+                                           self.delta)
 
-    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
-        clipped, norms = clip_rows(batch.deltas, self.clip)
-        was_clipped = norms > self.clip
-        below = (norms <= self.clip).astype(np.int64)
-        # Remember the bits for the server's count (see the class docstring); the payload copy
-        # follows the rows through UpdateBatch.select when clients drop or fail a proof.
-        self._bits = {int(c): int(b) for c, b in zip(batch.client_ids, below)}
-        self._bits_round = ctx.round
-        self._clip_used = (ctx.round, self.clip)  # adaptive clipping changes self.clip later
-        self._arrived = None
+    def client(self, ctx: RoundContext, state: CentralDPState, batch: UpdateBatch):
+        clip = state.clip
+        clipped, norms = clip_rows(batch.deltas, clip)
+        was_clipped = norms > clip
+        below = (norms <= clip).astype(np.int64)
         out = batch.replace(deltas=clipped, weights=np.ones(len(batch.client_ids)))
-        if self.adaptive_clip:
-            out = out.with_payload(self.name, PerClient(tuple(int(b) for b in below)))
-        m = {"clip": self.clip,
-             "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0,
-             # one entry per row, in batch order; the engine copies them onto ClientRecords
-             "per_client": {"pre_clip_norm": _floats(norms),
-                            "clipped": [bool(v) for v in was_clipped]}}
-        return out, m
+        # The clip bits ride in the payload, so they follow the rows through
+        # UpdateBatch.select when clients drop or fail a proof.
+        out = out.with_payload(self.name, PerClient(tuple(int(b) for b in below)))
+        report = ClipReport(clip=clip, clipped_fraction=float(was_clipped.mean()) if len(norms)
+                            else 0.0,
+                            per_client={"pre_clip_norm": _floats(norms),
+                                        "clipped": [bool(v) for v in was_clipped]})
+        return out, replace(state, clip_used=clip), report
 
-    def receive(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
-        self._arrived = tuple(int(c) for c in batch.client_ids)
-        return batch, {}
-
-    def server(self, ctx: RoundContext, agg: Aggregate) -> tuple[Aggregate, Measurements]:
+    def server(self, ctx: RoundContext, state: CentralDPState, agg: Aggregate,
+               batch: UpdateBatch):
         m = float(ctx.expected_clients)
+        clip = state.clip_used
         total = np.asarray(agg.total, dtype=np.float64)
-        sigma = self.update_noise_multiplier * self.clip  # std of the noise on the SUM
+        sigma = self.update_noise_multiplier * clip  # std of the noise on the SUM
         noise = rng.generator(ctx.seed, "dp-noise", ctx.round).normal(0.0, 1.0, total.shape) * sigma
         out = Aggregate(total=total + noise, denominator=m)
-        meas = {"sigma": float(sigma), "noise_std_mean": float(sigma / m), "denominator": m,
-                "signal_norm": float(np.linalg.norm(total / m)),
-                "noise_norm": float(np.linalg.norm(noise / m)),
-                "noise_multiplier": self.noise_multiplier, "clip": self.clip}
+        fields = dict(sigma=float(sigma), noise_std_mean=float(sigma / m), denominator=m,
+                      signal_norm=float(np.linalg.norm(total / m)),
+                      noise_norm=float(np.linalg.norm(noise / m)),
+                      noise_multiplier=self.noise_multiplier, clip=clip)
         if self.adaptive_clip:
-            meas.update(self._adapt_clip(ctx))
-        return out, meas
+            payload = batch.payload.get(self.name)
+            bits = list(payload.items) if payload is not None else []
+            centred = sum(bits) - 0.5 * len(bits)
+            count_noise = rng.generator(ctx.seed, "dp-clip", ctx.round).normal(
+                0.0, self.count_stddev)
+            unclipped = (centred + count_noise) / m + 0.5  # b̃, noisy fraction with ‖Δ‖ ≤ C
+            # Too many under the bound (b̃ > γ) means C is too large: shrink it, and vice versa.
+            nxt = float(clip * math.exp(-self.clip_lr * (unclipped - self.target_quantile)))
+            state = replace(state, clip=nxt)
+            fields.update(unclipped_fraction=float(unclipped),
+                          unclipped_fraction_true=float(np.mean(bits)) if bits else 0.0,
+                          next_clip=nxt, update_noise_multiplier=self.update_noise_multiplier,
+                          count_stddev=self.count_stddev, noise_limit=2.0 * self.count_stddev)
+        return out, state, CentralNoiseReport(**fields)
 
-    def _adapt_clip(self, ctx: RoundContext) -> Measurements:
-        """One step of the geometric quantile update; returns what the app shows."""
-        m = float(ctx.expected_clients)
-        if self._bits_round == ctx.round:
-            ids = self._arrived if self._arrived is not None else \
-                tuple(c for c in self._bits if c not in set(ctx.dropped))
-            bits = [self._bits[c] for c in ids if c in self._bits]
-        else:
-            bits = []  # nobody reported this round: the count is pure noise
-        centred = sum(bits) - 0.5 * len(bits)
-        count_noise = rng.generator(ctx.seed, "dp-clip", ctx.round).normal(0.0, self.count_stddev)
-        unclipped = (centred + count_noise) / m + 0.5  # b̃, noisy fraction with ‖Δ‖ ≤ C
-        old = self.clip
-        # Too many under the bound (b̃ > γ) means C is too large: shrink it, and vice versa.
-        self.clip = float(old * math.exp(-self.clip_lr * (unclipped - self.target_quantile)))
-        return {"unclipped_fraction": float(unclipped),
-                "unclipped_fraction_true": float(np.mean(bits)) if bits else 0.0,
-                "next_clip": self.clip, "update_noise_multiplier": self.update_noise_multiplier,
-                "count_stddev": self.count_stddev}
-
-    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
-        used = getattr(self, "_clip_used", (None, self.clip))
-        return {"epsilon": self.epsilon_at(ctx.round), "delta": self.delta,
-                "noise_multiplier": self.noise_multiplier, "sample_rate": self.sample_rate,
-                # The bound this round's updates were clipped to (moves when adaptive).
-                "clip": used[1] if used[0] == ctx.round else self.clip}
+    def end_round(self, ctx: RoundContext, state: CentralDPState, batch: UpdateBatch):
+        # Every round is a release (Poisson sampling hides who took part), so round t composes
+        # t events. The PLD is composed one round at a time (~1 ms) and kept in the state.
+        one = _pld_one(self.noise_multiplier, self.sample_rate) if self.noise_multiplier else None
+        pld = None if one is None else (one if state.pld is None else state.pld.compose(one))
+        t = state.rounds + 1
+        rdp = self.epsilon_at(t)
+        eps_pld = math.inf if pld is None else float(pld.get_epsilon_for_delta(self.delta))
+        eps, how = accountant.tightest_epsilon(rdp, eps_pld)
+        new = replace(state, rounds=t, pld=pld)
+        return new, AccountingReport(epsilon=eps, epsilon_rdp=rdp, epsilon_pld=eps_pld,
+                                     accountant=how, delta=self.delta,
+                                     noise_multiplier=self.noise_multiplier,
+                                     sample_rate=self.sample_rate, clip=state.clip_used)
 
 
 # --------------------------------------------------------------------------- local
@@ -274,12 +361,15 @@ class LocalDP(DPMechanism):
     NEIGHBOURS = ("replace", "add_remove")
 
     def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float, *,
-                 neighbours: str = "replace"):
+                 neighbours: str = "replace", num_clients: int = 1):
         super().__init__(noise_multiplier, clip, rounds, delta)
         if neighbours not in self.NEIGHBOURS:
             raise ValueError(f"neighbours must be one of {self.NEIGHBOURS}, got {neighbours!r}")
         self.neighbours = neighbours
-        self.participations: dict[int, int] = {}
+        self.num_clients = int(num_clients)
+
+    def initial_state(self) -> ParticipationState:
+        return ParticipationState((0,) * self.num_clients)
 
     @property
     def effective_noise_multiplier(self) -> float:
@@ -291,10 +381,11 @@ class LocalDP(DPMechanism):
                                             self.delta)
 
     def pld_epsilon(self, rounds: int | None = None) -> float:
-        return accountant.pld_epsilon(self.effective_noise_multiplier, 1.0,
-                                      self.rounds if rounds is None else rounds, self.delta)
+        return accountant.pld_epsilon_fast(self.effective_noise_multiplier, 1.0,
+                                           self.rounds if rounds is None else int(rounds),
+                                           self.delta)
 
-    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
+    def client(self, ctx: RoundContext, state: ParticipationState, batch: UpdateBatch):
         clipped, norms = clip_rows(batch.deltas, self.clip)
         sigma = self.noise_multiplier * self.clip
         noisy = clipped.copy()
@@ -305,21 +396,24 @@ class LocalDP(DPMechanism):
             noise = g.normal(0.0, 1.0, clipped.shape[1]) * sigma
             noisy[row] += noise
             noise_norms.append(float(np.linalg.norm(noise)))
-            # Counted as soon as the noisy update exists (conservative if it is then dropped).
-            self.participations[int(cid)] = self.participations.get(int(cid), 0) + 1
+        # Counted as soon as the noisy update exists (conservative if it is then dropped).
+        state = state.add(batch.client_ids)
         was_clipped = norms > self.clip
-        return batch.replace(deltas=noisy), {
-            "clip": self.clip, "sigma": float(sigma),
-            "clipped_fraction": float(was_clipped.mean()) if len(norms) else 0.0,
-            "per_client": {"pre_clip_norm": _floats(norms),
-                           "clipped": [bool(v) for v in was_clipped],
-                           "noise_norm": noise_norms}}
+        return batch.replace(deltas=noisy), state, ClipReport(
+            clip=self.clip, sigma=float(sigma),
+            clipped_fraction=float(was_clipped.mean()) if len(norms) else 0.0,
+            per_client={"pre_clip_norm": _floats(norms),
+                        "clipped": [bool(v) for v in was_clipped],
+                        "noise_norm": noise_norms})
 
-    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
-        worst = max(self.participations.values(), default=0)
-        return {"epsilon": self.epsilon_at(worst), "delta": self.delta,
-                "participations": worst, "noise_multiplier": self.noise_multiplier,
-                "clip": self.clip}
+    def end_round(self, ctx: RoundContext, state: ParticipationState, batch: UpdateBatch):
+        worst = max(state.counts, default=0)
+        rdp = self.epsilon_at(worst)
+        pld = self.pld_epsilon(worst) if worst else 0.0
+        eps, how = accountant.tightest_epsilon(rdp, pld)
+        return state, AccountingReport(epsilon=eps, epsilon_rdp=rdp, epsilon_pld=pld,
+                                       accountant=how, delta=self.delta, participations=worst,
+                                       noise_multiplier=self.noise_multiplier, clip=self.clip)
 
 
 # --------------------------------------------------------------------------- DP-SGD
@@ -328,56 +422,72 @@ class DPSGD(DPMechanism):
 
     The trainer in ``fedsim.client`` reads ``clip``, ``noise_multiplier`` and ``batch_size``
     from this object: per-example gradients are clipped to C and N(0, (z·C)²) is added to each
-    batch's gradient sum. Updates then leave the client unchanged, so ``client``/``server`` pass
-    through. Accounting (:func:`fedsim.privacy.accountant.dpsgd_epsilon_curve`): ceil(n/B)·E
-    Poisson-approximated steps per round, every round the client takes part counted. Each of a
-    client's examples is in a step's batch with probability B/n, so a client with fewer examples
-    spends more per round (roughly ∝ B/n): the *smallest* client has the largest ε, and that is
-    the figure reported (``epsilon``), with the median client's alongside (``epsilon_median``).
+    step's gradient sum, divided by the expected batch size. Updates then leave the client
+    unchanged, so ``client``/``server`` pass through.
+
+    **Sampling matches the analysis.** The accountant composes Poisson-subsampled Gaussians, so
+    training Poisson-samples too: at each of a client's ceil(n/B)·E steps per round every example
+    joins the batch independently with probability q = min(1, B/n) (Abadi et al. §3.1;
+    Opacus' ``UniformWithReplacementSampler``). Shuffling into fixed batches instead, as most
+    implementations do, is *not* covered by this analysis, and Chua et al., "How Private are
+    DP-SGD Implementations?" (ICML 2024) show the true ε of shuffling can be much larger.
+
+    **Every client is accounted.** ε is not monotone in n (a client with B+1 examples takes two
+    steps at q ≈ 1; one with ≤ B takes one step at q = 1), so the reported ``epsilon`` is
+    max_k min(RDP_k, PLD_k) over all clients (:func:`~fedsim.privacy.accountant.
+    dpsgd_worst_epsilon`), ``client_epsilons`` holds everyone's RDP ε, and ``target_epsilon``
+    calibrates on the worst client too.
     """
 
     def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float, *,
                  batch_size: int, local_epochs: int, client_sizes: Sequence[int]):
         super().__init__(noise_multiplier, clip, rounds, delta)
-        sizes = [int(n) for n in client_sizes if int(n) > 0]
-        if not sizes:
-            raise ValueError("DP-SGD accounting needs the clients' example counts (client_sizes)")
+        sizes = [int(n) for n in client_sizes]
+        if not sizes or min(sizes) < 1:
+            raise ValueError("DP-SGD accounting needs every client's example count (>= 1)")
         self.batch_size = int(batch_size)
         self.local_epochs = int(local_epochs)
         self.client_sizes = tuple(sizes)
-        self.accounted_size = min(sizes)
         self.median_size = int(np.median(sizes))
-        self.participations: dict[int, int] = {}
-        self._median_curve: np.ndarray | None = None
+        every = np.ones(len(sizes), np.int64)
+        worst = accountant.dpsgd_client_epsilons(self.noise_multiplier, self.batch_size, sizes,
+                                                 self.local_epochs, every, self.delta)
+        #: the client whose ε grows fastest (the planned curve follows it)
+        self.accounted_client = int(np.argmax(worst))
+        self.accounted_size = sizes[self.accounted_client]
 
-    def _curve_for(self, n: int, rounds: int) -> np.ndarray:
-        return accountant.dpsgd_epsilon_curve(self.noise_multiplier, self.batch_size, n,
-                                              self.local_epochs, rounds, self.delta)
+    def initial_state(self) -> ParticipationState:
+        return ParticipationState((0,) * len(self.client_sizes))
 
     def _compute_curve(self, rounds: int) -> np.ndarray:
-        self._median_curve = self._curve_for(self.median_size, rounds)
-        return self._curve_for(self.accounted_size, rounds)
+        return accountant.dpsgd_epsilon_curve(self.noise_multiplier, self.batch_size,
+                                              self.accounted_size, self.local_epochs, rounds,
+                                              self.delta)
 
     def pld_epsilon(self, rounds: int | None = None) -> float:
         n = self.accounted_size
         q = min(1.0, self.batch_size / n)
         steps = accountant.dpsgd_steps_per_round(self.batch_size, n, self.local_epochs)
-        return accountant.pld_epsilon(self.noise_multiplier, q,
-                                      self.rounds if rounds is None else rounds, self.delta,
-                                      steps_per_round=steps)
+        rounds = self.rounds if rounds is None else int(rounds)
+        return accountant.pld_epsilon_fast(self.noise_multiplier, q, rounds * steps, self.delta)
 
-    def client(self, ctx: RoundContext, batch: UpdateBatch) -> tuple[UpdateBatch, Measurements]:
-        for cid in batch.client_ids:
-            self.participations[int(cid)] = self.participations.get(int(cid), 0) + 1
-        return batch, {"clip": self.clip, "noise_multiplier": self.noise_multiplier}
+    def client(self, ctx: RoundContext, state: ParticipationState, batch: UpdateBatch):
+        return batch, state.add(batch.client_ids), ClipReport(
+            clip=self.clip, noise_multiplier=self.noise_multiplier, clipped_fraction=0.0,
+            per_client={})
 
-    def end_round(self, ctx: RoundContext, batch: UpdateBatch) -> Measurements:
-        worst = max(self.participations.values(), default=0)
-        eps = self.epsilon_at(worst)
-        med = float(self._median_curve[worst - 1]) if worst > 0 else 0.0
-        return {"epsilon": eps, "epsilon_median": med, "delta": self.delta,
-                "participations": worst, "noise_multiplier": self.noise_multiplier,
-                "clip": self.clip, "accounted_client_size": self.accounted_size}
+    def end_round(self, ctx: RoundContext, state: ParticipationState, batch: UpdateBatch):
+        t = np.asarray(state.counts, np.int64)
+        args = (self.noise_multiplier, self.batch_size, self.client_sizes, self.local_epochs)
+        per = accountant.dpsgd_client_epsilons(*args, t, self.delta)
+        eps, how, who = accountant.dpsgd_worst_epsilon(*args, t, self.delta)
+        pld = eps if how == "pld" else math.nan
+        return state, AccountingReport(
+            epsilon=eps, epsilon_rdp=float(per[who]) if len(per) else 0.0, epsilon_pld=pld,
+            accountant=how, delta=self.delta, participations=int(t.max(initial=0)),
+            worst_client=who, epsilon_median=float(np.median(per)) if len(per) else 0.0,
+            noise_multiplier=self.noise_multiplier, clip=self.clip,
+            client_epsilons=tuple(float(e) for e in per))
 
 
 # --------------------------------------------------------------------------- factory
@@ -387,8 +497,8 @@ def from_config(cfg: "SimulationConfig", client_sizes: Sequence[int] | None = No
 
     If ``target_epsilon`` is set, the noise multiplier is calibrated so that the RDP ε after
     ``cfg.rounds`` rounds meets it: with q = ``clients.fraction`` (central), no sampling (local),
-    or B/n of the smallest client, ceil(n/B)·E steps per round (``dpsgd``; needs
-    ``client_sizes``, the clients' training-set sizes). The resolved value is the mechanism's
+    or, for ``dpsgd``, every client's own q = B/n and ceil(n/B)·E steps per round, on the worst
+    client (needs ``client_sizes``, the clients' training-set sizes). The resolved value is the mechanism's
     ``noise_multiplier``.
     """
     dp = cfg.privacy.dp
@@ -424,12 +534,19 @@ def from_config(cfg: "SimulationConfig", client_sizes: Sequence[int] | None = No
                 f"a larger budget: it needs noise_multiplier {z:.3g}, but {exc.allowed}") from None
     if dp.mode == "local":
         # The accountant sees z/2 (replace-one sensitivity 2C), so calibrate that and double it.
-        return LocalDP(calibrated(1.0, scale=2.0), dp.clip, rounds, delta)
+        return LocalDP(calibrated(1.0, scale=2.0), dp.clip, rounds, delta,
+                       num_clients=cfg.clients.num_clients)
     # dpsgd
     if client_sizes is None or len(client_sizes) == 0:
         raise ValueError("privacy.dp.mode 'dpsgd' needs client_sizes (examples per client)")
-    n = min(int(s) for s in client_sizes if int(s) > 0)
     B, E = cfg.training.batch_size, cfg.training.local_epochs
-    z = calibrated(min(1.0, B / n), accountant.dpsgd_steps_per_round(B, n, E))
+    z = dp.noise_multiplier
+    if dp.target_epsilon is not None:
+        try:  # calibrated on the worst of all clients, not on the smallest
+            z = accountant.calibrate_dpsgd_noise(dp.target_epsilon, B, client_sizes, E, rounds,
+                                                 delta)
+        except ValueError as exc:
+            raise ConfigError("privacy.dp.target_epsilon", dp.target_epsilon,
+                              f"a reachable budget ({exc})") from None
     return DPSGD(z, dp.clip, rounds, delta, batch_size=B, local_epochs=E,
                  client_sizes=client_sizes)

@@ -249,7 +249,7 @@ class HomomorphicEncryption(Mechanism):
         return enc, idx[mask]
 
     # ---- client side
-    def client(self, ctx: RoundContext, batch: UpdateBatch):
+    def client(self, ctx: RoundContext, state, batch: UpdateBatch):
         ids = tuple(int(c) for c in batch.client_ids)
         n, num_params = len(ids), batch.deltas.shape[1]
         weights = np.asarray(batch.weights, np.float64)
@@ -316,7 +316,7 @@ class HomomorphicEncryption(Mechanism):
         if n and uploads[0].ciphertexts:
             meas["preview_hex"] = self._preview(uploads[0].ciphertexts[0])
         return (batch.replace(bytes_up=bytes_up)
-                .with_payload(self.name, PerClient(tuple(uploads)))), meas
+                .with_payload(self.name, PerClient(tuple(uploads)))), state, meas
 
     def _ct_bytes(self, cts: tuple) -> int:
         if self.scheme == "paillier":
@@ -338,7 +338,7 @@ class HomomorphicEncryption(Mechanism):
         return raw[:PREVIEW_BYTES].hex()
 
     # ---- server side
-    def secure_sum(self, ctx: RoundContext, batch: UpdateBatch):
+    def secure_sum(self, ctx: RoundContext, state, batch: UpdateBatch):
         uploads: tuple[HEUpload, ...] = batch.payload[self.name].items
         num_params = batch.deltas.shape[1]
         weights = np.asarray(batch.weights, np.float64)

@@ -266,7 +266,7 @@ class SecureAggregation(Mechanism):
         self.fixed_point = FixedPoint(clip=clip, scale_bits=scale_bits, norm=norm)
 
     # ---- client side: rounds 0-2 for every sampled client
-    def client(self, ctx: RoundContext, batch: UpdateBatch):
+    def client(self, ctx: RoundContext, state, batch: UpdateBatch):
         ids = tuple(int(c) for c in batch.client_ids)
         n, num_params = len(ids), batch.deltas.shape[1]
         fp = self.fixed_point
@@ -374,10 +374,10 @@ class SecureAggregation(Mechanism):
             })
         payload = PerClient(tuple(SecAggUpload(u, masked[row], devices[u], setup)
                                   for row, u in enumerate(ids)))
-        return batch.replace(bytes_up=bytes_up).with_payload(self.name, payload), meas
+        return batch.replace(bytes_up=bytes_up).with_payload(self.name, payload), state, meas
 
     # ---- server side: round 4
-    def secure_sum(self, ctx: RoundContext, batch: UpdateBatch):
+    def secure_sum(self, ctx: RoundContext, state, batch: UpdateBatch):
         t0 = time.perf_counter()
         uploads: tuple[SecAggUpload, ...] = batch.payload[self.name].items
         if not uploads:

@@ -289,7 +289,6 @@ class RangeProofs(Mechanism):
         self.clip = self.bound if clip is None else min(float(clip), self.bound)
         self.malicious_ids = frozenset(int(c) for c in malicious_ids)
         self.sum_error = float(sum_error)
-        self._pending: dict[int, dict] = {}
 
     @property
     def step(self) -> float:
@@ -307,7 +306,7 @@ class RangeProofs(Mechanism):
         return np.rint((np.asarray(x, np.float64) + self.bound) / self.step).astype(np.int64)
 
     # ---- client side
-    def client(self, ctx: RoundContext, batch: UpdateBatch):
+    def client(self, ctx: RoundContext, state, batch: UpdateBatch):
         ids = tuple(int(c) for c in batch.client_ids)
         coords = self.challenge(ctx, batch.deltas.shape[1])
         deltas = batch.deltas.copy()
@@ -345,10 +344,10 @@ class RangeProofs(Mechanism):
             "honest_clipped_fraction": n_clipped / max(1, deltas.size),
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + proof_bytes)
-        return out.with_payload(self.name, PerClient(tuple(uploads))), meas
+        return out.with_payload(self.name, PerClient(tuple(uploads))), state, meas
 
     # ---- server side, before the sum
-    def receive(self, ctx: RoundContext, batch: UpdateBatch):
+    def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
         uploads: tuple[ZKPUpload, ...] = batch.payload[self.name].items
         coords = self.challenge(ctx, batch.deltas.shape[1])
         ids = tuple(int(c) for c in batch.client_ids)
@@ -365,8 +364,31 @@ class RangeProofs(Mechanism):
         keep_arr = np.array(keep, bool)
         accepted = batch.select(keep_arr)
 
-        # RoFL aggregate check, part 1: add the accepted commitments per coordinate.
+        vm = np.array(verify_ms)
+        meas = {
+            "clients": list(ids),
+            "verified": [bool(k) for k in keep],
+            "reasons": reasons,
+            "verify_ms": [float(t) for t in vm],
+            "verify_ms_total": float(vm.sum()),
+            "server_ms": float(vm.sum()),
+            "verify_ms_per_client": float(vm.mean()) if len(vm) else 0.0,
+            "proof_bytes": [int(up.proof.nbytes) for up in uploads],
+            "rejected": [u for u, k in zip(ids, keep) if not k],
+            "accepted": int(keep_arr.sum()),
+            # Keyed by client id (not aligned with the sampled list: dropped clients sent
+            # nothing to verify), so each ClientRecord gets its own "verified" flag.
+            "per_client": {"verified": {str(c): bool(k) for c, k in zip(ids, keep)}},
+        }
+        return accepted, state, meas
+
+    # ---- server side, after the sum
+    def server(self, ctx: RoundContext, state, agg: Aggregate, accepted: UpdateBatch):
+        if self.name not in accepted.payload:
+            return agg, state, None
         t0 = time.perf_counter()
+        coords = self.challenge(ctx, accepted.deltas.shape[1])
+        # RoFL aggregate check, part 1: add the accepted commitments per coordinate.
         w = np.asarray(accepted.weights, np.float64)
         integral = bool(np.all(np.abs(w - np.rint(w)) < 1e-9))
         pending = {"coords": coords, "integral": integral, "n": len(accepted.client_ids),
@@ -386,38 +408,11 @@ class RangeProofs(Mechanism):
                                      for k in range(len(coords))]
             pending["rand_sums"] = [sum(weight * up.randomness[k] for weight, up in zip(wi, ups))
                                     % ORDER for k in range(len(coords))]
-        self._pending[ctx.round] = pending
-        vm = np.array(verify_ms)
-        meas = {
-            "clients": list(ids),
-            "verified": [bool(k) for k in keep],
-            "reasons": reasons,
-            "verify_ms": [float(t) for t in vm],
-            "verify_ms_total": float(vm.sum()),
-            "server_ms": float(vm.sum()),
-            "verify_ms_per_client": float(vm.mean()) if len(vm) else 0.0,
-            "proof_bytes": [int(up.proof.nbytes) for up in uploads],
-            "rejected": [u for u, k in zip(ids, keep) if not k],
-            "accepted": int(keep_arr.sum()),
-            "commitment_sum_ms": (time.perf_counter() - t0) * 1e3,
-            # Keyed by client id (not aligned with the sampled list: dropped clients sent
-            # nothing to verify), so each ClientRecord gets its own "verified" flag.
-            "per_client": {"verified": {str(c): bool(k) for c, k in zip(ids, keep)}},
-        }
-        return accepted, meas
-
-    # ---- server side, after the sum
-    def server(self, ctx: RoundContext, agg: Aggregate):
-        pending = self._pending.pop(ctx.round, None)
-        if pending is None:
-            return agg, {}
         if not pending["integral"]:
-            return agg, {"aggregate_check": None,
-                         "aggregate_note": "weights are not integers; commitments not summed"}
+            return agg, state, {"aggregate_check": None,
+                                "aggregate_note": "weights are not integers; commitments not summed"}
         if not pending["n"]:
-            return agg, {"aggregate_check": None, "aggregate_note": "no accepted client"}
-        t0 = time.perf_counter()
-        coords = pending["coords"]
+            return agg, state, {"aggregate_check": None, "aggregate_note": "no accepted client"}
         opens = all(commit(m, r) == c for m, r, c in
                     zip(pending["value_sums"], pending["rand_sums"], pending["commit_sums"]))
         committed = np.array(pending["value_sums"], np.float64) * self.step - \
@@ -436,11 +431,7 @@ class RangeProofs(Mechanism):
             "aggregate_tolerance": float(np.max(tol)),
             "aggregate_check_ms": (time.perf_counter() - t0) * 1e3,
         }
-        return agg, meas
-
-    def end_round(self, ctx: RoundContext, batch: UpdateBatch):
-        self._pending.pop(ctx.round, None)
-        return {}
+        return agg, state, meas
 
 
 def from_config(cfg, layer_slices=None) -> Optional[RangeProofs]:

@@ -1,0 +1,237 @@
+"""The eight phases of a round, each a function ``(env, round_state) -> (round_state, report)``.
+
+::
+
+    select → broadcast → train → protect → upload → aggregate → update → evaluate
+
+A phase reads what earlier phases left in the :class:`~fedsim.round.RoundState` and returns a
+new one; it never changes the simulation, the mechanisms or the environment, so a phase that
+raises leaves nothing behind (the split FedJAX makes between ``apply`` and the training loop).
+:data:`PHASE_TABLE` is the one dispatch table; :class:`~fedsim.simulation.Simulation` steps it.
+
+The privacy pipeline's hooks are run in one place, :func:`run_hooks`: client-side hooks in
+pipeline order, server-side hooks in reverse (an onion, like TFF's nested aggregators).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, Callable
+
+import numpy as np
+
+from .attacks.poisoning import tamper_updates
+from .errors import DivergedError, ProtocolError
+from .privacy.base import Aggregate, RoundContext, UpdateBatch
+from .results import PHASES, metric_key
+from .rng import generator
+from .round import (AggregateReport, BroadcastReport, EvaluateReport, ProtectReport, RoundState,
+                    SelectReport, TrainReport, UpdateReport, UploadReport)
+
+
+@dataclass(frozen=True)
+class Env:
+    """What stays fixed while a simulation runs: its configuration and the built parts."""
+
+    config: Any  # SimulationConfig
+    fed: Any  # Federation
+    trainer: Any  # VectorizedTrainer
+    pipeline: Any  # Pipeline
+    aggregator: Any  # Aggregator
+    shapes: tuple
+    num_params: int
+
+    def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
+        from .client import unflatten
+
+        return unflatten(vec, list(self.shapes))
+
+    def context(self, rs: RoundState) -> RoundContext:
+        cfg = self.config
+        n, q = cfg.clients.num_clients, cfg.clients.fraction
+        return RoundContext(round=rs.round, seed=cfg.seed, num_clients=n, expected_clients=q * n,
+                            sample_rate=q, sampled=rs.sampled, dropped=rs.dropped,
+                            num_params=self.num_params)
+
+
+def run_hooks(env: Env, rs: RoundState, hook: str, value: Any, *extra: Any,
+              stop_if_empty: bool = False) -> tuple[Any, tuple, dict]:
+    """Run ``hook`` of every mechanism: client side (``client``) in pipeline order, server
+    side (``receive``, ``server``) in reverse. Returns (value, new states, reports by name)."""
+    ctx = env.context(rs)
+    mechs = env.pipeline.mechanisms
+    order = range(len(mechs)) if hook == "client" else reversed(range(len(mechs)))
+    states = list(rs.mech_states)
+    reports: dict[str, Any] = {}
+    for i in order:
+        if stop_if_empty and not len(getattr(value, "client_ids", (1,))):
+            break
+        value, states[i], rep = getattr(mechs[i], hook)(ctx, states[i], value, *extra)
+        if rep:
+            reports[mechs[i].name] = rep
+    return value, tuple(states), reports
+
+
+def _finite_or_raise(rs: RoundState, phase: str, what: str, *arrays) -> None:
+    for a in arrays:
+        if a is not None and not np.all(np.isfinite(a)):
+            raise DivergedError(rs.round, phase, what)
+
+
+# --------------------------------------------------------------------------- phases
+def select(env: Env, rs: RoundState):
+    cfg = env.config
+    n, q, r = cfg.clients.num_clients, cfg.clients.fraction, rs.round
+    g = generator(cfg.seed, "sample", r)
+    if cfg.privacy.dp.mode == "central":
+        # Poisson sampling: each client independently with probability q, as the
+        # accountant's amplification-by-sampling analysis assumes.
+        sampled, how = np.flatnonzero(g.random(n) < q), "poisson"
+    else:
+        m = max(1, int(round(q * n)))
+        sampled, how = np.sort(g.choice(n, size=m, replace=False)), "uniform"
+    drop = generator(cfg.seed, "dropout", r)
+    dropped = sampled[drop.random(len(sampled)) < cfg.clients.dropout]
+    ids = tuple(int(c) for c in sampled)
+    gone = tuple(int(c) for c in dropped)
+    return replace(rs, sampled=ids, dropped=gone), SelectReport(
+        sampling=how, sampled=ids, num_sampled=len(ids), will_drop=gone, expected=q * n)
+
+
+def broadcast(env: Env, rs: RoundState):
+    per = 4 * env.num_params  # float32 weights
+    down = per * len(rs.sampled)
+    return replace(rs, bytes_down=down), BroadcastReport(bytes_per_client=per, bytes_down=down,
+                                                         num_params=env.num_params)
+
+
+def train(env: Env, rs: RoundState):
+    from .client import flatten_stacked
+
+    cfg, tcfg = env.config, env.config.training
+    ids = np.array(rs.sampled, int)
+    if len(ids) == 0:
+        return replace(rs, raw=np.zeros((0, env.num_params)), counts=np.zeros(0, np.int32),
+                       vcounts=np.zeros(0, np.int32)), TrainReport(clients=0)
+    data = env.fed.client_data.take(ids)
+    dpm = env.pipeline.get("dp")
+    dpsgd = cfg.privacy.dp.mode == "dpsgd"
+    res = env.trainer.train(
+        env.unflat(rs.start.weights), data, epochs=tcfg.local_epochs,
+        batch_size=tcfg.batch_size, lr=tcfg.lr, rng=generator(cfg.seed, "batches", rs.round),
+        prox_mu=tcfg.prox_mu, dp_clip=dpm.clip if dpsgd else 0.0,
+        dp_noise=dpm.noise_multiplier if dpsgd else 0.0, poisson=dpsgd, seed=cfg.seed,
+        round_=rs.round)
+    _finite_or_raise(rs, "train", "the clients' local models", *res.weights)
+    _finite_or_raise(rs, "train", "the local training loss", res.epoch_loss)
+    raw = flatten_stacked(res.weights) - rs.start.weights[None, :]
+    raw, attacked = tamper_updates(raw, ids, cfg.clients.malicious, cfg.seed, rs.round)
+    norms = np.linalg.norm(raw, axis=1)
+    steps = -(-data.counts // tcfg.batch_size)
+    return replace(rs, train=res, raw=raw, counts=data.counts, vcounts=data.vcounts), TrainReport(
+        clients=len(ids), mean_train_loss=float(res.epoch_loss[:, -1].mean()),
+        update_norms=tuple(float(v) for v in norms), steps_per_epoch=tuple(int(s) for s in steps),
+        batching="poisson" if dpsgd else "shuffle", attacked=attacked or None)
+
+
+def protect(env: Env, rs: RoundState):
+    ids = rs.sampled
+    weighted = env.config.aggregation.weighted
+    weights = (rs.counts.astype(np.float64) if weighted else np.ones(len(ids))) if ids \
+        else np.zeros(0)
+    batch = UpdateBatch(ids, rs.raw, weights)
+    batch, states, reports = run_hooks(env, rs, "client", batch, stop_if_empty=True)
+    return replace(rs, protected=batch, mech_states=states), ProtectReport(
+        pipeline=env.pipeline.names, mechanisms=MappingProxyType(reports))
+
+
+def upload(env: Env, rs: RoundState):
+    batch = rs.protected
+    dropped = set(rs.dropped)
+    keep = np.array([c not in dropped for c in batch.client_ids], bool)
+    arrived = batch.select(keep) if len(keep) else batch
+    up = int(arrived.bytes_up.sum())
+    return replace(rs, arrived=arrived, bytes_up=up), UploadReport(
+        arrived=tuple(arrived.client_ids), dropped=tuple(sorted(dropped)), bytes_up=up,
+        bytes_per_client=MappingProxyType(dict(zip(map(str, batch.client_ids),
+                                                   (int(b) for b in batch.bytes_up)))))
+
+
+def aggregate(env: Env, rs: RoundState):
+    batch, states, reports = run_hooks(env, rs, "receive", rs.arrived)
+    accepted = set(batch.client_ids)
+    rejected = tuple(c for c in rs.arrived.client_ids if c not in accepted)
+    hider = env.pipeline.hider
+    aborted, agg_report = "", None
+    if len(batch.client_ids) == 0:
+        agg = Aggregate(np.zeros(env.num_params), 1.0)
+        agg_report = MappingProxyType({"name": env.aggregator.name, "note": "no update arrived"})
+    elif hider is not None:
+        i = env.pipeline.mechanisms.index(hider)
+        try:
+            total, rep = hider.secure_sum(env.context(rs), states[i], batch)
+        except ProtocolError as err:
+            # Too few survivors to reconstruct the masks: a real server abandons the
+            # round rather than apply a wrong sum. The global model stays as it is.
+            aborted = str(err)
+            total, rep = np.zeros(env.num_params), {"aborted": aborted}
+        reports[hider.name + "_sum"] = rep
+        agg = Aggregate(np.asarray(total, np.float64), max(float(batch.weights.sum()), 1e-12))
+    else:
+        agg, mm = env.aggregator(batch.deltas, batch.weights)
+        agg_report = MappingProxyType({"name": env.aggregator.name, **mm})
+    return replace(rs, accepted=batch, rejected=rejected, aggregate=agg, aborted=aborted,
+                   mech_states=states), AggregateReport(
+        num_aggregated=len(batch.client_ids), rejected=rejected, aggregator=agg_report,
+        aborted=aborted or None, mechanisms=MappingProxyType(reports))
+
+
+def update(env: Env, rs: RoundState):
+    from .server_opt import server_update
+
+    before = rs.start.weights
+    if rs.aborted:
+        return replace(rs, delta=np.zeros(env.num_params), weights=before,
+                       opt_state=rs.start.opt_state), UpdateReport(
+            aborted=rs.aborted, aggregate_norm=0.0, step_norm=0.0)
+    agg, states, reports = run_hooks(env, rs, "server", rs.aggregate, rs.accepted)
+    if len(rs.accepted.client_ids) == 0 and env.pipeline.get("dp") is None:
+        delta = np.zeros(env.num_params)  # nothing arrived: the model stays as it is
+    else:
+        delta = agg.mean
+    weights, opt = server_update(env.config.aggregation, before, delta, rs.start.opt_state)
+    _finite_or_raise(rs, "update", "the global model", weights)
+    return replace(rs, delta=delta, weights=weights, opt_state=opt, mech_states=states), \
+        UpdateReport(aggregate_norm=float(np.linalg.norm(delta)),
+                     server_optimizer=env.config.aggregation.server_optimizer,
+                     step_norm=float(np.linalg.norm(weights - before)),
+                     mechanisms=MappingProxyType(reports))
+
+
+def evaluate(env: Env, rs: RoundState):
+    data = env.fed.data
+    loss, metric = env.trainer.evaluate(env.unflat(rs.weights), data.x_test, data.y_test)
+    _finite_or_raise(rs, "evaluate", "the test loss", np.array([loss, metric]))
+    name = metric_key(data.task)
+    ctx = env.context(rs)
+    states = list(rs.mech_states)
+    priv: dict[str, Any] = {}
+    for i, m in enumerate(env.pipeline.mechanisms):
+        states[i], rep = m.end_round(ctx, states[i], rs.accepted)
+        if rep:
+            priv[m.name] = rep
+    priv_view = MappingProxyType(priv)
+    return replace(rs, global_metrics=MappingProxyType({"loss": loss, name: metric}),
+                   privacy=priv_view, mech_states=tuple(states)), EvaluateReport(
+        loss=loss, metric=metric, metric_name=name, privacy=priv_view or None)
+
+
+PhaseFn = Callable[[Env, RoundState], tuple[RoundState, Any]]
+
+#: The one dispatch table: phase name → function, in the order a round runs them.
+PHASE_TABLE: tuple[tuple[str, PhaseFn], ...] = (
+    ("select", select), ("broadcast", broadcast), ("train", train), ("protect", protect),
+    ("upload", upload), ("aggregate", aggregate), ("update", update), ("evaluate", evaluate))
+
+assert tuple(name for name, _ in PHASE_TABLE) == PHASES, "results.PHASES names the table"

@@ -1,0 +1,204 @@
+"""A round in progress as one typed, frozen value, and the typed report of each phase.
+
+The engine builds a :class:`RoundState` at ``select`` and every phase returns a *new* one
+(``dataclasses.replace``) together with its report, so the products of a round are fields with
+names and types instead of a bag of string keys, and nothing outside the round changes until
+the last phase has succeeded: dropping the value *is* the rollback.
+
+Reports are :class:`~fedsim.reports.Report` subclasses; the ones that carry mechanisms'
+reports (protect, aggregate, update) also answer ``report["secagg"]`` with that mechanism's
+report, and serialize them at the top level, which is the run JSON's layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .reports import Report
+
+
+# --------------------------------------------------------------------------- the value
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything that survives a round: the flat global weights, the server optimizer's state
+    and each mechanism's state (in pipeline order). Taken at ``select``; restored on failure."""
+
+    weights: np.ndarray
+    opt_state: Any
+    mech_states: tuple
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """The products of the round so far, filled in phase by phase (``None``: not yet)."""
+
+    round: int
+    start: Snapshot
+    trace: tuple = ()
+    mech_states: tuple = ()
+    # select
+    sampled: tuple[int, ...] = ()
+    dropped: tuple[int, ...] = ()
+    # broadcast
+    bytes_down: int = 0
+    # train
+    train: Any = None  # fedsim.client.TrainResult, or None when nobody was sampled
+    raw: np.ndarray | None = None  # [K, P] local − global (after any attack), before protection
+    counts: np.ndarray | None = None  # [K] training rows per sampled client
+    vcounts: np.ndarray | None = None
+    # protect / upload
+    protected: Any = None  # UpdateBatch after the client-side stages (what left the clients)
+    arrived: Any = None  # the part of it that reached the server
+    bytes_up: int = 0
+    # aggregate
+    accepted: Any = None  # what went into the sum, after proofs were checked
+    rejected: tuple[int, ...] = ()
+    aggregate: Any = None  # fedsim.privacy.base.Aggregate
+    aborted: str = ""
+    # update
+    delta: np.ndarray | None = None  # the mean update the server applied
+    weights: np.ndarray | None = None  # the new global weights
+    opt_state: Any = None
+    # evaluate
+    global_metrics: Mapping[str, float] | None = None
+    privacy: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- phase reports
+class _WithMechanisms(Report):
+    """A phase report that also carries mechanisms' reports, by mechanism name."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.mechanisms:
+            return self.mechanisms[key]
+        return super().__getitem__(key)
+
+    def __iter__(self):
+        yield from (k for k in super().__iter__() if k != "mechanisms")
+        yield from self.mechanisms
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.mechanisms or (key != "mechanisms" and super().__contains__(key))
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in super().__iter__() if k != "mechanisms"}
+        for name, rep in self.mechanisms.items():
+            out[name] = rep.to_dict() if isinstance(rep, Report) else rep
+        return out
+
+
+@dataclass(frozen=True)
+class SelectReport(Report):
+    sampling: str  # "poisson" (central DP) or "uniform"
+    sampled: tuple[int, ...]
+    num_sampled: int
+    will_drop: tuple[int, ...]
+    expected: float
+
+
+@dataclass(frozen=True)
+class BroadcastReport(Report):
+    bytes_per_client: int
+    bytes_down: int
+    num_params: int
+
+
+@dataclass(frozen=True)
+class TrainReport(Report):
+    clients: int
+    mean_train_loss: float | None = None
+    update_norms: tuple[float, ...] | None = None
+    steps_per_epoch: tuple[int, ...] | None = None
+    batching: str | None = None  # "shuffle" or "poisson" (DP-SGD)
+    attacked: tuple[int, ...] | None = None  # malicious clients that tampered this round
+
+
+@dataclass(frozen=True)
+class ProtectReport(_WithMechanisms):
+    pipeline: tuple[str, ...]
+    mechanisms: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["mechanisms"] = list(out.pop("pipeline"))  # the run JSON's historical key
+        return out
+
+
+@dataclass(frozen=True)
+class UploadReport(Report):
+    arrived: tuple[int, ...]
+    dropped: tuple[int, ...]
+    bytes_up: int
+    bytes_per_client: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class AggregatorReport(Report):
+    name: str
+    note: str | None = None
+    selected: tuple[int, ...] | None = None  # Krum: rows picked
+    scores: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AggregateReport(_WithMechanisms):
+    num_aggregated: int
+    rejected: tuple[int, ...]
+    aggregator: Any = None  # AggregatorReport, or None when a mechanism computed the sum
+    aborted: str | None = None
+    mechanisms: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateReport(_WithMechanisms):
+    aggregate_norm: float
+    step_norm: float
+    server_optimizer: str | None = None
+    aborted: str | None = None
+    mechanisms: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluateReport(Report):
+    """The global model on the server's test set. ``report["accuracy"]`` (or ``"mse"``) is the
+    metric under its task's name."""
+
+    loss: float
+    metric: float
+    metric_name: str
+    privacy: Mapping[str, Any] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key == self.metric_name:
+            return self.metric
+        return super().__getitem__(key)
+
+    def __iter__(self):
+        yield "loss"
+        yield self.metric_name
+        if self.privacy:
+            yield "privacy"
+
+    def __contains__(self, key: object) -> bool:
+        return key in ("loss", self.metric_name) or (key == "privacy" and bool(self.privacy))
+
+    def to_dict(self) -> dict:
+        out = {"loss": self.loss, self.metric_name: self.metric}
+        if self.privacy:
+            out["privacy"] = {k: v.to_dict() if isinstance(v, Report) else v
+                              for k, v in self.privacy.items()}
+        return out
+
+
+def as_plain(x: Any) -> Any:
+    """Reports to dicts, recursively (for JSON)."""
+    if isinstance(x, Report):
+        return {k: as_plain(v) for k, v in x.to_dict().items()}
+    if isinstance(x, Mapping):
+        return {k: as_plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [as_plain(v) for v in x]
+    return x
