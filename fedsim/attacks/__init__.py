@@ -4,12 +4,12 @@
   (analytic first-layer inversion; DLG/iDLG and Geiping et al.'s cosine + TV inversion).
 """
 
-from .inversion import (AnalyticInversion, baselines, ClientUpdate, DLGResult, DPNoise, client_update,
-                        evaluate_reconstruction, invert_analytic, invert_dlg,
+from .inversion import (AnalyticInversion, ClientUpdate, DLGResult, DPNoise, baselines,
+                        client_update, evaluate_reconstruction, invert_analytic, invert_dlg,
                         match_reconstructions, mse, psnr, random_guess, recover_labels,
                         select_examples, ssim, to_features, to_pixels)
 
-__all__ = ["AnalyticInversion", "baselines", "ClientUpdate", "DLGResult", "DPNoise", "client_update",
-           "evaluate_reconstruction", "invert_analytic", "invert_dlg", "match_reconstructions",
-           "mse", "psnr", "random_guess", "recover_labels", "select_examples", "ssim",
-           "to_features", "to_pixels"]
+__all__ = ["AnalyticInversion", "ClientUpdate", "DLGResult", "DPNoise", "baselines",
+           "client_update", "evaluate_reconstruction", "invert_analytic", "invert_dlg",
+           "match_reconstructions", "mse", "psnr", "random_guess", "recover_labels",
+           "select_examples", "ssim", "to_features", "to_pixels"]

@@ -55,7 +55,7 @@ All randomness comes from named streams of :mod:`fedsim.rng` (no process-global 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Sequence
 
@@ -331,7 +331,7 @@ def invert_dlg(spec: ModelSpec, weights: Sequence[np.ndarray], update: Sequence[
                image_shape: Optional[tuple[int, int]] = None,
                pixel_range: Optional[tuple[float, float]] = (0.0, 16.0),
                task: str = "classification", record_every: int = 10) -> DLGResult:
-    """Reconstruct ``batch`` examples whose ``steps``-step update from ``weights`` matches ``update``.
+    """Reconstruct ``batch`` examples whose ``steps``-step update from ``weights`` is ``update``.
 
     Parameters
     ----------
@@ -386,7 +386,8 @@ def invert_dlg(spec: ModelSpec, weights: Sequence[np.ndarray], update: Sequence[
     p, hist, final = fn([tf.constant(np.asarray(w, np.float32)) for w in weights],
                         [tf.constant(np.asarray(u, np.float32)) for u in update],
                         init, tf.constant(labels.astype(ydt)), tf.constant(mean),
-                        tf.constant(std), np.float32(lr), np.float32(tv), np.float32(step_size * span),
+                        tf.constant(std), np.float32(lr), np.float32(tv),
+                        np.float32(step_size * span),
                         np.float32(lo), np.float32(hi), tf.constant(int(iterations)),
                         tf.constant(int(record_every)))
     final = final.numpy()

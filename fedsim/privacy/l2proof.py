@@ -45,12 +45,16 @@ commitment is hashed, so a proof cannot be moved to another statement.
 :func:`fedsim.rng.generator` stream, for reproducible teaching runs); with ``rng=None`` they
 come from ``os.urandom``, as a real client must draw them.
 
-**Cost** (ed25519 via libsodium, measured on this project's 2-core machine; see
-``bench/attack_bench.py``): libsodium's fixed-base multiplication costs ~19 µs, variable-base
-~90 µs, point addition ~16 µs and the validity check ~45 µs per call. A secp256k1 alternative
-(``coincurve``, libsecp256k1, manylinux wheels) measured ~34 µs variable-base and ~5 µs
-addition, i.e. roughly 2× faster proofs; not adopted, since it would duplicate the group code
-of :mod:`fedsim.privacy.zkp` for a constant factor (and secp256k1 has no encodable identity).
+**Cost** (ed25519 via libsodium, measured on this project's 2-core machine with
+``bench/attack_bench.py``; bound 127, i.e. 8-bit coordinates and a 14-bit sum): prove / verify
+56 / 75 ms for 16 coordinates, 107 / 149 ms for 32, 202 / 271 ms for 64, 837 / 1109 ms for 256
+(≈ 3.3 ms and 4.3 ms per coordinate, 1,481 bytes per coordinate), about 1.3× today's 8-bit L∞
+range proofs on as many coordinates. Group operations are ~80% of it (variable-base
+multiplication ~90 µs, fixed-base ~19 µs, addition ~16 µs, validity check ~45 µs per call). A
+secp256k1 alternative (``coincurve`` 21.0.0, libsecp256k1, manylinux wheels) measured ~34 µs
+variable-base and ~5 µs addition, which would make proofs ~2× faster; not adopted here, since
+it would duplicate the group code of :mod:`fedsim.privacy.zkp` for a constant factor (and its
+identity element has no encoding).
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .zkp import (IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES, VALUE_BASE, _BAD,
-                  CoordinateProof, _add, _mul, _mul_base, _random_scalar, _scalar, _sub,
+                  CoordinateProof, _add, _mul, _mul_base, _random_scalar, _scalar,
                   _valid_point, commit, prove_coordinate, verify_coordinate)
 
 DOMAIN = b"fedsim/l2proof/v1"
