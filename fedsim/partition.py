@@ -33,18 +33,25 @@ class Partition:
     Attributes
     ----------
     indices:
-        One sorted int64 array of pool rows per client (disjoint, covering the pool).
+        One sorted int64 array of pool rows per client (disjoint; they cover the pool except
+        the rows of ``unused_labels``).
     val_mask:
         One bool array per client, aligned with ``indices``: True for local-validation rows.
     feature_shift, feature_noise:
         ``[K, d]`` shift and ``[K]`` noise std added to each client's inputs (feature skew;
         zeros otherwise).
+    unused_labels:
+        Labels (strata) no client holds. Only the pathological split leaves any: with
+        clients × classes_per_client < number of labels, the labels without a holder are
+        dropped from the federation (what flwr-datasets does) rather than handed to random
+        clients, which would break ``classes_per_client``. The Data page says so.
     """
 
     indices: tuple[np.ndarray, ...]
     val_mask: tuple[np.ndarray, ...]
     feature_shift: np.ndarray
     feature_noise: np.ndarray
+    unused_labels: tuple[int, ...] = ()
 
     @property
     def num_clients(self) -> int:
@@ -95,11 +102,13 @@ def _dirichlet(strata: np.ndarray, k: int, alpha: float, min_samples: int,
 
 
 def _pathological(strata: np.ndarray, k: int, per_client: int,
-                  rng: np.random.Generator) -> list[np.ndarray]:
-    """Each client holds ``per_client`` labels; a label's rows are split evenly among its holders.
+                  rng: np.random.Generator) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """Each client holds exactly ``per_client`` labels; a label's rows are split evenly among
+    its holders. Returns the parts and the labels nobody holds.
 
     Labels are dealt round-robin over a shuffled label order so every label has a holder
-    whenever k·per_client ≥ #labels (flwr's ``class_assignment_mode="deterministic"`` idea).
+    whenever k·per_client ≥ #labels (flwr's ``class_assignment_mode="deterministic"`` idea);
+    with fewer slots, the labels left over are dropped, as flwr-datasets does.
     """
     classes = np.unique(strata)
     if per_client > len(classes):
@@ -117,13 +126,14 @@ def _pathological(strata: np.ndarray, k: int, per_client: int,
                 mine.add(c)
                 holders[c].append(client)
     parts: list[list[np.ndarray]] = [[] for _ in range(k)]
+    unused = tuple(sorted(c for c, hs in holders.items() if not hs))
     for c, hs in holders.items():
-        if not hs:  # fewer slots than labels: this label is left to random clients
-            hs = list(rng.choice(k, size=1))
+        if not hs:
+            continue  # fewer slots than labels: nobody holds this one (see Partition)
         idx = rng.permutation(np.flatnonzero(strata == c))
         for h, chunk in zip(hs, np.array_split(idx, len(hs))):
             parts[h].append(chunk)
-    return [np.concatenate(p) if p else np.array([], np.int64) for p in parts]
+    return [np.concatenate(p) if p else np.array([], np.int64) for p in parts], unused
 
 
 def _shards(strata: np.ndarray, k: int, per_client: int,
@@ -157,12 +167,13 @@ def partition_pool(strata: np.ndarray, num_features: int, num_clients: int,
     if n < k * cfg.min_samples:
         raise _too_small(k, n, cfg.min_samples)
     rng = generator(seed, "partition", cfg.name)
+    unused: tuple[int, ...] = ()
     if cfg.name in ("iid", "feature"):
         parts = _iid(n, k, rng)
     elif cfg.name == "dirichlet":
         parts = _dirichlet(strata, k, cfg.alpha, cfg.min_samples, rng)
     elif cfg.name == "pathological":
-        parts = _pathological(strata, k, cfg.classes_per_client, rng)
+        parts, unused = _pathological(strata, k, cfg.classes_per_client, rng)
     elif cfg.name == "shards":
         parts = _shards(strata, k, cfg.shards_per_client, rng)
     else:
@@ -198,7 +209,7 @@ def partition_pool(strata: np.ndarray, num_features: int, num_clients: int,
         mask = np.zeros(m, bool)
         mask[vrng.permutation(m)[:nv]] = True
         val.append(mask)
-    return Partition(indices, tuple(val), shift, noise)
+    return Partition(indices, tuple(val), shift, noise, unused)
 
 
 def client_arrays(x: np.ndarray, part: Partition, client: int, seed: int):

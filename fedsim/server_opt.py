@@ -25,7 +25,7 @@ class ServerOptState:
 def server_update(cfg: AggregationConfig, weights: np.ndarray, delta: np.ndarray,
                   state: ServerOptState) -> tuple[np.ndarray, ServerOptState]:
     """New flat global weights and optimizer state, from flat ``weights`` and mean ``delta``."""
-    lr, opt = cfg.server_lr, cfg.server_optimizer
+    lr, opt = cfg.effective_server_lr, cfg.server_optimizer
     if opt == "sgd":
         return weights + lr * delta, state
     if opt == "fedavgm":

@@ -29,7 +29,11 @@ def test_disjoint_complete_seeded_min_size(name, n, k, classes, seed, alpha):
                              "partition.classes_per_client", "partition.shards_per_client")
         return
     rows = np.concatenate(part.indices)
-    assert len(rows) == n and len(np.unique(rows)) == n  # disjoint and complete
+    # disjoint, and complete but for the labels a pathological split cannot place
+    left_out = np.isin(y, part.unused_labels).sum()
+    assert len(rows) == n - left_out and len(np.unique(rows)) == len(rows)
+    assert set(part.unused_labels) == (set(range(classes)) - set(y[rows].tolist())
+                                       if name == "pathological" else set())
     assert part.sizes().min() >= cfg.min_samples
     again = partition_pool(y, 3, k, cfg, 0.2, seed)
     assert all(np.array_equal(a, b) for a, b in zip(part.indices, again.indices))

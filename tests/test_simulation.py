@@ -28,7 +28,7 @@ def test_step_walks_the_phases_in_order(tiny_config):
 
 @pytest.mark.parametrize("weighted", [True, False])
 def test_global_update_is_exactly_the_fedavg_of_client_updates(tiny_config, weighted):
-    sim = Simulation(tiny_config(clients={"num_clients": 2},
+    sim = Simulation(tiny_config(clients={"num_clients": 2}, partition={"name": "quantity"},
                                  aggregation={"weighted": weighted}))
     before = sim.weights.copy()
     r = sim.step_round()

@@ -152,9 +152,12 @@ def pld_epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta:
 
 
 def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delta: float,
-                    steps_per_round: int = 1, *, max_noise: float = 1e4) -> float:
+                    steps_per_round: int = 1, *, max_noise: float = 1e4,
+                    tight: bool = False) -> float:
     """The smallest noise multiplier z whose RDP ε after ``rounds`` rounds is at most
     ``target_epsilon`` (to within 0.1%; the returned z never overshoots the target).
+    ``tight=True`` calibrates the headline figure instead, min(RDP, PLD) (both valid bounds),
+    which needs less noise for the same budget.
 
     ε falls monotonically in z, so we bracket the root by factors of 4 and run Brent's method
     on log z (ε ≈ c/z over a wide range, so it converges in a handful of ~0.1 s evaluations).
@@ -167,7 +170,11 @@ def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delt
     _check(1.0, sample_rate, delta)
 
     def eps(z: float) -> float:
-        return rdp_epsilon(z, sample_rate, rounds, delta, steps_per_round)
+        r = rdp_epsilon(z, sample_rate, rounds, delta, steps_per_round)
+        if tight and math.isfinite(r):
+            return min(r, pld_epsilon_fast(float(z), float(sample_rate),
+                                           int(rounds * steps_per_round), float(delta)))
+        return r
 
     hi = 1.0
     while eps(hi) > target_epsilon:

@@ -513,7 +513,8 @@ def from_config(cfg: "SimulationConfig", client_sizes: Sequence[int] | None = No
         if dp.target_epsilon is None:
             return dp.noise_multiplier
         try:
-            return scale * accountant.calibrate_noise(dp.target_epsilon, q, rounds, delta, steps)
+            return scale * accountant.calibrate_noise(dp.target_epsilon, q, rounds, delta, steps,
+                                                      tight=True)
         except ValueError as exc:
             raise ConfigError("privacy.dp.target_epsilon", dp.target_epsilon,
                               f"a reachable budget ({exc})") from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import LINEAR_AGGREGATORS, SimulationConfig, check_combination
+from ..config import SimulationConfig, check_combination, require_linear
 from ..errors import IncompatibleConfigError
 from .base import Mechanism
 
@@ -44,10 +44,8 @@ def validate_order(mechanisms: list[Mechanism], aggregator_name: str) -> None:
     if len(hiders) > 1:
         raise IncompatibleConfigError("privacy", [m.name for m in hiders],
                                       "at most one of secure aggregation and HE")
-    if hiders and aggregator_name not in LINEAR_AGGREGATORS:
-        raise IncompatibleConfigError(
-            "aggregation.name", aggregator_name,
-            f"'fedavg' with {hiders[0].name}: the server only learns a sum")
+    if hiders:
+        require_linear(aggregator_name, [f"{hiders[0].name} is on: the server only learns a sum"])
     if hiders and mechanisms[-1] is not hiders[0]:
         raise IncompatibleConfigError("privacy", [m.name for m in mechanisms],
                                       f"{hiders[0].name} last on the client side")
