@@ -58,6 +58,15 @@ class Federation:
     def label_counts(self) -> np.ndarray:
         return self.partition.label_counts(self.strata(), self.num_labels)
 
+    def sample_rows(self, client: int, k: int) -> np.ndarray:
+        """A seeded random few of ``client``'s training rows, sorted (thumbnails for the Data
+        page: the first rows are sorted by pool index and would not show the label mix)."""
+        from .rng import generator
+
+        n = int(self.client_data.counts[client])
+        g = generator(self.config.seed, "sample-rows", int(client))
+        return np.sort(g.choice(n, size=min(k, n), replace=False))
+
 
 def build_federation(cfg: SimulationConfig) -> Federation:
     """Load the data, split it among clients and lay it out for vectorized training.
@@ -93,6 +102,10 @@ class LastRound:
     global_before: np.ndarray
     global_after: np.ndarray | None
     state: RoundState | None = None  # the whole frozen round, for the detail views
+    #: the plain weighted mean of the updates that went into the sum (those that arrived, if
+    #: the round was aborted), as they left the client-side stages: what a correct secure sum
+    #: must reproduce. ``None`` when there were none.
+    plain_mean: np.ndarray | None = None
 
 
 class Simulation:
@@ -312,9 +325,14 @@ class Simulation:
             global_metrics=rs.global_metrics, bytes_down=rs.bytes_down, bytes_up=rs.bytes_up,
             privacy=frozen(privacy), trace=rs.trace, aborted=rs.aborted)
         self._history.append(result)
+        used = rs.arrived if rs.aborted else rs.accepted
+        plain = None
+        if used is not None and len(used.client_ids):
+            w = np.asarray(used.weights, np.float64)
+            plain = w @ np.asarray(used.deltas, np.float64) / max(float(w.sum()), 1e-12)
         self.last = LastRound(rs.round, tuple(ids), rs.raw, rs.protected, rs.delta,
                               res.weights if res is not None else None, rs.start.weights,
-                              rs.weights.copy(), rs)
+                              rs.weights.copy(), rs, plain)
         self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
         self._round = None
 

@@ -57,12 +57,14 @@ def _secagg_round(n=4, p=300, dropped=(1,), seed=5, rnd=1):
     ctx = RoundContext(round=rnd, seed=seed, num_clients=n, expected_clients=float(n),
                        sample_rate=1.0, sampled=ids, dropped=tuple(dropped), num_params=p)
     mech = SecureAggregation(threshold=0.5)
-    sent, cmeas = mech.client(ctx, batch)
+    sent, _, cmeas = mech.client(ctx, None, batch)
     alive = sent.select(np.array([c not in dropped for c in ids]))
-    total, smeas = mech.secure_sum(ctx, alive)
+    total, smeas = mech.secure_sum(ctx, None, alive)
     w = alive.weights
     last = SimpleNamespace(client_ids=ids, raw_updates=batch.deltas, protected=sent,
-                           aggregate=total / w.sum(), round=rnd)
+                           aggregate=total / w.sum(), round=rnd,
+                           plain_mean=w @ alive.deltas / w.sum(),
+                           state=SimpleNamespace(accepted=alive), ctx=ctx, mech=mech)
     res = _round(rnd, ids, dropped=dropped,
                  measurements={"protect": {"secagg": cmeas},
                                "aggregate": {"secagg_sum": smeas}})
@@ -145,11 +147,12 @@ def test_sum_check_matches_the_real_secure_sum_within_its_bound():
     assert cv.sum_check(last, aborted) is None
 
 
-def test_masked_vectors_look_random_and_the_reencoding_is_exact():
+def test_masking_explanation_is_exact_and_looks_random():
     last, res, total, alive, seed = _secagg_round()
-    masked = cv.masked_vectors(last)
+    ex = [last.mech.explain(last.ctx, last.protected, i) for i in range(4)]
+    masked = np.stack([e.masked for e in ex])
+    enc = np.stack([e.encoded for e in ex])
     assert masked.shape == (4, 300) and masked.dtype == np.uint32
-    enc = np.stack([cv.encoded_update(last, i, seed) for i in range(4)])
     # The survivors' encodings sum (in the ring) to exactly what the server unmasked.
     setup = alive.payload["secagg"].items[0].setup
     rows = [0, 2, 3]
@@ -157,13 +160,15 @@ def test_masked_vectors_look_random_and_the_reencoding_is_exact():
     np.testing.assert_allclose(decoded, total, rtol=0, atol=1e-12)
     assert not np.array_equal(enc[0], masked[0])
     prot = res.phase("protect").measurements["secagg"]
-    assert cv.byte_entropy(enc[0]) == pytest.approx(prot["plain_byte_entropy_bits"])
-    assert cv.byte_entropy(masked[0]) == pytest.approx(prot["masked_byte_entropy_bits"])
-    assert cv.byte_entropy(masked[0]) > 7.5 > 6.0 > cv.byte_entropy(enc[0])
-    shares = cv.byte_shares(masked[0])
+    assert ex[0].encoded_byte_entropy == pytest.approx(prot["plain_byte_entropy_bits"])
+    assert ex[0].masked_byte_entropy == pytest.approx(prot["masked_byte_entropy_bits"])
+    assert ex[0].masked_byte_entropy > 7.5 > 6.0 > ex[0].encoded_byte_entropy
+    shares = np.array(ex[0].masked_byte_shares)
     assert shares.sum() == pytest.approx(1.0) and len(shares) == 16
     assert shares.max() < 0.1  # flat: about 1/16 each
-    assert cv.byte_shares(enc[0])[[0, -1]].sum() > 0.5  # small numbers: 00 and FF bytes
+    enc_shares = np.array(ex[0].encoded_byte_shares)
+    assert enc_shares[[0, -1]].sum() > 0.5  # small numbers: 00 and FF bytes
+    assert last.mech.explain(last.ctx, last.protected, 99) is None
 
 
 def test_secagg_recovery_reads_the_measurements():
@@ -172,21 +177,23 @@ def test_secagg_recovery_reads_the_measurements():
     assert rec.dropped == (1,) and rec.survivors == 3 and rec.recovered == 1
     assert rec.threshold == 2 and rec.share_holders == 4 and not rec.aborted
     assert cv.secagg_recovery(_round(1, (0,))) is None
-    assert cv.masked_vectors(None) is None
 
 
-def test_ciphertext_hex_is_the_paillier_integer():
+def test_encryption_explanation_shows_each_clients_own_ciphertext():
     from fedsim.privacy.he import HomomorphicEncryption
 
     rng = np.random.default_rng(0)
     batch = UpdateBatch((0, 1), rng.normal(0, 0.05, (2, 40)), np.ones(2))
     ctx = RoundContext(round=1, seed=0, num_clients=2, expected_clients=2.0, sample_rate=1.0,
                        sampled=(0, 1), dropped=(), num_params=40)
-    sent, meas = HomomorphicEncryption("paillier", key_bits=1024).client(ctx, batch)
-    last = SimpleNamespace(protected=sent)
-    h = cv.ciphertext_hex(last, 0, nbytes=24)
-    assert h == meas["preview_hex"]  # the engine's own preview of client 0
-    assert cv.ciphertext_hex(last, 1, nbytes=24) != h
+    mech = HomomorphicEncryption("paillier", key_bits=1024)
+    sent, _, meas = mech.client(ctx, None, batch)
+    e0, e1 = mech.explain(ctx, sent, 0), mech.explain(ctx, sent, 1)
+    assert e0.ciphertext_hex == meas["preview_hex"]  # the engine's own preview of client 0
+    assert e1.ciphertext_hex != e0.ciphertext_hex and e1.client_id == 1
+    np.testing.assert_array_equal(e1.plain, batch.deltas[1])  # its own plain update
+    assert int(e1.ciphertext_hex, 16) == int(sent.payload["he"].items[1].ciphertexts[0]) >> (
+        8 * (2 * 1024 // 8) - 4 * len(e1.ciphertext_hex))
     assert cv.hex_lines("a1b2c3d4", per_line=2) == "a1 b2\nc3 d4"
 
 
@@ -345,5 +352,5 @@ def test_dynamic_text_keys_exist():
             + [f"crypto.cost.short.{f}" for f in cv.COST_FIELDS[:4]]
             + [f"crypto.mech.{m}" for m in ("secagg", "he", "zkp")])
     assert not [k for k in keys if k not in en]
-    assert all(k.startswith(("crypto.", "nav.crypto")) for k in
+    assert all(k.startswith(("crypto.", "nav.crypto", "step.")) for k in
                __import__("ui.text_crypto", fromlist=["EN"]).EN)

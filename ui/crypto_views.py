@@ -144,12 +144,10 @@ def sum_check(last, result: RoundResult) -> SumCheck | None:
     if result.aborted or last is None or last.aggregate is None or last.protected is None:
         return None
     used = result.aggregated
-    rows = [i for i, c in enumerate(last.client_ids) if c in used]
-    if not rows:
+    if not used or last.plain_mean is None:
         return None
-    batch = last.protected
-    w = np.asarray(batch.weights, np.float64)[rows]
-    plain = w @ np.asarray(batch.deltas, np.float64)[rows] / w.sum()
+    w = np.asarray(last.state.accepted.weights, np.float64)
+    plain = last.plain_mean  # the engine's plain weighted mean of the same clients
     recovered = np.asarray(last.aggregate, np.float64)
     agg = result.phase("aggregate").measurements
     bound = None
@@ -159,71 +157,6 @@ def sum_check(last, result: RoundResult) -> SumCheck | None:
             bound = float(m["error_bound"]) / float(w.sum())
     return SumCheck(recovered, plain, float(np.max(np.abs(recovered - plain))), bound,
                     float(w.sum()), tuple(used))
-
-
-def masked_vectors(last) -> np.ndarray | None:
-    """``[K, P]`` uint32: what each sampled client sent under secure aggregation (or None)."""
-    if last is None or last.protected is None:
-        return None
-    payload = last.protected.payload.get("secagg")
-    if payload is None:
-        return None
-    return np.stack([np.asarray(up.masked, np.uint32) for up in payload.items])
-
-
-def encoded_update(last, row: int, seed: int) -> np.ndarray | None:
-    """Client ``row``'s update in the ring before masking (uint32), re-derived exactly.
-
-    Secure aggregation quantizes with a named random stream (seed, "secagg", round,
-    "quantize", client) and the public format (clip, scale, ω); running the same step again
-    gives the same integers, so the page can show the bytes that masking hides. The engine
-    does not keep them (they are the client's secret).
-    """
-    payload = last.protected.payload.get("secagg") if last and last.protected else None
-    if payload is None:
-        return None
-    from fedsim.privacy.quantize import to_ring
-    from fedsim.rng import generator
-
-    up = payload.items[row]
-    setup = up.setup
-    w = float(np.asarray(last.protected.weights, np.float64)[row])
-    q, _ = setup.fixed_point.quantize(
-        np.asarray(last.protected.deltas[row], np.float64),
-        generator(seed, "secagg", setup.round, "quantize", int(up.client_id)),
-        factor=w / setup.weight_scale)
-    return to_ring(q)
-
-
-def byte_shares(words: np.ndarray, bins: int = 16) -> np.ndarray:
-    """Share of a vector's bytes falling in each of ``bins`` equal ranges of 0–255."""
-    b = np.frombuffer(np.ascontiguousarray(words, dtype="<u4").tobytes(), np.uint8)
-    counts = np.bincount(b // (256 // bins), minlength=bins).astype(np.float64)
-    return counts / max(counts.sum(), 1.0)
-
-
-def byte_entropy(words: np.ndarray) -> float:
-    """Shannon entropy of the bytes, in bits per byte (8 = indistinguishable from random)."""
-    b = np.frombuffer(np.ascontiguousarray(words, dtype="<u4").tobytes(), np.uint8)
-    counts = np.bincount(b, minlength=256)
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log2(p)).sum())
-
-
-def ciphertext_hex(last, row: int, nbytes: int = 48) -> str | None:
-    """The first bytes of client ``row``'s first Paillier ciphertext, as hex (None otherwise).
-
-    A Paillier ciphertext is an integer modulo n² (2 × key bits); its bytes are public.
-    """
-    payload = last.protected.payload.get("he") if last and last.protected else None
-    if payload is None:
-        return None
-    up = payload.items[row]
-    if up.info.scheme != "paillier" or not up.ciphertexts:
-        return None
-    c = int(up.ciphertexts[0])
-    size = 2 * up.info.packing.key_bits // 8
-    return c.to_bytes(size, "big")[:nbytes].hex()
 
 
 def hex_lines(hexstr: str, per_line: int = 16) -> str:

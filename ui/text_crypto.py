@@ -138,19 +138,21 @@ EN: dict[str, str] = {
         "Sum of secrets: **{secret:.0f}**. Sum of what was sent: **{sent:.0f}**. The "
         "server learns the total and nothing about any single user."),
 
-    # ---- stepping
-    "crypto.reset": "Reset",
-    "crypto.reset.help": "Back to round 0 with the same initial model (same seed).",
-    "crypto.phase": "Next phase",
-    "crypto.phase.help": "Run one phase of the round (select, train, protect, upload, …).",
-    "crypto.round": "Next round",
-    "crypto.round.help": "Finish the current round (or run a whole new one).",
-    "crypto.counter.help": "rounds finished / rounds planned (the same run as on Training)",
-    "crypto.in_round": "Round {round} in progress · next: **{phase}**. The charts below "
-                       "show the last finished round.",
-    "crypto.finished": "All {total} rounds done. Reset, or add rounds on the Training page.",
-    "crypto.now": "**Next: {phase}.** {what} :material/visibility: *The server can see:* "
-                  "{sees}",
+    # ---- the shared stepper (ui.stepper), used by several pages
+    "step.reset": "Reset",
+    "step.reset.help": "Back to round 0 with the same initial model (same seed).",
+    "step.phase": "Next phase",
+    "step.phase.help": "Run one phase of the round (select, train, protect, upload, …).",
+    "step.round": "Next round",
+    "step.round.help": "Finish the current round (or run a whole new one).",
+    "step.to_end": "Run to the end",
+    "step.to_end.help": "Run every remaining planned round now.",
+    "step.counter.help": "rounds finished / rounds planned (the same run on every page)",
+    "step.in_round": "Round {round} in progress · next: **{phase}**. The charts below "
+                     "show the last finished round.",
+    "step.finished": "All {total} rounds done. Reset, or add rounds on the Training page.",
+    "step.now": "**Next: {phase}.** {what} :material/visibility: *The server can see:* "
+                "{sees}",
     "crypto.no_sim": "Fix the settings above to run rounds.",
 
     # ---- server view

@@ -53,7 +53,6 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
     (e.g. too many clients for the data), which is how the app rejects such settings early.
     """
     from fedsim.partition import skew_score
-    from fedsim.rng import generator
     from fedsim.simulation import build_federation  # TF-free: data, split and layout only
 
     fed = build_federation(cfg)
@@ -74,8 +73,7 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
         if data.image_shape is not None:
             # A seeded random few (not the first rows: those are sorted by pool index, so
             # they would not show the client's label mix).
-            pick = np.sort(generator(cfg.seed, "ui-samples", k).choice(
-                n, size=min(per_client, n), replace=False))
+            pick = fed.sample_rows(k, per_client)
             raw = xk[pick] * data.feature_std + data.feature_mean
             samples.append(raw.reshape(-1, *data.image_shape))
             sample_labels.append(yk[pick])

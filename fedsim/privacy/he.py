@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..rng import generator
+from ..reports import Report
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
 from .quantize import clip as clip_values
 from .quantize import stochastic_round
@@ -189,6 +190,22 @@ class HERound:
 
 
 @dataclass(frozen=True)
+class EncryptionExplanation(Report):
+    """One client's plain update beside *its own* ciphertext (the "What the server sees"
+    views): ``plain`` holds the encrypted coordinates as the client knew them,
+    ``ciphertext_hex`` the first bytes of its first ciphertext, which is all the server holds."""
+
+    client_id: int
+    scheme: str
+    plain: np.ndarray
+    ciphertext_hex: str
+    ciphertexts: int
+    ciphertext_bytes: int
+    encrypted_coordinates: int
+    clear_coordinates: int
+
+
+@dataclass(frozen=True)
 class HEUpload:
     """One client's row in the payload: ciphertexts (ints for Paillier, tenseal CKKS vectors)
     and its unencrypted coordinates (empty unless ``layer`` is set)."""
@@ -317,6 +334,22 @@ class HomomorphicEncryption(Mechanism):
             meas["preview_hex"] = self._preview(uploads[0].ciphertexts[0])
         return (batch.replace(bytes_up=bytes_up)
                 .with_payload(self.name, PerClient(tuple(uploads)))), state, meas
+
+    def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
+        """Client ``row``'s plain coordinates and its own first ciphertext."""
+        payload = batch.payload.get(self.name)
+        if payload is None or not 0 <= row < len(payload.items):
+            return None
+        up = payload.items[row]
+        if not up.ciphertexts:
+            return None
+        return EncryptionExplanation(
+            client_id=int(up.client_id), scheme=self.scheme,
+            plain=np.asarray(batch.deltas[row, up.info.encrypted], np.float64),
+            ciphertext_hex=self._preview(up.ciphertexts[0]), ciphertexts=len(up.ciphertexts),
+            ciphertext_bytes=self._ct_bytes(up.ciphertexts),
+            encrypted_coordinates=int(len(up.info.encrypted)),
+            clear_coordinates=int(len(up.info.clear)))
 
     def _ct_bytes(self, cts: tuple) -> int:
         if self.scheme == "paillier":

@@ -70,8 +70,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..errors import ProtocolError
 from ..rng import generator
+from ..reports import Report
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
-from .quantize import FixedPoint, ring_sum
+from .quantize import FixedPoint, ring_sum, to_ring
 from .quantize import clip as clip_values
 
 KEY_BYTES = 32          # X25519 keys, ChaCha20 keys, b_u
@@ -446,6 +447,56 @@ class SecureAggregation(Mechanism):
             "preview_plain_sum": [float(v) for v in plain[:PREVIEW]],
         }
         return result, meas
+
+    def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
+        """Client ``row``'s encoded and masked vectors (:class:`MaskingExplanation`)."""
+        return _explain_masking(self, ctx, batch, row)
+
+
+@dataclass(frozen=True)
+class MaskingExplanation(Report):
+    """What masking does to one client's update (the "What the server sees" views).
+
+    ``encoded`` is the client's update in the ring before masking — its secret, which the
+    server never receives (the simulation re-derives it here from the same named stream the
+    client used) — and ``masked`` is what it sent. ``*_byte_shares``: share of the bytes in
+    each sixteenth of 0–255; a masked vector is flat (indistinguishable from random)."""
+
+    client_id: int
+    encoded: np.ndarray  # uint32 [P]
+    masked: np.ndarray  # uint32 [P]
+    encoded_byte_entropy: float
+    masked_byte_entropy: float
+    encoded_byte_shares: tuple[float, ...]
+    masked_byte_shares: tuple[float, ...]
+
+
+def byte_shares(words: np.ndarray, bins: int = 16) -> tuple[float, ...]:
+    """Share of a vector's bytes falling in each of ``bins`` equal ranges of 0–255."""
+    b = np.frombuffer(np.ascontiguousarray(words, dtype="<u4").tobytes(), np.uint8)
+    counts = np.bincount(b // (256 // bins), minlength=bins).astype(np.float64)
+    return tuple(float(c) for c in counts / max(counts.sum(), 1.0))
+
+
+def _explain_masking(mech: "SecureAggregation", ctx: RoundContext, batch: UpdateBatch,
+                     row: int) -> MaskingExplanation | None:
+    payload = batch.payload.get(mech.name)
+    if payload is None or not 0 <= row < len(payload.items):
+        return None
+    up = payload.items[row]
+    setup = up.setup
+    w = float(np.asarray(batch.weights, np.float64)[row])
+    q, _ = setup.fixed_point.quantize(
+        np.asarray(batch.deltas[row], np.float64),
+        generator(ctx.seed, "secagg", setup.round, "quantize", int(up.client_id)),
+        factor=w / setup.weight_scale)
+    enc = to_ring(q).astype(np.uint32)
+    masked = np.asarray(up.masked, np.uint32)
+    return MaskingExplanation(
+        client_id=int(up.client_id), encoded=enc, masked=masked,
+        encoded_byte_entropy=_byte_entropy(enc.astype("<u4")),
+        masked_byte_entropy=_byte_entropy(masked.astype("<u4")),
+        encoded_byte_shares=byte_shares(enc), masked_byte_shares=byte_shares(masked))
 
 
 def _byte_entropy(words: np.ndarray) -> float:
