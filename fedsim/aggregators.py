@@ -12,6 +12,10 @@ the server only ever learns a sum.
   coordinate, average the rest (Yin et al., ICML 2018).
 - :class:`Krum` / Multi-Krum (Blanchard et al., NeurIPS 2017): pick the update(s) closest to
   their n−f−2 nearest neighbours.
+- :class:`NormBounded`: any of the above after clipping each update to an L2 norm
+  (``aggregation.norm_bound``; Sun, Kairouz, Suresh, McMahan 2019, "Can You Really Backdoor
+  Federated Learning?"): a boosted (model-replacement) update is scaled back to the size of an
+  honest one before the median, trimmed mean or Krum even sees it.
 """
 
 from __future__ import annotations
@@ -88,11 +92,32 @@ class Krum(Aggregator):
             "krum_scores": scores.tolist(), "krum_selected": chosen.tolist()}
 
 
+class NormBounded(Aggregator):
+    """Clip every update to L2 norm ``bound`` (Δ ← Δ·min(1, bound/‖Δ‖)), then aggregate with
+    ``inner``. Reports how many updates were clipped (``norm_clipped``, by row) and their norms
+    before clipping."""
+
+    def __init__(self, inner: Aggregator, bound: float):
+        self.inner, self.bound = inner, float(bound)
+        self.name, self.linear = inner.name, inner.linear
+
+    def __call__(self, updates, weights):
+        norms = np.linalg.norm(updates, axis=1)
+        scale = np.minimum(1.0, self.bound / np.maximum(norms, 1e-300))
+        agg, mm = self.inner(updates * scale[:, None], weights)
+        rows = np.flatnonzero(scale < 1.0)
+        return agg, {**mm, "norm_bound": self.bound, "norm_clipped": rows.tolist(),
+                     "norms_before": norms.tolist()}
+
+
 def build_aggregator(cfg: AggregationConfig) -> Aggregator:
     if cfg.name == "fedavg":
-        return WeightedMean(cfg.weighted)
-    if cfg.name == "median":
-        return Median()
-    if cfg.name == "trimmed_mean":
-        return TrimmedMean(cfg.trim_fraction)
-    return Krum(cfg.krum_byzantine, cfg.krum_select)
+        agg: Aggregator = WeightedMean(cfg.weighted)
+    elif cfg.name == "median":
+        agg = Median()
+    elif cfg.name == "trimmed_mean":
+        agg = TrimmedMean(cfg.trim_fraction)
+    else:
+        agg = Krum(cfg.krum_byzantine, cfg.krum_select)
+    bound = getattr(cfg, "norm_bound", None)
+    return agg if bound is None else NormBounded(agg, bound)

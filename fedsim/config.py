@@ -39,7 +39,8 @@ AGGREGATORS = ("fedavg", "median", "trimmed_mean", "krum")
 SERVER_OPTIMIZERS = ("sgd", "fedavgm", "fedadam", "fedyogi", "fedadagrad")
 DP_MODES = ("off", "central", "local", "dpsgd")
 HE_SCHEMES = ("off", "paillier", "ckks")
-ATTACKS = ("scale", "random")
+ATTACKS = ("scale", "random", "sign_flip", "gaussian", "label_flip", "backdoor")
+ZKP_NORMS = ("linf", "l2")
 
 #: Aggregators that are a (weighted) sum divided by a total: the only ones secure aggregation
 #: and homomorphic encryption can compute, since the server only ever learns a sum.
@@ -218,18 +219,34 @@ class DatasetConfig(_Section):
 
 @dataclass(frozen=True, kw_only=True)
 class MaliciousConfig(_Section):
-    """Clients that tamper with their update after training (:mod:`fedsim.attacks.poisoning`),
-    from round ``start_round`` on."""
+    """Malicious clients (:mod:`fedsim.attacks.poisoning`), from round ``start_round`` on.
+
+    ``attack``: ``scale`` (Δ ← factor·Δ), ``random`` (a random direction, factor × the honest
+    norm), ``sign_flip`` (Δ ← −factor·Δ), ``gaussian`` (Δ plus noise of factor × its norm),
+    ``label_flip`` (train with ``source_label`` relabelled ``target_label``) or ``backdoor``
+    (a pixel trigger on ``poison_fraction`` of the client's digits, relabelled
+    ``target_label``; the update is boosted by ``factor``, 1.0 = plain)."""
 
     _path: typing.ClassVar[str] = "clients.malicious"
     ids: tuple[int, ...] = num((), 0)
     attack: str = choice("scale", ATTACKS)
     factor: float = num(10.0, -1e6, 1e6)
     start_round: int = num(1, 1, 10_000)
+    target_label: int = num(0, 0, 1000)
+    source_label: int = num(1, 0, 1000)
+    poison_fraction: float = num(0.5, 0.0, 1.0, lo_open=True)
 
     def _check(self):
         if len(set(self.ids)) != len(self.ids):
             _fail("clients.malicious.ids", list(self.ids), "distinct client ids")
+        if self.attack == "label_flip" and self.source_label == self.target_label:
+            _fail("clients.malicious.source_label", self.source_label,
+                  f"a label other than target_label={self.target_label}")
+
+    @property
+    def targeted(self) -> bool:
+        """True for attacks with a target label (and so an attack success rate)."""
+        return bool(self.ids) and self.attack in ("label_flip", "backdoor")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,6 +364,9 @@ class AggregationConfig(_Section):
     trim_fraction: float = num(0.1, 0.0, 0.5, hi_open=True)
     krum_byzantine: int = num(1, 0, MAX_CLIENTS)
     krum_select: int = num(1, 1, MAX_CLIENTS)
+    #: Server-side L2 clip of every update before aggregation (Sun et al. 2019, "Can You
+    #: Really Backdoor Federated Learning?"); null = off. Applies with every aggregator.
+    norm_bound: Optional[float] = num(None, 0.0, 1e6, lo_open=True)
 
     @property
     def effective_server_lr(self) -> float:
@@ -426,6 +446,13 @@ class ZKPConfig(_Section):
     enabled: bool = False
     bound: float = num(0.1, 0.0, 1e3, lo_open=True)
     coordinates: int = num(32, 1, 100_000)
+    #: ``linf``: range proofs on ``coordinates`` sampled coordinates (above). ``l2``: RoFL's
+    #: L2 norm-bound proof (:mod:`fedsim.privacy.l2proof`) that ‖Δ‖₂ ≤ ``bound`` on the whole
+    #: update, or on weight tensor ``layer`` only (``coordinates`` is not used). It costs
+    #: ~3 ms to prove and ~4 ms to verify per proved coordinate per client, so the whole
+    #: 2,410-parameter digits MLP takes seconds per client: use ``layer`` to animate.
+    norm: str = choice("linf", ZKP_NORMS)
+    layer: Optional[int] = num(None, 0, 64)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -586,6 +613,32 @@ def check_combination(cfg: SimulationConfig) -> None:
             priv.zkp.bound < priv.secure_aggregation.clip:
         bad("privacy.zkp.bound", priv.zkp.bound,
             f">= privacy.secure_aggregation.clip={priv.secure_aggregation.clip}")
+    _check_attacks(cfg, bad)
+
+
+def _check_attacks(cfg: SimulationConfig, bad) -> None:
+    """Attacks and defences that cannot work with the rest of the configuration."""
+    mal = cfg.clients.malicious
+    if mal.ids and mal.attack in ("label_flip", "backdoor"):
+        if cfg.task != "classification":
+            bad("clients.malicious.attack", mal.attack,
+                "'scale', 'random', 'sign_flip' or 'gaussian' for a regression data set "
+                "(label flipping and backdoors need class labels)")
+        if mal.attack == "backdoor" and cfg.dataset.name != "digits":
+            bad("clients.malicious.attack", mal.attack,
+                "'backdoor' only with dataset 'digits' (its trigger is a pixel pattern)")
+        classes = 10 if cfg.dataset.name == "digits" else 2
+        for key in ("target_label", "source_label") if mal.attack == "label_flip" \
+                else ("target_label",):
+            if getattr(mal, key) >= classes:
+                bad(f"clients.malicious.{key}", getattr(mal, key),
+                    f"a label from 0 to {classes - 1} for dataset {cfg.dataset.name!r}")
+    priv = cfg.privacy
+    if cfg.aggregation.norm_bound is not None and (priv.secure_aggregation.enabled or
+                                                   priv.he.enabled):
+        bad("aggregation.norm_bound", cfg.aggregation.norm_bound,
+            "null when secure aggregation or HE hides the updates (the server cannot measure "
+            "their norms; use privacy.zkp with norm 'l2' instead)")
 
 
 def load_config(path: str) -> SimulationConfig:

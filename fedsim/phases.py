@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .attacks.poisoning import tamper_updates
+from .attacks.poisoning import attack_success, poison_client_data, tamper_updates
 from .errors import DivergedError, ProtocolError
 from .privacy.base import Aggregate, RoundContext, UpdateBatch
 from .results import PHASES, metric_key
@@ -115,6 +115,8 @@ def train(env: Env, rs: RoundState):
         return replace(rs, raw=np.zeros((0, env.num_params)), counts=np.zeros(0, np.int32),
                        vcounts=np.zeros(0, np.int32)), TrainReport(clients=0)
     data = env.fed.client_data.take(ids)
+    mal = cfg.clients.malicious
+    data, _ = poison_client_data(data, ids, mal, env.fed.data, cfg.seed, rs.round)
     dpm = env.pipeline.get("dp")
     dpsgd = cfg.privacy.dp.mode == "dpsgd"
     res = env.trainer.train(
@@ -126,7 +128,7 @@ def train(env: Env, rs: RoundState):
     _finite_or_raise(rs, "train", "the clients' local models", *res.weights)
     _finite_or_raise(rs, "train", "the local training loss", res.epoch_loss)
     raw = flatten_stacked(res.weights) - rs.start.weights[None, :]
-    raw, attacked = tamper_updates(raw, ids, cfg.clients.malicious, cfg.seed, rs.round)
+    raw, attacked = tamper_updates(raw, ids, mal, cfg.seed, rs.round)
     norms = np.linalg.norm(raw, axis=1)
     steps = -(-data.counts // tcfg.batch_size)
     return replace(rs, train=res, raw=raw, counts=data.counts, vcounts=data.vcounts), TrainReport(
@@ -214,6 +216,10 @@ def evaluate(env: Env, rs: RoundState):
     loss, metric = env.trainer.evaluate(env.unflat(rs.weights), data.x_test, data.y_test)
     _finite_or_raise(rs, "evaluate", "the test loss", np.array([loss, metric]))
     name = metric_key(data.task)
+    metrics = {"loss": loss, name: metric}
+    asr = attack_success(env.trainer, env.unflat(rs.weights), env.config.clients.malicious, data)
+    if asr is not None:
+        metrics["attack_success"] = asr
     ctx = env.context(rs)
     states = list(rs.mech_states)
     priv: dict[str, Any] = {}
@@ -222,7 +228,7 @@ def evaluate(env: Env, rs: RoundState):
         if rep:
             priv[m.name] = rep
     priv_view = MappingProxyType(priv)
-    return replace(rs, global_metrics=MappingProxyType({"loss": loss, name: metric}),
+    return replace(rs, global_metrics=MappingProxyType(metrics),
                    privacy=priv_view, mech_states=tuple(states)), EvaluateReport(
         loss=loss, metric=metric, metric_name=name, privacy=priv_view or None)
 
