@@ -6,9 +6,44 @@ it as one line (exit code 2) and the app can show it in ``st.error`` without a t
 
 from __future__ import annotations
 
+#: Longest value shown inside a message, and longest message (characters). A 5 MB upload's
+#: 700,000-element list must not come back as a 5 MB error line.
+MAX_VALUE_CHARS = 80
+MAX_MESSAGE_CHARS = 400
+
+
+def short(value: object, limit: int = MAX_VALUE_CHARS, *, text: bool = False) -> str:
+    """``repr(value)`` (``str`` with ``text=True``) cut to about ``limit`` characters, saying
+    how long it was: ``'xxxxxxx…' (1,002 characters)``."""
+    try:
+        s = str(value) if text else repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        s = f"<{type(value).__name__}>"
+    if len(s) <= limit:
+        return s
+    close = s[-1] if not text and s[-1] in "'\"])}" else ""
+    return f"{s[:max(limit - 2, 1)]}…{close} ({len(s):,} characters)"
+
+
+def clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message cut in the middle to ``limit`` characters (the end often says what is allowed)."""
+    message = " ".join(str(message).split())  # one line
+    if len(message) <= limit:
+        return message
+    head = limit * 2 // 3
+    tail = limit - head - 3
+    return f"{message[:head]} … {message[-tail:]}"
+
 
 class FedsimError(Exception):
-    """Base class for every error fedsim raises deliberately."""
+    """Base class for every error fedsim raises deliberately.
+
+    ``str()`` of every fedsim error is one line of at most :data:`MAX_MESSAGE_CHARS`
+    characters, whatever value it echoes.
+    """
+
+    def __str__(self) -> str:
+        return clip(super().__str__())
 
 
 class ConfigError(FedsimError, ValueError):
@@ -30,7 +65,7 @@ class ConfigError(FedsimError, ValueError):
         self.allowed = allowed
         if message is None:
             where = f"{field}: " if field else ""
-            message = f"{where}got {value!r}; allowed: {allowed}"
+            message = f"{where}got {short(value)}; allowed: {allowed}"
         super().__init__(message)
 
 
