@@ -32,7 +32,10 @@ def bound(kind: str, url_key: str, text_key: str, container: Any = None, **kwarg
     """Draw widget ``kind`` (``selectbox``, ``number_input``, ``slider``, ``select_slider``,
     ``toggle``, ``segmented_control``) for the field behind ``url_key``."""
     path = params.ALIASES[url_key]
-    cur = params.get_path(state.config(), path)
+    cfg = state.config()
+    cur = params.get_path(cfg, path)
+    if cur is None and path == "aggregation.server_lr":  # null: the optimizer's own default
+        cur = cfg.aggregation.effective_server_lr
     if kind in ("select_slider", "selectbox", "segmented_control") and "options" in kwargs:
         opts = list(kwargs["options"])
         if cur not in opts:  # a value from a link/file that the widget's steps lack
