@@ -10,6 +10,7 @@ fedsim's convention differs from Flower's default, a subclass changes only that:
 - FedAdam/FedYogi/FedAdagrad: Flower starts the second moment at v₀ = 0; fedsim (and Reddi et
   al.'s Algorithm 2) at τ². Flower's FedAdam also multiplies η by the bias correction
   √(1−β₂^(t+1))/(1−β₁^(t+1)); fedsim does not, so the subclass divides it back out.
+- FedAdagrad: Flower keeps no first moment (β₁ = 0); fedsim uses β₁ like Adam and Yogi.
 - FedAvg with a server learning rate ≠ 1 is FedAvgM with momentum 0 (Flower's FedAvgM
   applies ``w ← w − η·m`` with the pseudo-gradient ``old − new``: the same as fedsim's
   ``w ← w + η·Δ``).
@@ -49,7 +50,11 @@ class FedsimFedYogi(_V0Tau, fs.FedYogi):
 
 
 class FedsimFedAdagrad(_V0Tau, fs.FedAdagrad):
-    pass
+    """FedAdagrad with first moment β₁ (fedsim, Reddi et al.); Flower's fixes β₁ = 0."""
+
+    def __init__(self, *args, beta_1: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta_1 = beta_1
 
 
 def build_strategy(s: dict):
@@ -72,7 +77,7 @@ def build_strategy(s: dict):
                     beta_2=s["beta2"], tau=s["tau"])
     elif kind == "fedadagrad":
         strat = FedsimFedAdagrad(**common, eta=s["server_lr"], eta_l=s["client_lr"],
-                                 tau=s["tau"])
+                                 tau=s["tau"], beta_1=s["beta1"])
     elif kind == "fedmedian":
         strat = fs.FedMedian(**common)
     elif kind == "fedtrimmedavg":
