@@ -521,6 +521,12 @@ def resolve_model(dataset: str, model: str) -> str:
     return {"seed_regression": "seed_mlp", "breast_cancer": "logistic"}.get(dataset, "mlp")
 
 
+def adaptive_clip_noise_limit(cfg: SimulationConfig) -> float:
+    """The largest noise multiplier adaptive clipping allows: z < 2σ_b = m/10, with σ_b = m/20
+    and m = expected clients per round (Andrew et al. 2021; see ``fedsim.privacy.dp``)."""
+    return cfg.clients.fraction * cfg.clients.num_clients / 10
+
+
 def linear_reasons(cfg: SimulationConfig) -> list[str]:
     """Why this configuration needs a linear (sum-based) aggregator, one phrase per reason."""
     priv = cfg.privacy
@@ -592,10 +598,10 @@ def check_combination(cfg: SimulationConfig) -> None:
     if priv.dp.mode == "central" and priv.dp.adaptive_clip and priv.dp.target_epsilon is None:
         # Andrew et al. 2021: the update noise z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) with σ_b = m/20 is
         # only real when z < 2σ_b = m/10 (m = expected clients per round).
-        m = cfg.clients.fraction * n
-        if priv.dp.noise_multiplier >= m / 10:
+        limit = adaptive_clip_noise_limit(cfg)
+        if priv.dp.noise_multiplier >= limit:
             bad("privacy.dp.noise_multiplier", priv.dp.noise_multiplier,
-                f"< {m / 10:g} (expected clients per round / 10) with adaptive clipping; "
+                f"< {limit:g} (expected clients per round / 10) with adaptive clipping; "
                 "sample more clients per round or turn adaptive clipping off")
     if priv.secure_aggregation.enabled:
         nb = priv.secure_aggregation.neighbors

@@ -2,129 +2,28 @@
 
 The controls are bound to the configuration (so they live in the URL and reset the run when
 changed). The page steps the *same* per-user simulation as the Training page
-(``ui.state.get_sim``) and shows only the engine's numbers: ε per round from
-``RoundResult.privacy``, clipping from the clients' records, signal and noise norms from the
-server's measurements. The no-DP comparison and the privacy–utility sweep are real engine runs,
-cached with ``st.cache_data`` by configuration JSON.
+(``ui.state.get_sim``) and shows only the engine's numbers; the sections are in
+:mod:`ui.privacy_sections`.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.config import DP_MODES, SimulationConfig
-from ui import nav, state, views
-from ui import privacy_charts as pc
-from ui import privacy_views as pv
-from ui.controls import bound, widget_key
+from ui import nav, state
+from ui import privacy_sections as sections
 from ui.text import t
-from ui.theme import PLOTLY_CONFIG
-
-PLOT = dict(theme=None, config=PLOTLY_CONFIG)
-SWEEP = "priv_sweep"  # session key of the last sweep's results
-SWEEP_ASKED = "priv_sweep_asked"  # set by the sweep button's callback
-PLAIN_ASKED = "priv_plain_asked"  # set by the "run without DP" button (cryptography on)
-PLAIN_DONE = "priv_plain_done"  # configurations whose no-DP run is in the cache
-NOISE_BY = "priv_noise_by"  # widget key of the "set z / set target ε" radio
-MODE_KEY = widget_key("dp")
-
-
-def run_cached(cfg_json: str, progress=None) -> dict:
-    """A whole engine run (curve, final metric, final ε), once per configuration."""
-    return state.cached_run("privacy:" + cfg_json, lambda p: pv.run_to_end(
-        SimulationConfig.from_json(cfg_json), progress=p), progress)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def pld_cached(cfg_json: str, _mechanism) -> float:
-    """The tighter PLD ε after all configured rounds (~0.1 s), once per configuration."""
-    return float(_mechanism.pld_epsilon())
-
-
-def on_mode() -> None:
-    """Mode changed. Adaptive clipping exists only for central DP: leaving central turns it
-    off (and says so) instead of refusing the change."""
-    new = st.session_state.get(MODE_KEY)
-    if new is None:
-        return
-    changes = {"privacy.dp.mode": new}
-    repaired = new != "central" and state.config().privacy.dp.adaptive_clip
-    if repaired:
-        changes["privacy.dp.adaptive_clip"] = False
-    if state.update(changes) and repaired:
-        state.flash("info", t("priv.adaptive_off"))
-
-
-def on_noise_by() -> None:
-    """Switch between a fixed z and a target ε. The target starts at the ε-step nearest to
-    what the current noise would reach, so the run changes as little as possible."""
-    if st.session_state.get(NOISE_BY) == "eps":
-        sim = st.session_state.get(state.SIM)
-        dpm = sim.pipeline.get("dp") if sim is not None and sim.config == state.config() \
-            else None
-        planned = dpm.epsilon_at(state.config().rounds) if dpm is not None else 8.0
-        state.update({"privacy.dp.target_epsilon": pv.nearest_step(planned, pv.EPS_STEPS)})
-    else:
-        state.update({"privacy.dp.target_epsilon": None})
-
-
-def run_to_end() -> None:
-    state._with_sim(lambda sim: None if sim.done else sim.run())
-
 
 nav.ensure_frame()
 st.title(t("priv.title"))
 st.caption(t("priv.intro"))
 cfg = state.config()
 dp = cfg.privacy.dp
-samp = pv.sampling_info(cfg)
 
 left, right = st.columns([1, 2.3], gap="large")
-
-# ------------------------------------------------------------------ controls
 with left:
-    st.subheader(t("priv.settings"))
-    if st.session_state.get(MODE_KEY) != dp.mode:
-        st.session_state[MODE_KEY] = dp.mode
-    st.segmented_control(t("priv.mode"), list(DP_MODES), required=True, key=MODE_KEY,
-                         format_func=lambda m: t(f"priv.mode.{m}"), help=t("priv.mode.help"),
-                         on_change=on_mode)
-    z_note = None
-    if dp.enabled:
-        if dp.mode == "central":
-            bound("toggle", "adaptive", "priv.adaptive")
-            st.caption(t("priv.adaptive_limit", limit=f"{pv.adaptive_limit(cfg):.3g}",
-                         m=f"{samp['expected']:g}"))
-        bound("select_slider", "clip", "priv.clip0" if dp.adaptive_clip else "priv.clip",
-              options=list(pv.CLIP_STEPS))
-        if dp.adaptive_clip:
-            bound("select_slider", "quantile", "priv.quantile",
-                  options=list(pv.QUANTILE_STEPS))
-        want = "eps" if dp.target_epsilon is not None else "z"
-        if st.session_state.get(NOISE_BY) != want:
-            st.session_state[NOISE_BY] = want
-        st.radio(t("priv.noise_by"), ["z", "eps"], key=NOISE_BY, horizontal=True,
-                 format_func=lambda v: t(f"priv.noise_by.{v}"), help=t("priv.noise_by.help"),
-                 on_change=on_noise_by)
-        if dp.target_epsilon is None:
-            bound("select_slider", "z", "priv.z", options=list(pv.Z_STEPS))
-        else:
-            bound("select_slider", "eps", "priv.eps", options=list(pv.EPS_STEPS))
-            z_note = st.empty()
-        bound("select_slider", "delta", "priv.delta", options=list(pv.DELTA_STEPS),
-              format_func=pv.fmt_delta)
-        st.markdown(f"**{t('priv.who')}**")
-        c1, c2 = st.columns(2)
-        bound("number_input", "clients", "priv.clients", container=c1, min_value=1,
-              max_value=500, step=1)
-        bound("number_input", "rounds", "priv.rounds", container=c2, min_value=1,
-              max_value=1000, step=1)
-        bound("slider", "frac", "priv.frac", min_value=0.05, max_value=1.0, step=0.05)
-        if dp.mode == "central":
-            st.caption(t("priv.poisson", q=f"{samp['q']:g}", n=samp["n"],
-                         m=f"{samp['expected']:g}"))
+    z_note = sections.controls(cfg)
 
-# ------------------------------------------------------------------ ε, explained
 with right:
     st.markdown(t(f"priv.mode_note.{dp.mode}"))
     if not dp.enabled:
@@ -135,152 +34,7 @@ with right:
         sim = state.get_sim()
     if sim is None:
         st.stop()  # get_sim showed the error; the controls on the left stay usable
-    dpm = sim.pipeline.get("dp")
-    z = float(dpm.noise_multiplier)
-    total = cfg.rounds
-    planned = [float(e) for e in dpm.epsilon_curve(total)]
-    planned_final = planned[-1]
-    pld = pld_cached(cfg.to_json(indent=None), dpm)
-    history = sim.history
-    rounds_run, eps_run = pv.epsilon_points(history)
-    eps_now = eps_run[-1] if eps_run else 0.0
-    if z_note is not None:
-        z_note.caption(t("priv.z_resolved", z=f"{z:.3g}", eps=f"{dp.target_epsilon:g}",
-                         rounds=total))
+    sections.epsilon_panel(sim, cfg, z_note)
 
-    m = st.columns(5)
-    m[0].metric(t("priv.m.now"), pv.fmt_eps(eps_now),
-                help=t("priv.m.now.help", done=sim.round, total=total))
-    m[1].metric(t("priv.m.planned", rounds=total), pv.fmt_eps(planned_final),
-                help=t("priv.m.planned.help"))
-    m[2].metric(t("priv.m.pld"), pv.fmt_eps(pld), help=t("priv.m.pld.help"))
-    m[3].metric(t("priv.m.z"), f"{z:.3g}",
-                help=t("priv.m.z.help_eps" if dp.target_epsilon is not None
-                       else "priv.m.z.help"))
-    dpsgd_q = None
-    if dp.mode == "central":
-        m[4].metric(t("priv.m.q"), f"{samp['q']:g}", help=t("priv.m.q.help"))
-    elif dp.mode == "local":
-        last = history[-1].privacy.get("participations", 0) if history else 0
-        m[4].metric(t("priv.m.part"), f"{last}", help=t("priv.m.part.help"))
-    else:
-        med = history[-1].privacy.get("epsilon_median", 0.0) if history else 0.0
-        m[4].metric(t("priv.m.median"), pv.fmt_eps(med),
-                    help=t("priv.m.median.help", n=dpm.accounted_size))
-        dpsgd_q = pv.dpsgd_sample_rate(dpm.batch_size, dpm.accounted_size)
-
-    with st.container(border=True):
-        st.markdown(t("priv.eps_meaning", unit=t(f"priv.unit.{dp.mode}")))
-        st.markdown(t("priv.eps_now_means", eps=pv.fmt_eps(planned_final), rounds=total,
-                      delta=pv.fmt_delta(dp.delta), odds=pv.fmt_odds(planned_final)))
-    for kind, text in pv.privacy_warnings(cfg, z, planned_final, dpsgd_q):
-        getattr(st, kind)(text)
-
-    b = st.columns([1.4, 1, 1, 1], vertical_alignment="center")
-    b[0].markdown(f"### {views.round_counter(sim.round, total)}")
-    b[1].button(t("tr.reset"), key="priv_reset", icon=":material/skip_previous:",
-                help=t("tr.reset.help"), on_click=state.reset_run, width="stretch")
-    b[2].button(t("tr.round"), key="priv_next_round", icon=":material/skip_next:",
-                help=t("priv.next.help"), on_click=state.step_round, disabled=sim.done,
-                type="primary", width="stretch")
-    b[3].button(t("priv.to_end"), key="priv_to_end", icon=":material/fast_forward:",
-                help=t("priv.to_end.help"), on_click=run_to_end, disabled=sim.done,
-                width="stretch")
-    if history and history[-1].aborted:
-        st.warning(t("priv.overlay.aborted", round=history[-1].round,
-                     why=history[-1].aborted))
-    if sim.in_round:  # phases stepped on the Training page: Next round finishes that round
-        st.caption(t("tr.in_round", round=sim.round + 1, phase=t(f"phase.{sim.next_phase}")))
-    elif not history:
-        st.caption(t("priv.guess"))
-    st.plotly_chart(pc.epsilon_figure(planned, rounds_run, eps_run, pld, dp.target_epsilon,
-                                      total), key="priv_eps", **PLOT)
-    st.caption(t("priv.cap.eps"))
-
-# ------------------------------------------------------------------ clipping and noise
-n_clients = cfg.clients.num_clients
-task = sim.fed.data.task
-g1, g2 = st.columns(2, gap="medium")
-with g1:
-    if dp.mode == "dpsgd":
-        st.info(t("priv.dpsgd_no_clip"))
-    else:
-        st.plotly_chart(pc.clip_figure(history, n_clients, total), key="priv_clip", **PLOT)
-        st.caption(t("priv.cap.clip_adaptive" if dp.adaptive_clip else "priv.cap.clip"))
-with g2:
-    if dp.mode == "dpsgd":
-        st.info(t("priv.dpsgd_no_noise_chart"))
-    else:
-        st.plotly_chart(pc.signal_noise_figure(pv.signal_noise(history, dp.mode), dp.mode),
-                        key="priv_noise", **PLOT)
-        st.caption(t(f"priv.cap.noise.{dp.mode}"))
-
-# ------------------------------------------------------------------ what privacy costs
-st.subheader(t("priv.sweep_title"))
-g3, g4 = st.columns(2, gap="medium")
-with g3:
-    plain = None
-    plain_key = pv.without_dp(cfg).to_json(indent=None)
-    done = st.session_state.setdefault(PLAIN_DONE, set())
-    # A whole extra run is cheap without cryptography; with it (HE above all) it can take
-    # minutes, so then it waits for a click.
-    if pv.has_crypto(cfg) and plain_key not in done:
-        st.button(t("priv.plain_run"), key="priv_plain_run", icon=":material/play_arrow:",
-                  help=t("priv.plain_run.help"),
-                  on_click=lambda: st.session_state.update({PLAIN_ASKED: True}))
-    if not pv.has_crypto(cfg) or plain_key in done or st.session_state.pop(PLAIN_ASKED, False):
-        try:
-            with st.spinner(t("priv.running_plain")):
-                plain = run_cached(plain_key)
-            done.add(plain_key)
-        except state.ENGINE_ERRORS as exc:
-            st.error(t("state.build_error", error=exc))
-    curve = views.global_curve(history, dict(sim.initial_metrics), task)
-    st.plotly_chart(pc.with_without_figure(curve, plain["curve"] if plain else None, total),
-                    key="priv_utility", **PLOT)
-    st.caption(t("priv.cap.utility"))
-
-with g4:
-    st.markdown(t("priv.sweep_intro", zs=", ".join(f"{z:g}" for z in pv.SWEEP_Z),
-                  rounds=total, mode=t(f"priv.mode.{dp.mode}")))
-    if pv.has_crypto(cfg):
-        st.caption(t("priv.slow_crypto"))
-    # The button's callback sets a flag (instead of testing the button's return value): a
-    # button's one-run trigger is lost if the run restarts before reaching it, which
-    # nav.ensure_frame does whenever a page is run outside the frame (AppTest does that).
-    st.button(t("priv.sweep_run"), key="priv_sweep_run", type="primary",
-              icon=":material/scatter_plot:", help=t("priv.sweep_run.help"),
-              on_click=lambda: st.session_state.update({SWEEP_ASKED: True}))
-    if st.session_state.pop(SWEEP_ASKED, False):
-        bar = st.progress(0.0)
-        points = []
-        for i, zz in enumerate(pv.SWEEP_Z):
-            text = t("priv.sweep_progress", z=f"{zz:g}", i=i + 1, n=len(pv.SWEEP_Z))
-            bar.progress(i / len(pv.SWEEP_Z), text=text)
-
-            def tick(r: int, i: int = i, text: str = text) -> None:
-                bar.progress((i + r / total) / len(pv.SWEEP_Z), text=text)
-
-            try:  # a z that the rest forbids (adaptive clipping) is reported, not run
-                variant = pv.with_noise(cfg, zz).to_json(indent=None)
-                points.append(pv.sweep_point(zz, run_cached(variant, tick)))
-            except state.ENGINE_ERRORS as exc:
-                st.warning(t("priv.sweep_failed", z=f"{zz:g}", error=exc))
-        bar.empty()
-        st.session_state[SWEEP] = {"base": pv.sweep_key(cfg), "points": points,
-                                   "key": views.metric_key(task)}
-
-    res = st.session_state.get(SWEEP)
-    if not res or not res["points"]:
-        st.info(t("priv.sweep_empty"))
-    else:
-        stale = res["base"] != pv.sweep_key(cfg)
-        if stale:
-            st.warning(t("priv.sweep_stale"))
-        here = None
-        if sim.done and not stale and eps_run:
-            here = (eps_run[-1], curve["metric"][-1])
-        no_dp = plain["final"] if plain and not stale else None
-        st.plotly_chart(pc.sweep_figure(res["points"], res["key"], no_dp, here),
-                        key="priv_sweep", **PLOT)
-        st.caption(t("priv.cap.sweep"))
+sections.clipping_and_noise(sim, cfg)
+sections.costs(sim, cfg)

@@ -260,7 +260,8 @@ def test_sweep_and_no_dp_variants_change_only_the_noise():
         assert pv.sweep_key(v) == pv.sweep_key(cfg)
     off = pv.without_dp(cfg)
     assert off.privacy.dp.mode == "off" and off.replace(privacy=cfg.privacy) == cfg
-    assert pv.adaptive_limit(_cfg(clients={"num_clients": 20, "fraction": 0.5})) == 1.0
+    from fedsim.config import adaptive_clip_noise_limit
+    assert adaptive_clip_noise_limit(_cfg(clients={"num_clients": 20, "fraction": 0.5})) == 1.0
     adaptive = _cfg(clients={"num_clients": 20}, noise_multiplier=0.3, adaptive_clip=True)
     assert pv.without_dp(adaptive).privacy.dp.adaptive_clip is False
     with pytest.raises(ConfigError):  # z = 4 ≥ 20/10: not allowed with adaptive clipping

@@ -255,3 +255,29 @@ def sweep_figure(points: Sequence[Mapping], key: str, no_dp: float | None = None
     fig.update_xaxes(title=t("priv.ch.sweep_x"), type="log", dtick=1)
     fig.update_yaxes(title=t(f"ch.{key}"), range=[0, 1.08] if key == "accuracy" else None)
     return fig
+
+
+def client_epsilon_figure(client_eps: Sequence[float], sizes: Sequence[int], headline: float,
+                          worst: int | None = None) -> go.Figure:
+    """Each client's DP-SGD ε (RDP, from the engine) against its number of examples, with the
+    headline ε (the worst client, tightest bound) as a line. ε is not monotone in the size."""
+    fig = _base(t("priv.ch.client_eps_title"), legend=dict(orientation="h", y=-0.25))
+    sizes = [int(n) for n in sizes]
+    ids = list(range(len(client_eps)))
+    fig.add_trace(go.Scatter(
+        x=sizes, y=list(client_eps), mode="markers", name="ε",
+        marker=dict(size=10, color=[client_color(i, len(ids)) for i in ids],
+                    line=dict(color="#FFFFFF", width=1)),
+        customdata=ids, hovertemplate=t("ch.client") + " %{customdata}: %{x} → ε = %{y:.2f}"
+                                      "<extra></extra>"))
+    if worst is not None and 0 <= worst < len(ids):
+        fig.add_trace(go.Scatter(x=[sizes[worst]], y=[client_eps[worst]], mode="markers",
+                                 showlegend=False, hoverinfo="skip",
+                                 marker=dict(size=18, color="rgba(0,0,0,0)",
+                                             line=dict(color=EPS_COLOR, width=2))))
+    if math.isfinite(headline):
+        fig.add_hline(y=headline, line=dict(color=EPS_COLOR, width=2, dash="dot"),
+                      annotation_text=t("priv.ch.headline"), annotation_position="top left")
+    fig.update_xaxes(title=t("priv.ch.client_eps_x"), type="log")
+    fig.update_yaxes(title="ε")
+    return fig

@@ -182,11 +182,6 @@ def has_crypto(cfg: SimulationConfig) -> bool:
     return bool(p.secure_aggregation.enabled or p.he.enabled or p.zkp.enabled)
 
 
-def adaptive_limit(cfg: SimulationConfig) -> float:
-    """The largest z adaptive clipping allows: expected clients per round / 10 (σ_b = m/20)."""
-    return sampling_info(cfg)["expected"] / 10.0
-
-
 def dpsgd_sample_rate(batch_size: int, smallest_client: int) -> float:
     return min(1.0, batch_size / max(smallest_client, 1))
 

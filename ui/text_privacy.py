@@ -121,10 +121,12 @@ EN: dict[str, str] = {
     # ------------------------------------------------------------------ metrics and buttons
     "priv.m.now": "ε spent so far",
     "priv.m.now.help": "Privacy spent after {done} of {total} rounds, as the engine's "
-                       "accountant (RDP) reports it. It only ever grows.",
+                       "accountant reports it: the tighter of its RDP and PLD bounds. It only "
+                       "ever grows.",
     "priv.m.planned": "ε by round {rounds}",
-    "priv.m.planned.help": "What the whole run will have spent by its last round (RDP "
-                           "accountant; the dashed curve).",
+    "priv.m.planned.help": "What the whole run will have spent by its last round: the "
+                           "tighter of two valid bounds (here {by}). The dashed curve is the "
+                           "RDP bound round by round.",
     "priv.m.pld": "Tighter ε (PLD)",
     "priv.m.pld.help": "The same run accounted with privacy loss distributions: a tighter "
                        "(smaller) but still valid bound after the last round. The app uses RDP "
@@ -141,8 +143,16 @@ EN: dict[str, str] = {
                         "Local DP counts each client's own uploads (no amplification); the "
                         "ε shown is the busiest client's.",
     "priv.m.median": "ε (median client)",
-    "priv.m.median.help": "The ε shown first is the smallest client's ({n} examples), which "
-                          "spends the most; a typical client spends this.",
+    "priv.m.median.help": "The ε shown first is the worst client's (it has {n} examples: "
+                          "not always the smallest client, because a client just above the "
+                          "batch size takes two steps per epoch); a typical client spends "
+                          "this.",
+    "priv.cap.client_eps": "Every client's ε so far (RDP) against its number of examples. "
+                           "The line is the headline ε: the worst client (client {worst}), "
+                           "by the tighter bound ({by}).",
+    "priv.ch.client_eps_title": "ε of each client (DP-SGD)",
+    "priv.ch.client_eps_x": "examples on the client",
+    "priv.ch.headline": "headline ε",
     "priv.next.help": "Run one whole round of the shared simulation (the one the Training page "
                       "shows).",
     "priv.to_end": "Run to end",
