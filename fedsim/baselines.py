@@ -15,6 +15,7 @@ import numpy as np
 
 from .client import ClientData
 from .rng import generator
+from .results import metric_key
 from .simulation import Federation, build_federation
 
 
@@ -36,7 +37,7 @@ def centralized_curve(fed: Federation, rounds: int) -> list[dict]:
                         xs[None, :1], ys[None, :1], np.array([0], np.int32))
     tr = _trainer(fed)
     w = initial_weights(fed.spec, cfg.seed)
-    key = "accuracy" if fed.data.task == "classification" else "mse"
+    key = metric_key(fed.data.task)
     out = []
     for r in range(1, rounds + 1):
         res = tr.train(w, pooled, epochs=cfg.training.local_epochs,
@@ -57,7 +58,7 @@ def local_only_curve(fed: Federation, rounds: int) -> list[dict]:
     k = len(cd.counts)
     w = [np.ascontiguousarray(np.broadcast_to(x, (k, *x.shape)))
          for x in initial_weights(fed.spec, cfg.seed)]
-    key = "accuracy" if fed.data.task == "classification" else "mse"
+    key = metric_key(fed.data.task)
     out = []
     for r in range(1, rounds + 1):
         res = tr.train(w, cd, epochs=cfg.training.local_epochs, batch_size=cfg.training.batch_size,

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from fedsim.results import PHASES, RoundResult
+from fedsim.results import PHASES, RoundResult, metric_key
 
 from .text import t
 from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, TEMPLATE_NAME,
@@ -177,7 +177,7 @@ def client_val_figure(history: Sequence[RoundResult], num_clients: int, task: st
                       curve: Mapping | None = None,
                       total_rounds: int | None = None) -> go.Figure:
     """Each client's local model on its own validation rows, per round (global in black)."""
-    key = "accuracy" if task == "classification" else "mse"
+    key = metric_key(task)
     fig = _base(t("ch.clients_val_title", metric=t(f"ch.{key}")),
                 legend=dict(title=t("ch.client")))
     per: dict[int, tuple[list, list]] = {k: ([], []) for k in range(num_clients)}

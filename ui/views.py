@@ -19,6 +19,7 @@ import numpy as np
 
 from fedsim.config import SimulationConfig
 from fedsim.results import RoundResult
+from fedsim.results import metric_key as _metric_key
 
 from .text import t
 
@@ -97,7 +98,7 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
 
 
 def metric_key(task: str) -> str:
-    return "accuracy" if task == "classification" else "mse"
+    return _metric_key(task)
 
 
 def global_curve(history: Sequence[RoundResult], initial: dict, task: str) -> dict:
