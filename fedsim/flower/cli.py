@@ -61,7 +61,7 @@ def main(args) -> int:
 
             out = export_app(cfg, args.dir)
             print(f"fedsim: Flower App written to {out}", file=sys.stderr)
-            print(f"  simulate: cd {out} && flwr run . <superlink-connection>", file=sys.stderr)
+            print(f"  how to simulate or deploy it: {out / 'README.md'}", file=sys.stderr)
             return 0
         from .export import flower_strategy
         from .run import run_simulation
