@@ -227,14 +227,19 @@ Simulation Engine (one machine, Ray):
 
     python -m fedsim flower run --config fedsim_config.json --out run.json
 
-Deployment Engine (one SuperLink, one SuperNode per client):
+Deployment Engine (one SuperLink, one SuperNode per client; Flower 1.42 serves the Fleet and
+Control APIs on one HTTP port, 8000 by default):
 
-    flower-superlink --insecure
-    flower-supernode --insecure --superlink SUPERLINK_HOST:9092 \\
-        --clientappio-api-address 0.0.0.0:9094 \\
-        --node-config "partition-id=0 data-dir=/path/to/data"
-    # ... one SuperNode per partition-id 0..{last}
-    flwr run . my-superlink --stream   # [superlink.my-superlink] address = "SUPERLINK_HOST:9093"
+    # server machine
+    flower-superlink --insecure --host 0.0.0.0 --port 8000 --disable-runtime-dependency-installation
+    # client machine k = 0..{last}, holding data/client_k.npz in /data/fedsim
+    flower-supernode --insecure --superlink SERVER:8000 \\
+        --node-config "partition-id=k num-partitions={n} data-dir=/data/fedsim"
+    # your laptop: add to ~/.flwr/config.toml
+    #   [superlink.lab]
+    #   address = "SERVER:8000"
+    #   insecure = true
+    flwr run . lab --stream --run-config 'data-dir="/srv/fedsim/data" result-path="/srv/fedsim/run.json"'
 
 Every SuperNode needs `data-dir` to hold `client_<partition-id>.npz`; the SuperLink's needs
 `initial_weights.npz`, `server_test.npz` and `run_header.json` (the `data-dir` in the run
