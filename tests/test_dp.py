@@ -228,7 +228,7 @@ def adaptive_run(c0: float, rounds: int, m: int = 100, seed: int = 0):
         dirs = data.normal(size=(m, 3))
         deltas = dirs / np.linalg.norm(dirs, axis=1, keepdims=True) * norms[:, None]
         _, _, _, meas = run_central(mech, ctx(round_=r, seed=seed, n=m, params=3), batch(deltas))
-        assert meas["clip"] == pytest.approx(clips[-1]) and meas["next_clip"] == mech.state.clip
+        assert meas["clip"] == pytest.approx(clips[-1]) and meas["adaptive"]["next_clip"] == mech.state.clip
         assert mech.mechanism.clip == c0  # the mechanism keeps only its settings
         clips.append(mech.state.clip)
     return np.array(clips)

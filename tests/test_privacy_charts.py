@@ -46,7 +46,7 @@ def _round(r, norms, clip, eps, dropped=(), mode="central", next_clip=None, acc=
         upd = {"dp": {"sigma": clip, "clip": clip, "signal_norm": 0.1 * r,
                       "noise_norm": 0.5 * r, "denominator": 2.0}}
         if next_clip is not None:
-            upd["dp"]["next_clip"] = next_clip
+            upd["dp"]["adaptive"] = {"next_clip": next_clip}
     meas = {"protect": prot, "update": upd}
     trace = tuple(PhaseRecord(r, p, 1.0, meas.get(p, {})) for p in PHASES)
     return RoundResult(round=r, sampled=tuple(norms), dropped=tuple(dropped), rejected=(),

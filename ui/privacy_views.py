@@ -133,8 +133,9 @@ def clip_bounds(history: Sequence[RoundResult]) -> list[dict]:
         flags = [bool(c.extra.get("clipped", False)) for c in r.clients
                  if "pre_clip_norm" in c.extra]
         row = {"round": r.round, "clip": float(clip), "clipped": sum(flags), "n": len(flags)}
-        if "next_clip" in upd:
-            row["next_clip"] = float(upd["next_clip"])
+        adaptive = upd.get("adaptive") or {}
+        if "next_clip" in adaptive:
+            row["next_clip"] = float(adaptive["next_clip"])
         out.append(row)
     return out
 

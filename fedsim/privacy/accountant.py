@@ -151,31 +151,14 @@ def pld_epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta:
     return float(acc.get_epsilon(delta))
 
 
-def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delta: float,
-                    steps_per_round: int = 1, *, max_noise: float = 1e4,
-                    tight: bool = False) -> float:
-    """The smallest noise multiplier z whose RDP ε after ``rounds`` rounds is at most
-    ``target_epsilon`` (to within 0.1%; the returned z never overshoots the target).
-    ``tight=True`` calibrates the headline figure instead, min(RDP, PLD) (both valid bounds),
-    which needs less noise for the same budget.
-
-    ε falls monotonically in z, so we bracket the root by factors of 4 and run Brent's method
-    on log z (ε ≈ c/z over a wide range, so it converges in a handful of ~0.1 s evaluations).
-    Raises ``ValueError`` if even ``max_noise`` cannot reach the target.
-    """
+def _smallest_noise(eps, target_epsilon: float, rounds: int, max_noise: float) -> float:
+    """The smallest z with ``eps(z) <= target_epsilon`` (ε falls monotonically in z): bracket
+    the root by factors of 4, then Brent's method on log z (ε ≈ c/z over a wide range, so a
+    handful of evaluations do), then step up until on the safe side of the target."""
     from scipy.optimize import brentq  # scipy comes with dp-accounting; imported lazily
 
     if not target_epsilon > 0:
         raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
-    _check(1.0, sample_rate, delta)
-
-    def eps(z: float) -> float:
-        r = rdp_epsilon(z, sample_rate, rounds, delta, steps_per_round)
-        if tight and math.isfinite(r):
-            return min(r, pld_epsilon_fast(float(z), float(sample_rate),
-                                           int(rounds * steps_per_round), float(delta)))
-        return r
-
     hi = 1.0
     while eps(hi) > target_epsilon:
         if hi >= max_noise:
@@ -187,15 +170,36 @@ def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delt
         if lo < 1e-3:  # a huge budget: practically any noise fits it
             return lo
         hi, lo = lo, lo / 4.0
+
     def f(logz: float) -> float:
         e = min(max(eps(math.exp(logz)), 1e-300), 1e300)  # eps may be 0 or inf at the ends
         return math.log(e) - math.log(target_epsilon)
 
     z = math.exp(brentq(f, math.log(lo), math.log(hi), xtol=1e-4))
-    # Brent lands within xtol of the root on either side; step up until we are on the safe side.
     while eps(z) > target_epsilon and z < hi:
         z = min(z * 1.0002, hi)
     return float(z)
+
+
+def calibrate_noise(target_epsilon: float, sample_rate: float, rounds: int, delta: float,
+                    steps_per_round: int = 1, *, max_noise: float = 1e4,
+                    tight: bool = False) -> float:
+    """The smallest noise multiplier z whose RDP ε after ``rounds`` rounds is at most
+    ``target_epsilon`` (to within 0.1%; the returned z never overshoots the target).
+    ``tight=True`` calibrates the headline figure instead, min(RDP, PLD) (both valid bounds),
+    which needs less noise for the same budget. Raises ``ValueError`` if even ``max_noise``
+    cannot reach the target.
+    """
+    _check(1.0, sample_rate, delta)
+
+    def eps(z: float) -> float:
+        r = rdp_epsilon(z, sample_rate, rounds, delta, steps_per_round)
+        if tight and math.isfinite(r):
+            return min(r, pld_epsilon_fast(float(z), float(sample_rate),
+                                           int(rounds * steps_per_round), float(delta)))
+        return r
+
+    return _smallest_noise(eps, target_epsilon, rounds, max_noise)
 
 
 def dpsgd_steps_per_round(batch_size: int, num_examples: int, local_epochs: int) -> int:
@@ -361,10 +365,6 @@ def calibrate_dpsgd_noise(target_epsilon: float, batch_size: int, sizes, local_e
     Calibrated on RDP (integer orders) of every client, the bound :func:`dpsgd_worst_epsilon`
     never exceeds, so the reported ε (min with PLD) also meets the target.
     """
-    from scipy.optimize import brentq
-
-    if not target_epsilon > 0:
-        raise ValueError(f"target_epsilon must be > 0, got {target_epsilon}")
     sizes = np.asarray(sizes, np.int64)
     full = np.full(len(sizes), int(rounds))
 
@@ -372,23 +372,4 @@ def calibrate_dpsgd_noise(target_epsilon: float, batch_size: int, sizes, local_e
         return float(dpsgd_client_epsilons(z, batch_size, sizes, local_epochs, full,
                                            delta).max())
 
-    hi = 1.0
-    while eps(hi) > target_epsilon:
-        if hi >= max_noise:
-            raise ValueError(f"no noise multiplier up to {max_noise} reaches "
-                             f"epsilon={target_epsilon} in {rounds} rounds")
-        hi = min(hi * 4.0, max_noise)
-    lo = hi / 4.0
-    while eps(lo) <= target_epsilon:
-        if lo < 1e-3:
-            return lo
-        hi, lo = lo, lo / 4.0
-
-    def f(logz: float) -> float:
-        e = min(max(eps(math.exp(logz)), 1e-300), 1e300)
-        return math.log(e) - math.log(target_epsilon)
-
-    z = math.exp(brentq(f, math.log(lo), math.log(hi), xtol=1e-4))
-    while eps(z) > target_epsilon and z < hi:
-        z = min(z * 1.0002, hi)
-    return float(z)
+    return _smallest_noise(eps, target_epsilon, rounds, max_noise)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import SimulationConfig
 
 __all__ = ["DPMechanism", "CentralDP", "LocalDP", "DPSGD", "from_config", "clip_rows",
-           "adaptive_noise_multiplier", "CentralDPState", "ParticipationState", "ClipReport",
+           "adaptive_noise_multiplier", "CentralDPState", "AdaptiveClipReport", "ParticipationState", "ClipReport",
            "CentralNoiseReport", "AccountingReport"]
 
 
@@ -88,8 +88,22 @@ class ClipReport(Report):
 
 
 @dataclass(frozen=True)
+class AdaptiveClipReport(Report):
+    """One step of adaptive clipping (Andrew et al. 2021): the noisy unclipped fraction b̃,
+    the true one (for teaching; the server never learns it), and the next clip bound."""
+
+    unclipped_fraction: float
+    unclipped_fraction_true: float
+    next_clip: float
+    update_noise_multiplier: float
+    count_stddev: float
+    noise_limit: float  # z < m/10: the largest noise multiplier adaptive clipping allows
+
+
+@dataclass(frozen=True)
 class CentralNoiseReport(Report):
-    """The server's Gaussian noise on the sum (DP-FedAvg) and, if adaptive, the clip step."""
+    """The server's Gaussian noise on the sum (DP-FedAvg) and, if adaptive, the clip step
+    (nested, as TFF nests a quantile estimator's measurements inside the DP aggregator's)."""
 
     sigma: float
     noise_std_mean: float
@@ -98,13 +112,7 @@ class CentralNoiseReport(Report):
     noise_norm: float
     noise_multiplier: float
     clip: float
-    unclipped_fraction: float | None = None
-    unclipped_fraction_true: float | None = None
-    next_clip: float | None = None
-    update_noise_multiplier: float | None = None
-    count_stddev: float | None = None
-    #: the largest clip noise multiplier adaptive clipping allows (z < m/10)
-    noise_limit: float | None = None
+    adaptive: AdaptiveClipReport | None = None
 
 
 @dataclass(frozen=True)
@@ -319,10 +327,11 @@ class CentralDP(DPMechanism):
             # Too many under the bound (b̃ > γ) means C is too large: shrink it, and vice versa.
             nxt = float(clip * math.exp(-self.clip_lr * (unclipped - self.target_quantile)))
             state = replace(state, clip=nxt)
-            fields.update(unclipped_fraction=float(unclipped),
-                          unclipped_fraction_true=float(np.mean(bits)) if bits else 0.0,
-                          next_clip=nxt, update_noise_multiplier=self.update_noise_multiplier,
-                          count_stddev=self.count_stddev, noise_limit=2.0 * self.count_stddev)
+            fields["adaptive"] = AdaptiveClipReport(
+                unclipped_fraction=float(unclipped),
+                unclipped_fraction_true=float(np.mean(bits)) if bits else 0.0, next_clip=nxt,
+                update_noise_multiplier=self.update_noise_multiplier,
+                count_stddev=self.count_stddev, noise_limit=2.0 * self.count_stddev)
         return out, state, CentralNoiseReport(**fields)
 
     def end_round(self, ctx: RoundContext, state: CentralDPState, batch: UpdateBatch):
