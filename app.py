@@ -9,14 +9,20 @@ Run: ``streamlit run app.py`` (or ``make run``).
 
 from __future__ import annotations
 
+import pathlib
+
 import streamlit as st
 
 from ui import controls, nav, params, runtime, state
 from ui.text import t
 
 runtime.keep_tensorflow_warm()  # see ui/runtime.py: ~200 ms per rerun otherwise
+runtime.preload_engine()  # first visit after a start: TensorFlow loads while the page draws
 
-st.set_page_config(page_title=t("app.page_title"), page_icon=":material/hub:", layout="wide")
+# A local icon: a ":material/...:" page icon makes the browser fetch it from a font CDN,
+# which fails in a classroom without internet.
+ICON = str(pathlib.Path(__file__).resolve().parent / "assets" / "favicon.png")
+st.set_page_config(page_title=t("app.page_title"), page_icon=ICON, layout="wide")
 
 # Larger round counter and metric values: the Training page is projected in class.
 st.html("""<style>
@@ -25,6 +31,13 @@ st.html("""<style>
 [data-testid="stMetricValue"] {font-size: 1.9rem;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
 </style>""")
+
+# First paint: say what is loading until the engine is ready (a cold deep link to Training
+# waits for TensorFlow). Always the same slot, so later elements keep their places.
+loading = st.empty()
+cold = not runtime.engine_ready()
+if cold:
+    loading.info(t("app.loading"), icon=":material/hourglass_top:")
 
 state.init()
 page = st.navigation(nav.st_pages(), position="sidebar")
@@ -73,7 +86,8 @@ def sidebar() -> None:
         else:
             st.caption(t("side.no_results"))
         st.file_uploader(t("side.upload"), type=["json"], help=t("side.upload.help"),
-                         key="upload", on_change=state.on_upload, args=("upload",))
+                         key="upload", on_change=state.on_upload, args=("upload",),
+                         max_upload_size=state.MAX_UPLOAD_MB)
 
 
 # Settings only change in widget callbacks, which Streamlit runs before this script, so the
@@ -83,4 +97,11 @@ sidebar()
 state.sync_url()
 state.show_flash()
 with nav.inside_frame():  # pages check it: see nav.ensure_frame
-    page.run()
+    try:
+        page.run()
+    finally:
+        if cold:
+            try:
+                loading.empty()
+            except Exception:  # noqa: BLE001 - the run is being stopped; nothing to clear
+                pass

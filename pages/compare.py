@@ -6,7 +6,7 @@ import streamlit as st
 
 from fedsim.config import SimulationConfig
 from fedsim.partition import skew_score
-from ui import charts, compare, nav, state
+from ui import charts, compare, limits, nav, safe, state
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG
 
@@ -27,7 +27,7 @@ rounds = c3.number_input(t("cmp.rounds"), min_value=1, max_value=200,
 try:
     variants = compare.variants(cfg, knob, rounds=int(rounds))
 except state.ENGINE_ERRORS as exc:
-    st.error(t("state.build_error", error=exc))
+    st.error(t("state.build_error", error=safe.error(exc)))
     st.stop()
 labels = [label for label, _ in variants]
 chosen = c2.multiselect(t("cmp.values"), labels, default=labels, help=t("cmp.values.help"),
@@ -60,9 +60,10 @@ if st.session_state.pop("cmp_requested", False):
             bar.progress((i + r / v.rounds) / len(todo), text=text)
 
         try:
+            limits.check(v, memory=False)  # a variant (e.g. more clients) may cross a classroom cap
             out.append((label, v.to_json(indent=None), run_cached(v.to_json(indent=None), tick)))
         except state.ENGINE_ERRORS as exc:
-            st.error(t("cmp.failed", label=label, error=exc))
+            st.error(t("cmp.failed", label=safe.md(label), error=safe.error(exc)))
     bar.progress(1.0, text=t("cmp.done", n=len(out)))
     st.session_state[RESULTS] = {"base": cfg.to_json(indent=None), "knob": knob, "runs": out}
 

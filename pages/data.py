@@ -10,7 +10,7 @@ import streamlit as st
 
 from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D
 from fedsim.errors import FedsimError
-from ui import charts, nav, state
+from ui import charts, nav, safe, state
 from ui.controls import ALPHA_STEPS, bound
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG
@@ -56,7 +56,7 @@ with right:
     try:
         s = state.split_summary(cfg)
     except FedsimError as exc:
-        st.error(t("state.build_error", error=exc))
+        st.error(t("state.build_error", error=safe.error(exc)))
         st.stop()
     m1, m2, m3 = st.columns(3)
     m1.metric(t("data.skew"), f"{s.skew:.2f}", help=t("data.skew.help"))

@@ -1,9 +1,15 @@
 """Training: step through rounds phase by phase; the page projected in class.
 
-Controls (reset, next phase, next round, play/pause, speed) run as callbacks before the page is
-drawn. Everything that changes per round lives in one ``st.fragment``: while playing it
-reruns on its own every few hundred milliseconds (``run_every``) and runs exactly one round per
-tick, so the rest of the page stays responsive and there is no sleep loop.
+Everything that changes per round, *and the buttons that change it*, live in one
+``st.fragment``. A click on Reset / Next phase / Next round reruns only that fragment (not the
+sidebar or the settings), and every element in it keeps its key and its place, so Plotly
+updates each chart in place instead of drawing it again (charts never blank, even during
+Play). Messages go into fixed slots, so a warning that appears does not shift the charts.
+
+Play: the fragment reruns on its own (``run_every``) and runs exactly one round per tick. The
+Play/Pause button is a callback inside the fragment, so a Pause is applied before the next
+tick looks at the state: no round starts after the click is received (the one already running
+finishes). A change of Play/Pause or speed re-arms the timer with one full rerun.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from fedsim.config import AGGREGATORS, MODELS, OPTIMIZERS, SERVER_OPTIMIZERS
-from ui import charts, nav, privacy_charts, privacy_views, state, views
+from ui import charts, nav, privacy_charts, privacy_views, safe, state, views
 from ui.controls import bound
 from ui.text import t
 from ui.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
@@ -56,24 +62,48 @@ with st.spinner(t("tr.building")):
 if sim is None:
     st.stop()  # get_sim already showed the error; the controls above stay usable
 
-playing = bool(st.session_state.get(state.PLAYING))
-b = st.columns([1, 1, 1, 1, 2], vertical_alignment="bottom")
-b[0].button(t("tr.reset"), key="reset", icon=":material/skip_previous:",
-            help=t("tr.reset.help"), on_click=state.reset_run, width="stretch")
-b[1].button(t("tr.phase"), key="next_phase", icon=":material/step:",
-            help=t("tr.phase.help"), on_click=state.step_phase,
-            disabled=sim.done or playing, width="stretch")
-b[2].button(t("tr.round"), key="next_round", icon=":material/skip_next:",
-            help=t("tr.round.help"), on_click=state.step_round,
-            disabled=sim.done or playing, width="stretch")
-b[3].button(t("tr.pause") if playing else t("tr.play"), key="play",
-            icon=":material/pause:" if playing else ":material/play_arrow:",
-            help=t("tr.pause.help") if playing else t("tr.play.help"),
-            on_click=state.toggle_play, disabled=sim.done and not playing, type="primary",
-            width="stretch")
-speed = b[4].segmented_control(t("tr.speed"), list(SPEEDS), default="normal", required=True,
-                               format_func=lambda s: t(f"tr.speed.{s}"), key="speed",
-                               help=t("tr.speed.help"))
+
+def _interval() -> float | None:
+    """Seconds between Play ticks for the current state (None: not playing)."""
+    ss = st.session_state
+    return SPEEDS[ss.get("speed") or "normal"] if ss.get(state.PLAYING) else None
+
+
+INTERVAL = _interval()  # what this full run arms the fragment's timer with
+
+
+def controls(sim) -> None:
+    """Reset, Next phase, Next round, Play/Pause and the speed: inside the fragment."""
+    playing = bool(st.session_state.get(state.PLAYING))
+    b = st.columns([1, 1, 1, 1, 2], vertical_alignment="bottom")
+    b[0].button(t("tr.reset"), key="reset", icon=":material/skip_previous:",
+                help=t("tr.reset.help"), on_click=state.reset_run, width="stretch")
+    b[1].button(t("tr.phase"), key="next_phase", icon=":material/step:",
+                help=t("tr.phase.help"), on_click=state.step_phase,
+                disabled=sim.done or playing, width="stretch")
+    b[2].button(t("tr.round"), key="next_round", icon=":material/skip_next:",
+                help=t("tr.round.help"), on_click=state.step_round,
+                disabled=sim.done or playing, width="stretch")
+    b[3].button(t("tr.pause") if playing else t("tr.play"), key="play",
+                icon=":material/pause:" if playing else ":material/play_arrow:",
+                help=t("tr.pause.help") if playing else t("tr.play.help"),
+                on_click=state.toggle_play, disabled=sim.done and not playing, type="primary",
+                width="stretch")
+    b[4].segmented_control(t("tr.speed"), list(SPEEDS), default="normal", required=True,
+                           format_func=lambda s: t(f"tr.speed.{s}"), key="speed",
+                           help=t("tr.speed.help"))
+
+
+def notices(sim) -> None:
+    """Queued messages and a divergence report (with its reset button), in one fixed slot."""
+    state.show_flash()
+    div = st.session_state.get(state.DIVERGED)
+    if div:
+        rnd, phase, what = div
+        st.error(t("state.diverged", round=rnd, phase=safe.md(phase), what=safe.md(what),
+                   last=sim.round), icon=":material/warning:")
+        st.button(t("state.diverged_reset"), key="diverged_reset", icon=":material/restart_alt:",
+                  help=t("state.diverged_reset.help"), on_click=state.reset_run)
 
 
 def boundary_tab(sim, history) -> None:
@@ -110,15 +140,24 @@ def boundary_tab(sim, history) -> None:
     st.caption(t("tr.boundary_caption"))
 
 
-@st.fragment(run_every=SPEEDS[speed or "normal"] if playing else None)
+@st.fragment(run_every=INTERVAL)
 def live() -> None:
-    """Counter, cycle, metrics and charts: everything that changes per round."""
+    """Controls, counter, cycle, metrics and charts: everything that changes per round."""
+    ss = st.session_state
+    if _interval() != INTERVAL:
+        st.rerun()  # Play, Pause or the speed changed: re-arm the timer (no round runs here)
     if state.play_tick():
         st.rerun()  # playing stopped: a full rerun turns Pause back into Play, refreshes sidebar
-    state.show_flash()
     sim = state.get_sim()
     if sim is None:
         return
+    if (sim.round > 0) != ss.get("tr_had_rounds", False):
+        ss["tr_had_rounds"] = sim.round > 0
+        if not INTERVAL:
+            st.rerun()  # first round or reset: the sidebar's results download changes
+    controls(sim)
+    with st.container(key="tr_notices"):
+        notices(sim)
     cfg = sim.config
     history = sim.history
     task = sim.fed.data.task
@@ -133,17 +172,20 @@ def live() -> None:
         st.html(f"<p class='fedsim-counter' data-testid='fedsim-round'>"
                 f"{views.round_counter(sim.round, cfg.rounds)}</p>")
         st.caption(t("tr.counter.help"))
-        if sim.in_round:
-            st.markdown(t("tr.in_round", round=sim.round + 1,
-                          phase=t(f"phase.{sim.next_phase}")))
-        elif sim.done:
-            st.success(t("tr.finished", total=cfg.rounds))
+        with st.container(key="tr_status"):
+            if sim.in_round:
+                st.markdown(t("tr.in_round", round=sim.round + 1,
+                              phase=t(f"phase.{sim.next_phase}")))
+            elif sim.done:
+                st.success(t("tr.finished", total=cfg.rounds))
     for col, c in zip(head[1:], cards):
         col.metric(c.label, c.value, c.delta, delta_color=c.delta_color, help=c.help,
                    delta_arrow="off" if c.delta_color == "off" else "auto")
 
-    if history and history[-1].aborted:
-        st.warning(t("priv.overlay.aborted", round=history[-1].round, why=history[-1].aborted))
+    with st.container(key="tr_aborted"):
+        if history and history[-1].aborted:
+            st.warning(t("priv.overlay.aborted", round=history[-1].round,
+                         why=safe.md(history[-1].aborted)))
 
     left, right = st.columns([1, 1], gap="medium")
     trace = sim.current_trace if sim.in_round else ()

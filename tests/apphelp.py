@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import pathlib
+import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -55,9 +56,32 @@ def arr(v) -> np.ndarray:
     return np.asarray(v)
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown: str) -> str:
+    """The text a Markdown message shows: backslash escapes (``ui.safe.md``) resolved."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    return " ".join(shown(w.value) for w in at.warning)
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    """The Markdown source of every element that renders Markdown (messages, text, toasts)."""
+    out = []
+    for kind in ("error", "warning", "info", "success", "markdown", "caption", "toast"):
+        out += [e.value for e in at.get(kind)]
+    return out
+
+
+def rendered_html(markdown: str) -> str:
+    """CommonMark → HTML, as Streamlit's renderer would make links and images of it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").enable("strikethrough").render(markdown)

@@ -29,7 +29,8 @@ from fedsim.presets import PRESETS
 from ui import charts, nav, params, views
 from ui.text import t
 
-from apphelp import arr, cfg_of, chart, errors, metric, open_app, sim_of
+from apphelp import (arr, cfg_of, chart, errors, markdown_bodies, metric, open_app,
+                     rendered_html, shown, sim_of, warnings)
 
 TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}
 
@@ -303,8 +304,8 @@ def test_valid_values_beyond_a_widgets_usual_range_still_show():
 def test_bad_query_params_warn_and_the_rest_applies():
     at = open_app({**TINY, "alpha": "-3", "split": "dirichlet", "colour": "red"},
                   "pages/data.py")
-    warnings = " ".join(w.value for w in at.warning)
-    assert "partition.alpha" in warnings and "colour" in warnings
+    text = warnings(at)
+    assert "partition.alpha" in text and "colour" in text
     assert cfg_of(at).partition.name == "dirichlet" and cfg_of(at).clients.num_clients == 3
 
 
@@ -333,17 +334,120 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     ("split.json", json.dumps({"dataset": {"name": "2d", "num_samples": 200},
                                "clients": {"num_clients": 150}}).encode(),
      "clients.num_clients"),
+    # the issue's crashes and silent resets: each is the usual error, quickly
+    ("null.json", b"null", "must be a JSON object"),
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested 100,000 levels deep"),
+    ("digits.json", b'{"seed": ' + b"7" * 5000 + b"}", "seed: got a 5,000-digit integer"),
+    ("float.json", b'{"training": {"lr": 1' + b"0" * 399 + b"}}", "training.lr: got a 400"),
+    ("dup.json", b'{"rounds": 3, "rounds": 4}', "rounds: duplicate key"),
+    ("seedlist.json", b'{"seed": [' + b",".join([b"1"] * 700_000) + b"]}", "larger than 1 MB"),
+    ("300k.json", b'{"seed": [' + b",".join([b"1"] * 150_000) + b"]}",
+     "too large: more than 262,144 bytes"),
+    ("longseed.json", b'{"seed": [' + b",".join([b"1"] * 100_000) + b"]}", "seed: got [1, 1"),
+    ("array.json", b"[" + b"1234567890," * 2_000_000 + b"1]", "larger than 1 MB"),
+    ("nulls.json", b'{"privacy": null}', "privacy: got null"),
+    ("caps.json", json.dumps({"dataset": {"name": "2d", "num_samples": 200_000},
+                              "clients": {"num_clients": 2000}}).encode(),
+     "above this server's classroom limit"),
 ])
 def test_bad_upload_shows_the_config_error_and_keeps_the_state(name, data, needle):
+    import time
+
     at = open_app(TINY, "pages/training.py")
     at.button(key="next_round").click().run()
     before, sim_before = cfg_of(at), sim_of(at)
+    t0 = time.perf_counter()
     _upload(at, name, data)
+    took = time.perf_counter() - t0
     assert not at.exception
     msgs = errors(at)
-    assert any(needle in m and name in m for m in msgs), msgs
+    assert any(needle in m and name in m and "Nothing was changed" in m for m in msgs), msgs
+    assert all(len(m) < 700 for m in msgs)  # echoed values are cut short
     assert cfg_of(at) == before and sim_of(at) is sim_before and sim_of(at).round == 1
     assert counter(at) == "Round 01/03"
+    assert took < 20, f"{name}: {took:.1f} s"
+
+
+# Markdown, HTML and image syntax in everything a link, a file or a value can carry.
+PIXEL = "![pixel](http://evil.example/pixel.png)"
+PHISH = "[Click here to fix your configuration](http://evil.example/phish)"
+HTML = "<img src=http://evil.example/x.png onerror=alert(1)>"
+
+
+def _assert_no_links_or_images(at: AppTest) -> None:
+    bodies = markdown_bodies(at)
+    for body in bodies:
+        html = rendered_html(body)
+        assert "<a " not in html and "<img" not in html, (body, html)
+        assert "http://" not in body  # escaped: no bare-URL autolink either
+    return bodies
+
+
+def test_link_keys_values_and_file_names_are_shown_as_text_never_as_markdown():
+    at = open_app({**TINY, PIXEL: "1", "data": PHISH, "split": HTML, "seed": PIXEL + PHISH},
+                  "pages/data.py")
+    _assert_no_links_or_images(at)
+    text = warnings(at)
+    assert "pixel.png" in text and "Click here to fix your configuration" in text
+    assert "onerror" in text  # the value is shown, literally
+    assert cfg_of(at).clients.num_clients == 3  # the rest of the link still applies
+    # a file whose name and content carry the same payloads
+    _upload(at, PHISH + ".json", json.dumps({"dataset": {"name": PIXEL + HTML}}).encode())
+    _assert_no_links_or_images(at)
+    msgs = errors(at)
+    assert any("Click here to fix" in m and "pixel.png" in m for m in msgs), msgs
+    _upload(at, PIXEL + ".json", b"null")
+    _assert_no_links_or_images(at)
+
+
+def test_a_link_beyond_the_classroom_caps_falls_back_and_says_so():
+    at = open_app({"clients": "2000", "hidden": "1024", "data": "2d", "samples": "200000"},
+                  "pages/data.py")
+    cfg = cfg_of(at)
+    assert cfg.clients.num_clients == 10 and cfg.model.hidden == 32
+    assert cfg.dataset.num_samples == 1000 and cfg.dataset.name == "2d"
+    text = warnings(at)
+    for field in ("clients.num_clients", "model.hidden", "dataset.num_samples"):
+        assert field in text
+    assert "FEDSIM_MAX_CLIENTS" in text
+
+
+def test_a_widget_change_beyond_a_cap_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setenv("FEDSIM_MAX_CLIENTS", "5")
+    from ui import limits
+
+    limits.current.cache_clear()
+    try:
+        at = open_app(TINY, "pages/data.py")
+        at.number_input(key="cfg_clients").set_value(6).run()
+        assert cfg_of(at).clients.num_clients == 3
+        assert any("classroom limit of 5" in m and "FEDSIM_MAX_CLIENTS" in m
+                   for m in errors(at)), errors(at)
+    finally:
+        monkeypatch.delenv("FEDSIM_MAX_CLIENTS")
+        limits.current.cache_clear()
+
+
+def test_divergence_is_reported_with_the_round_and_a_reset(monkeypatch):
+    """The engine raises DivergedError from step(); the page says so and offers a reset."""
+    from fedsim.errors import DivergedError
+
+    at = open_app(TINY, "pages/training.py")
+    at.button(key="next_round").click().run()
+    sim = sim_of(at)
+
+    def boom(*a, **k):
+        raise DivergedError(2, "train", "the clients' local models")
+
+    monkeypatch.setattr(type(sim), "step_round", boom)
+    at.button(key="next_round").click().run()
+    assert not at.exception
+    msgs = errors(at)
+    assert any("diverged in round 2" in m and "train" in m for m in msgs), msgs
+    assert sim_of(at) is sim and sim.round == 1 and counter(at) == "Round 01/03"
+    monkeypatch.undo()
+    at.button(key="diverged_reset").click().run()
+    assert counter(at) == "Round 00/03" and not errors(at)
 
 
 def test_good_upload_replaces_the_configuration():

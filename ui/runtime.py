@@ -17,6 +17,13 @@ rerun after "Next round" took ~730 ms, of which the engine's round was ~10 ms.
    so later collections only look at new objects; garbage made later is still collected.
 
 Both are best-effort: if a future Streamlit renames the hook, the app works, only slower.
+
+3. **The first visit after a server start waits for TensorFlow** (5 s on a quiet machine, up
+   to 30 s on a loaded one). :func:`preload_engine` starts importing the engine's TensorFlow
+   half in a background thread the first time any page runs, so a student who opens the
+   Overview and then Training, or a cold deep link to Training, waits less; the page says
+   what is loading meanwhile (:func:`engine_ready`). The import is process-wide and holds no
+   user's data.
 """
 
 from __future__ import annotations
@@ -28,6 +35,36 @@ import threading
 _lock = threading.Lock()
 _patched = False
 _frozen = False
+_preload: threading.Thread | None = None
+_ready = threading.Event()
+
+
+def _import_engine() -> None:
+    try:
+        import fedsim.client  # noqa: F401 - TensorFlow + Keras + the trainer module
+        import fedsim.simulation  # noqa: F401
+    except Exception:  # noqa: BLE001 - the page that needs it will show the real error
+        pass
+    finally:
+        _ready.set()
+
+
+def preload_engine() -> None:
+    """Import TensorFlow and the trainer in a daemon thread, once per process."""
+    global _preload
+    if _ready.is_set() or "fedsim.client" in sys.modules:
+        _ready.set()
+        return
+    with _lock:
+        if _preload is None:
+            _preload = threading.Thread(target=_import_engine, name="fedsim-preload",
+                                        daemon=True)
+            _preload.start()
+
+
+def engine_ready() -> bool:
+    """True once TensorFlow and the trainer are imported (nothing left to wait for)."""
+    return _ready.is_set()
 
 
 def _clean_problem_modules_keep_keras() -> None:

@@ -19,6 +19,12 @@ Design (why it looks like this):
   rounds already run.
 - **Errors never crash the page.** Engine errors (:class:`~fedsim.errors.FedsimError`, e.g. a
   split that needs more data) become ``st.error`` messages and leave the state as it was.
+  Training that diverges (:class:`~fedsim.errors.DivergedError`) stops playing, keeps the last
+  finite round and is reported on the Training page with a reset button.
+- **Text from outside is data.** URL keys and values, file names and error messages that echo
+  them are escaped with :func:`ui.safe.md` before they reach a Markdown-rendering element.
+- **Classroom caps.** Every configuration the app is about to run is checked against
+  :mod:`ui.limits` (clients, rows, width, work and memory per session).
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from fedsim.config import SimulationConfig
-from fedsim.errors import ConfigError, FedsimError, IncompatibleConfigError
+from fedsim.errors import ConfigError, DivergedError, FedsimError, IncompatibleConfigError
 
-from . import params
+from . import limits, params, safe
 from .text import t
 
 CFG, SIM, PLAYING, FLASH = "cfg", "sim", "playing", "flash"
+#: (round, phase, what) of the last divergence, shown on the Training page until a reset
+DIVERGED = "diverged"
+#: Largest configuration file the uploader takes (MB); the JSON loader caps it lower still.
+MAX_UPLOAD_MB = 1
 #: Errors the engine may raise while building or stepping that we show instead of crashing:
 #: deliberate engine errors, and privacy modules that are not written yet (presets name them).
 ENGINE_ERRORS = (FedsimError, ImportError, NotImplementedError)
@@ -50,15 +60,35 @@ def init() -> None:
     if CFG in ss:
         return
     cfg, problems = params.decode(st.query_params.to_dict())
+    cfg, capped = within_limits(cfg)
     ss[CFG] = cfg
     ss[SIM] = None
     ss[PLAYING] = False
     ss.setdefault(FLASH, [])
     for p in problems:
         if p.startswith("unknown:"):
-            flash("warning", t("state.unknown_link_key", key=p.split(":", 1)[1]))
+            flash("warning", t("state.unknown_link_key", key=safe.md(p.split(":", 1)[1], 80)))
         else:
-            flash("warning", t("state.bad_link", error=p))
+            flash("warning", t("state.bad_link", error=safe.md(p)))
+    for p in capped:
+        flash("warning", t("state.link_capped", error=safe.md(p)))
+
+
+def within_limits(cfg: SimulationConfig) -> tuple[SimulationConfig, list[str]]:
+    """``cfg`` with every field beyond a classroom cap set back to its default, and why."""
+    problems: list[str] = []
+    default = SimulationConfig()
+    for _ in range(8):
+        try:
+            limits.check(cfg, memory=False)
+            return cfg, problems
+        except limits.LimitError as exc:
+            problems.append(str(exc))
+            try:
+                cfg = params.with_changes(cfg, {exc.field: params.get_path(default, exc.field)})
+            except ConfigError:
+                break
+    return default, problems
 
 
 def config() -> SimulationConfig:
@@ -122,8 +152,11 @@ def _rounds_only(old: SimulationConfig, new: SimulationConfig) -> bool:
 
 
 def _check_runnable(cfg: SimulationConfig) -> None:
-    """Fail fast (before TensorFlow) on a split that cannot be made or a missing module."""
+    """Fail fast (before TensorFlow) on a configuration beyond the classroom caps, a split that
+    cannot be made or a missing module."""
+    limits.check(cfg, memory=False)  # before the split: 2,000 clients is refused instantly
     summary = split_summary(cfg)
+    limits.check(cfg, summary.train_sizes)
     p = cfg.privacy
     if p.dp.enabled or p.secure_aggregation.enabled or p.he.enabled or p.zkp.enabled:
         from fedsim.privacy.pipeline import build_pipeline
@@ -139,8 +172,8 @@ def _repair(cfg: SimulationConfig, changes: Mapping[str, Any], exc: ConfigError)
     """One friendly fix-up: a dataset change that the chosen model cannot handle → 'auto'."""
     if exc.field == "model.name" and "dataset.name" in changes:
         new = params.with_changes(cfg, {**changes, "model.name": "auto"})
-        flash("info", t("state.model_auto", model=cfg.model.name,
-                        dataset=changes["dataset.name"]))
+        flash("info", t("state.model_auto", model=safe.md(cfg.model.name),
+                        dataset=safe.md(changes["dataset.name"])))
         return new
     raise exc
 
@@ -161,6 +194,7 @@ def apply(new: SimulationConfig) -> None:
     progressed = sim.round > 0 or sim.in_round
     ss[SIM] = None
     ss[PLAYING] = False
+    ss.pop(DIVERGED, None)
     if progressed:
         flash("toast", t("state.reset"))
 
@@ -176,7 +210,7 @@ def update(changes: Mapping[str, Any]) -> bool:
         if new != old and not _rounds_only(old, new):
             _check_runnable(new)
     except ENGINE_ERRORS as exc:
-        flash("error", t("state.bad_setting", error=exc))
+        flash("error", t("state.bad_setting", error=safe.error(exc)))
         return False
     apply(new)
     return True
@@ -200,27 +234,36 @@ def load_preset(name: str) -> None:
     try:
         cfg = preset.build().replace(seed=config().seed)
     except ConfigError as exc:
-        flash("error", t("state.preset_failed", title=preset.title, error=exc))
+        flash("error", t("state.preset_failed", title=preset.title, error=safe.error(exc)))
         return
     err = load(cfg)
     if err:
-        flash("error", t("state.preset_failed", title=preset.title, error=err))
+        flash("error", t("state.preset_failed", title=preset.title, error=safe.md(err)))
     else:
         flash("success", t("state.preset_loaded", title=preset.title))
 
 
 def load_upload(name: str, data: bytes) -> bool:
-    """A configuration file's bytes → the new configuration, or an error (state untouched)."""
+    """A configuration file's bytes → the new configuration, or an error (state untouched).
+
+    The bytes go through the strict, bounded loader (:mod:`fedsim.jsonio`): an oversized,
+    deeply nested, non-UTF-8 or non-object file (``null`` included) is an error, never a
+    silent reset to the defaults. The file name and the error are escaped: both are data.
+    """
+    shown = safe.md(name, 80)
     try:
+        if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+            raise ConfigError("", "(file)", "a small JSON file",
+                              message=f"the file is larger than {MAX_UPLOAD_MB} MB")
         cfg = SimulationConfig.from_json(data)
     except ConfigError as exc:
-        flash("error", t("side.upload.bad", name=name, error=exc))
+        flash("error", t("side.upload.bad", name=shown, error=safe.error(exc)))
         return False
     err = load(cfg)
     if err:
-        flash("error", t("side.upload.bad", name=name, error=err))
+        flash("error", t("side.upload.bad", name=shown, error=safe.md(err)))
         return False
-    flash("success", t("side.upload.ok", name=name))
+    flash("success", t("side.upload.ok", name=shown))
     return True
 
 
@@ -296,13 +339,14 @@ def get_sim(show_errors: bool = True):
     if sim is not None and sim.config == cfg:
         return sim
     try:
+        limits.check(cfg, split_summary(cfg).train_sizes)  # a link may ask for anything
         from fedsim.simulation import Simulation
 
         sim = Simulation(cfg)
     except ENGINE_ERRORS as exc:
         if show_errors:
             key = "state.missing_module" if isinstance(exc, ImportError) else "state.build_error"
-            st.error(t(key, error=exc))
+            st.error(t(key, error=safe.error(exc)))
         return None
     ss[SIM] = sim
     from .runtime import freeze_imported_objects
@@ -319,9 +363,12 @@ def _with_sim(action: Callable[[Any], Any]) -> None:
         return
     try:
         action(sim)
+    except DivergedError as exc:  # the engine rolled the round back: the state is intact
+        st.session_state[PLAYING] = False
+        st.session_state[DIVERGED] = (exc.round, exc.phase, exc.what)
     except ENGINE_ERRORS as exc:
         st.session_state[PLAYING] = False
-        flash("error", t("state.engine_error", error=exc))
+        flash("error", t("state.engine_error", error=safe.error(exc)))
 
 
 def step_phase() -> None:
@@ -334,6 +381,7 @@ def step_round() -> None:
 
 def reset_run() -> None:
     st.session_state[PLAYING] = False
+    st.session_state.pop(DIVERGED, None)
     _with_sim(lambda sim: sim.reset())
 
 

@@ -15,6 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "app.name": "fedsim",
     "app.tagline": "Federated learning you can step through",
     "app.page_title": "fedsim: federated learning, step by step",
+    "app.loading": "Loading fedsim… The first visit after the server starts also loads "
+                   "TensorFlow, which takes a few seconds; the page appears as soon as it can.",
     "nav.overview": "Overview",
     "nav.data": "Data & clients",
     "nav.training": "Training",
@@ -49,6 +51,14 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "state.reset": "Settings changed, so the run was reset to round 0.",
     "state.bad_setting": "That setting was not applied: {error}",
     "state.bad_link": "Ignored part of the link: {error}",
+    "state.link_capped": "The link asks for more than this server allows, so that setting was "
+                         "set back to its default: {error}",
+    "state.diverged": "Training diverged in round {round} (phase *{phase}*): {what} became "
+                      "infinite or NaN, so the round was undone and playing stopped. The model "
+                      "is still the one after round {last}. Lower the learning rate or the "
+                      "server learning rate in *Training settings*, or reset.",
+    "state.diverged_reset": "Reset to round 0",
+    "state.diverged_reset.help": "Start this configuration again from its initial model.",
     "state.unknown_link_key": "Ignored unknown link parameter '{key}'.",
     "state.engine_error": "The simulation stopped: {error}",
     "state.build_error": "This configuration cannot run: {error}",
