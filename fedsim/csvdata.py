@@ -248,6 +248,23 @@ class ColumnGuess:
     kind: str
     missing: int
     distinct: int
+    integer: bool = False  # numeric and every present value a whole number
+    distinct_numbers: int = 0  # distinct numeric values (``1`` and ``1.0`` are one)
+
+
+def auto_task(numeric: bool, distinct: int, integer: bool) -> str:
+    """The task ``task='auto'`` infers for a label column: regression for a numeric label with
+    more than :data:`MAX_CLASSES_AUTO` distinct values or non-integer values."""
+    return "regression" if numeric and (distinct > MAX_CLASSES_AUTO or not integer) \
+        else "classification"
+
+
+def guess_task(info: dict, label: str | None = None) -> str:
+    """The task ``load_csv`` infers for ``label`` (default: the last column) from an
+    :func:`inspect_csv` result."""
+    cols = {c.name: c for c in info["columns"]}
+    c = cols[label] if label is not None else info["columns"][-1]
+    return auto_task(c.kind == "numeric", c.distinct_numbers, c.integer)
 
 
 def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> dict:
@@ -260,10 +277,11 @@ def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS)
         vals = body[c][~miss]
         nums = _as_numbers(vals)
         kind = "numeric" if len(vals) and np.isfinite(nums).all() else "categorical"
-        cols.append(ColumnGuess(c, kind, int(miss.sum()), int(vals.nunique())))
+        integer = kind == "numeric" and bool(np.all(nums == np.round(nums)))
+        nnum = len(np.unique(nums)) if kind == "numeric" else 0
+        cols.append(ColumnGuess(c, kind, int(miss.sum()), int(vals.nunique()), integer, nnum))
     label = cols[-1]
-    task = "regression" if label.kind == "numeric" and label.distinct > MAX_CLASSES_AUTO \
-        else "classification"
+    task = auto_task(label.kind == "numeric", label.distinct_numbers, label.integer)
     return {"name": name, "rows": len(body), "columns": cols, "label": label.name, "task": task}
 
 
@@ -330,9 +348,8 @@ def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVDat
     task = o.task
     if task == "auto":
         vals = lab_num[keep]
-        many = len(np.unique(vals)) > MAX_CLASSES_AUTO if numeric_label else False
-        frac = numeric_label and not np.all(vals == np.round(vals))
-        task = "regression" if numeric_label and (many or frac) else "classification"
+        task = auto_task(numeric_label, len(np.unique(vals)),
+                         bool(np.all(vals == np.round(vals))))
     if task == "regression" and not numeric_label:
         i = int(np.flatnonzero(keep & ~np.isfinite(lab_num))[0])
         raise CSVValueError(f"{_where(name, int(lines[i]), label)}: {lab.iloc[i]!r} is not a "
