@@ -1,0 +1,100 @@
+"""Attacks & defences: a poisoning client against the defences, and a curious server."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import attack_charts as ac
+from ui import attack_views as av
+from ui import nav, state
+from ui.text import t
+from ui.theme import PLOTLY_CONFIG
+
+PLOT = dict(theme=None, config=PLOTLY_CONFIG)
+
+nav.ensure_frame()
+st.title(t("atk.title"))
+st.caption(t("atk.intro"))
+
+# ------------------------------------------------------------------ step one scenario
+st.subheader(t("atk.integrity"))
+c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+attack = c1.selectbox(t("atk.attack"), list(av.ATTACKS), help=t("atk.attack.help"),
+                      key="atk_attack")
+defence = c2.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
+                       key="atk_defence")
+rounds = int(c3.number_input(t("atk.rounds"), 1, 50, 8, help=t("atk.rounds.help"),
+                             key="atk_rounds"))
+cfg = av.scenario(attack, defence, rounds)
+key = cfg.to_json(None)
+if st.session_state.get("atk_sim_key") != key:
+    st.session_state.pop("atk_sim", None)
+    st.session_state["atk_sim_key"] = key
+
+
+def _sim():
+    if "atk_sim" not in st.session_state:
+        from fedsim import Simulation
+
+        st.session_state["atk_sim"] = Simulation(cfg)
+    return st.session_state["atk_sim"]
+
+
+b1, b2, _ = st.columns([1, 1, 4])
+if b1.button(t("atk.next"), key="atk_next", type="primary"):
+    _sim().step_round()
+if b2.button(t("atk.reset"), key="atk_reset"):
+    st.session_state.pop("atk_sim", None)
+sim = st.session_state.get("atk_sim")
+if sim is None or not sim.history:
+    st.info(t("atk.none_yet"))
+else:
+    cur = av.curves(sim.history)
+    last_asr = cur["asr"][-1]
+    st.markdown(t("atk.round_now", round=cur["rounds"][-1], acc=cur["acc"][-1],
+                  asr="–" if last_asr is None else f"{last_asr:.1%}",
+                  rejected=", ".join(map(str, cur["rejected"][-1])) or "none"))
+    st.plotly_chart(ac.curves_figure(cur["rounds"], cur["acc"], cur["asr"], cur["attacked"]),
+                    key="atk_curves", **PLOT)
+    st.caption(t("atk.curves_caption"))
+
+# ------------------------------------------------------------------ the matrix
+st.subheader(t("atk.matrix"))
+if st.button(t("atk.matrix.run"), key="atk_matrix_run", help=t("atk.matrix.run.help")):
+    bar = st.progress(0.0)
+    st.session_state["atk_matrix"] = av.matrix(rounds, state.cached_run,
+                                               progress=lambda f: bar.progress(f))
+    bar.empty()
+mat = st.session_state.get("atk_matrix")
+if mat is not None:
+    st.plotly_chart(ac.matrix_figure(mat["attacks"], mat["defences"], mat["acc"], mat["asr"]),
+                    key="atk_matrix", **PLOT)
+    st.caption(t("atk.matrix.caption"))
+
+# ------------------------------------------------------------------ inversion
+st.subheader(t("atk.inversion"))
+d1, d2, d3, d4, d5 = st.columns(5, vertical_alignment="bottom")
+batch = int(d1.number_input(t("atk.batch"), 1, 8, 1, help=t("atk.batch.help"), key="atk_batch"))
+steps = int(d2.number_input(t("atk.steps"), 1, 10, 1, help=t("atk.steps.help"), key="atk_steps"))
+noise = float(d3.select_slider(t("atk.noise"), [0.0, *av.NOISES], 0.0, help=t("atk.noise.help"),
+                               key="atk_noise"))
+secagg = d4.toggle(t("atk.secagg"), False, help=t("atk.secagg.help"), key="atk_secagg")
+method = d5.selectbox(t("atk.method"), ["analytic", "dlg"], help=t("atk.method.help"),
+                      key="atk_method")
+with st.spinner():
+    inv = av.inversion(batch, steps, noise, secagg, method, state.cached_run)
+st.plotly_chart(ac.digits_figure(inv["true"][0], inv["reconstruction"][0]), key="atk_digits",
+                **PLOT)
+st.markdown(t("atk.quality", psnr=inv["psnr"], ssim=inv["ssim"], sees=inv["sees"],
+              base=inv["baseline_psnr"].get("mean", float("nan"))))
+st.caption(t("atk.inv_caption"))
+if st.button(t("atk.eps.run"), key="atk_eps_run", help=t("atk.eps.run.help")):
+    bar = st.progress(0.0)
+    st.session_state["atk_eps"] = av.epsilon_curve(method, state.cached_run,
+                                                   progress=lambda f: bar.progress(f))
+    bar.empty()
+curve = st.session_state.get("atk_eps")
+if curve is not None:
+    st.plotly_chart(ac.quality_curve(curve["eps"], curve["psnr"], curve["guess"]),
+                    key="atk_eps", **PLOT)
+    st.caption(t("atk.eps.caption"))
