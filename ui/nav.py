@@ -21,6 +21,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/compare.py", "nav.compare", ":material/compare_arrows:"),
     PageSpec("pages/privacy.py", "nav.privacy", ":material/shield_lock:"),
     PageSpec("pages/crypto.py", "nav.crypto", ":material/visibility_off:"),
+    PageSpec("pages/attacks.py", "nav.attacks", ":material/bug_report:"),
 )
 
 

@@ -447,10 +447,11 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
 
 
 # Page tables kept in their own modules (one file per page keeps edits apart); same keys rule.
-from . import text_crypto, text_privacy  # noqa: E402
+from . import text_attacks, text_crypto, text_privacy  # noqa: E402
 
 STRINGS["en"].update(text_privacy.EN)
 STRINGS["en"].update(text_crypto.EN)
+STRINGS["en"].update(text_attacks.EN)
 
 
 def t(key: str, /, **values: object) -> str:
