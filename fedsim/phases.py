@@ -74,8 +74,10 @@ def run_hooks(env: Env, rs: RoundState, hook: str, value: Any, *extra: Any,
 
 
 def _finite_or_raise(rs: RoundState, phase: str, what: str, *arrays) -> None:
+    # One sum per array: any NaN or ±inf makes the sum non-finite (inf − inf is NaN), and
+    # a sum that overflows means values near 1e308, which is divergence too.
     for a in arrays:
-        if a is not None and not np.all(np.isfinite(a)):
+        if a is not None and not np.isfinite(np.sum(a, dtype=np.float64)):
             raise DivergedError(rs.round, phase, what)
 
 
@@ -125,13 +127,13 @@ def train(env: Env, rs: RoundState):
         prox_mu=tcfg.prox_mu, dp_clip=dpm.clip if dpsgd else 0.0,
         dp_noise=dpm.noise_multiplier if dpsgd else 0.0, poisson=dpsgd, seed=cfg.seed,
         round_=rs.round)
-    _finite_or_raise(rs, "train", "the clients' local models", *res.weights)
-    _finite_or_raise(rs, "train", "the local training loss", res.epoch_loss)
     raw = flatten_stacked(res.weights) - rs.start.weights[None, :]
+    _finite_or_raise(rs, "train", "the clients' local models", raw, res.epoch_loss)
     raw, attacked = tamper_updates(raw, ids, mal, cfg.seed, rs.round)
     norms = np.linalg.norm(raw, axis=1)
     steps = -(-data.counts // tcfg.batch_size)
-    return replace(rs, train=res, raw=raw, counts=data.counts, vcounts=data.vcounts), TrainReport(
+    return replace(rs, train=res, raw=raw, norms=norms, counts=data.counts,
+                   vcounts=data.vcounts), TrainReport(
         clients=len(ids), mean_train_loss=float(res.epoch_loss[:, -1].mean()),
         update_norms=tuple(float(v) for v in norms), steps_per_epoch=tuple(int(s) for s in steps),
         batching="poisson" if dpsgd else "shuffle", attacked=attacked or None)

@@ -47,6 +47,7 @@ class RoundState:
     # train
     train: Any = None  # fedsim.client.TrainResult, or None when nobody was sampled
     raw: np.ndarray | None = None  # [K, P] local − global (after any attack), before protection
+    norms: np.ndarray | None = None  # [K] ‖raw‖₂, computed once
     counts: np.ndarray | None = None  # [K] training rows per sampled client
     vcounts: np.ndarray | None = None
     # protect / upload

@@ -102,10 +102,19 @@ class LastRound:
     global_before: np.ndarray
     global_after: np.ndarray | None
     state: RoundState | None = None  # the whole frozen round, for the detail views
-    #: the plain weighted mean of the updates that went into the sum (those that arrived, if
-    #: the round was aborted), as they left the client-side stages: what a correct secure sum
-    #: must reproduce. ``None`` when there were none.
-    plain_mean: np.ndarray | None = None
+
+    @property
+    def plain_mean(self) -> np.ndarray | None:
+        """The plain weighted mean of the updates that went into the sum (those that arrived,
+        if the round was aborted), as they left the client-side stages: what a correct secure
+        sum must reproduce. ``None`` when there were none. Computed on demand (off the hot
+        path)."""
+        rs = self.state
+        used = None if rs is None else (rs.arrived if rs.aborted else rs.accepted)
+        if used is None or not len(used.client_ids):
+            return None
+        w = np.asarray(used.weights, np.float64)
+        return w @ np.asarray(used.deltas, np.float64) / max(float(w.sum()), 1e-12)
 
 
 class Simulation:
@@ -302,7 +311,7 @@ class Simulation:
         mal = set(self.config.clients.malicious.ids)
         per_client = _per_client_extras(rs.trace, ids)
         bytes_up = dict(zip(rs.protected.client_ids, rs.protected.bytes_up.tolist()))
-        norms = np.linalg.norm(rs.raw, axis=1) if len(ids) else np.zeros(0)
+        norms = rs.norms if rs.norms is not None else np.zeros(0)
         clients = []
         for row, cid in enumerate(ids):
             extra = dict(per_client.get(cid, {}))
@@ -325,14 +334,9 @@ class Simulation:
             global_metrics=rs.global_metrics, bytes_down=rs.bytes_down, bytes_up=rs.bytes_up,
             privacy=frozen(privacy), trace=rs.trace, aborted=rs.aborted)
         self._history.append(result)
-        used = rs.arrived if rs.aborted else rs.accepted
-        plain = None
-        if used is not None and len(used.client_ids):
-            w = np.asarray(used.weights, np.float64)
-            plain = w @ np.asarray(used.deltas, np.float64) / max(float(w.sum()), 1e-12)
         self.last = LastRound(rs.round, tuple(ids), rs.raw, rs.protected, rs.delta,
                               res.weights if res is not None else None, rs.start.weights,
-                              rs.weights.copy(), rs, plain)
+                              rs.weights, rs)
         self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
         self._round = None
 
