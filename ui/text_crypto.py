@@ -76,6 +76,10 @@ EN: dict[str, str] = {
         "size times |factor|."),
     "crypto.attack.scale": "scale it",
     "crypto.attack.random": "send noise",
+    "crypto.attack.sign_flip": "flip the sign",
+    "crypto.attack.gaussian": "add Gaussian noise",
+    "crypto.attack.label_flip": "flip labels",
+    "crypto.attack.backdoor": "plant a backdoor",
     "crypto.factor": "Factor",
     "crypto.factor.help": (
         "How strongly the attack works. A negative factor flips the update, pushing the "
