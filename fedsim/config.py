@@ -29,10 +29,12 @@ from typing import Any, Optional
 
 from .errors import ConfigError, IncompatibleConfigError
 
-DATASETS = ("digits", "breast_cancer", "seed_regression", "2d")
+DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "csv")
 SHAPES_2D = ("moons", "circles", "blobs", "xor")
 MODELS = ("auto", "logistic", "mlp", "cnn", "seed_mlp")
-PARTITIONS = ("iid", "dirichlet", "pathological", "shards", "quantity", "feature")
+PARTITIONS = ("iid", "dirichlet", "pathological", "shards", "quantity", "feature", "natural")
+CSV_TASKS = ("auto", "classification", "regression")
+CSV_MISSING = ("error", "drop", "impute")
 QUANTITY_DISTS = ("lognormal", "powerlaw")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 AGGREGATORS = ("fedavg", "median", "trimmed_mean", "krum")
@@ -202,6 +204,13 @@ class DatasetConfig(_Section):
 
     ``num_samples``, ``shape`` and ``noise`` only apply to the generated sets (``2d`` and
     ``seed_regression``); the scikit-learn sets use all their rows.
+
+    ``csv`` is the user's own file (:mod:`fedsim.csvdata`): ``path`` (required), ``label``
+    (default: the last column), ``task_override`` (``auto`` infers it from the label column),
+    the feature ``columns`` (null: all but the label and the partition column), columns forced
+    ``categorical``/``numeric``, what to do with ``missing`` values (``error``, ``drop`` the
+    rows, ``impute``) and ``partition_column``, whose values become the clients of partition
+    ``natural``. These keys are ignored by the other data sets.
     """
 
     _path: typing.ClassVar[str] = "dataset"
@@ -211,10 +220,89 @@ class DatasetConfig(_Section):
     num_samples: int = num(1000, 100, 200_000)
     shape: str = choice("moons", SHAPES_2D)
     noise: float = num(0.2, 0.0, 2.0)
+    path: Optional[str] = field(default=None, metadata={
+        "doc": "csv: the CSV file (at most 20 MB and 200,000 rows; header on line 1)"})
+    label: Optional[str] = field(default=None, metadata={
+        "doc": "csv: the label column (null: the last column)"})
+    task_override: str = choice("auto", CSV_TASKS, doc="csv: classification or regression "
+                                "(auto: regression for a numeric label with more than 20 "
+                                "distinct or non-integer values)")
+    columns: Optional[tuple[str, ...]] = field(default=None, metadata={
+        "doc": "csv: the feature columns (null: all but the label and the partition column)"})
+    categorical: tuple[str, ...] = field(default=(), metadata={
+        "doc": "csv: feature columns to one-hot encode even if they hold numbers"})
+    numeric: tuple[str, ...] = field(default=(), metadata={
+        "doc": "csv: feature columns that must be numbers (the first other value is an error)"})
+    missing: str = choice("error", CSV_MISSING, doc="csv: missing values are an error, drop "
+                          "their rows, or impute (training-pool mean / a '(missing)' category)")
+    partition_column: Optional[str] = field(default=None, metadata={
+        "doc": "csv: one client per distinct value of this column (partition 'natural')"})
+
+    def _check(self):
+        if self.name != "csv":
+            return
+        if not self.path:
+            _fail("dataset.path", self.path, "the path of a CSV file (dataset 'csv' needs one)")
+        import os
+
+        if not os.path.isfile(self.path) or not os.access(self.path, os.R_OK):
+            raise ConfigError("dataset.path", self.path, "a readable CSV file",
+                              message=f"dataset.path: cannot read {self.path!r} (no such "
+                                      "readable file); allowed: the path of a CSV file")
 
     @property
     def task(self) -> str:
+        if self.name == "csv":
+            if self.task_override != "auto":
+                return self.task_override
+            from .csvdata import guess_task
+
+            info = csv_info(self.path)
+            if self.label is not None:
+                _csv_column(info, "dataset.label", self.label)
+            return guess_task(info, self.label)
         return "regression" if self.name == "seed_regression" else "classification"
+
+
+_CSV_INFO: "dict[tuple, dict]" = {}
+_CSV_INFO_MAX = 8
+_CSV_INFO_LOCK = __import__("threading").Lock()  # Streamlit sessions share the process
+
+
+def csv_info(path: str) -> dict:
+    """:func:`fedsim.csvdata.inspect_csv` of ``path`` (columns, kinds, distinct counts; no
+    data), cached on (path, mtime, size) in a small LRU so that validating a configuration
+    does not re-read an unchanged file. Raises :class:`ConfigError` naming ``dataset.path``."""
+    import os
+
+    from .csvdata import CSVError, inspect_csv
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise CSVError(f"dataset.path: cannot read {path!r}: {exc.strerror}", value=path) \
+            from None
+    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
+    with _CSV_INFO_LOCK:
+        info = _CSV_INFO.pop(key, None)
+    if info is None:
+        info = inspect_csv(path)
+    with _CSV_INFO_LOCK:
+        _CSV_INFO[key] = info  # most recently used last
+        while len(_CSV_INFO) > _CSV_INFO_MAX:
+            del _CSV_INFO[next(iter(_CSV_INFO))]
+    return info
+
+
+def _csv_column(info: dict, where: str, name: str):
+    cols = {c.name: c for c in info["columns"]}
+    if name not in cols:
+        from .csvdata import CSVColumnError
+
+        raise CSVColumnError(f"{where}: no column {name!r} in {info['name']}; the columns are "
+                             + ", ".join(map(repr, cols)), column=name, field=where,
+                             value=name)
+    return cols[name]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -561,6 +649,7 @@ def check_combination(cfg: SimulationConfig) -> None:
     def bad(field_: str, value: object, allowed: str) -> typing.NoReturn:
         raise IncompatibleConfigError(field_, value, allowed)
 
+    _check_csv(cfg, bad)
     model = cfg.model_name
     regression = cfg.task == "regression"
     if model == "cnn" and cfg.dataset.name != "digits":
@@ -622,6 +711,29 @@ def check_combination(cfg: SimulationConfig) -> None:
     _check_attacks(cfg, bad)
 
 
+def _check_csv(cfg: SimulationConfig, bad) -> None:
+    """A CSV data set's columns exist, and partition ``natural`` has one client per value."""
+    ds = cfg.dataset
+    if cfg.partition.name == "natural" and (ds.name != "csv" or ds.partition_column is None):
+        bad("partition.name", "natural", "'natural' only with dataset 'csv' and a "
+            "dataset.partition_column (one client per value of that column)")
+    if ds.name != "csv":
+        return
+    info = csv_info(ds.path)
+    for key in ("label", "partition_column"):
+        if getattr(ds, key) is not None:
+            _csv_column(info, f"dataset.{key}", getattr(ds, key))
+    for key in ("columns", "categorical", "numeric"):
+        for i, name in enumerate(getattr(ds, key) or ()):
+            _csv_column(info, f"dataset.{key}[{i}]", name)
+    if cfg.partition.name == "natural":
+        k = _csv_column(info, "dataset.partition_column", ds.partition_column).distinct
+        if cfg.clients.num_clients != k:
+            bad("clients.num_clients", cfg.clients.num_clients,
+                f"{k} with partition 'natural': column {ds.partition_column!r} has {k} "
+                f"distinct values, one client each")
+
+
 def _check_attacks(cfg: SimulationConfig, bad) -> None:
     """Attacks and defences that cannot work with the rest of the configuration."""
     mal = cfg.clients.malicious
@@ -634,6 +746,9 @@ def _check_attacks(cfg: SimulationConfig, bad) -> None:
             bad("clients.malicious.attack", mal.attack,
                 "'backdoor' only with dataset 'digits' (its trigger is a pixel pattern)")
         classes = 10 if cfg.dataset.name == "digits" else 2
+        if cfg.dataset.name == "csv":
+            lab = cfg.dataset.label or csv_info(cfg.dataset.path)["columns"][-1].name
+            classes = _csv_column(csv_info(cfg.dataset.path), "dataset.label", lab).distinct
         for key in ("target_label", "source_label") if mal.attack == "label_flip" \
                 else ("target_label",):
             if getattr(mal, key) >= classes:
