@@ -8,6 +8,8 @@
   ``y = x·w + 0.5·sin(x·u) + 0.3·(x·v)² / 10 + noise`` so a linear model is not enough.
 - ``2d``: TensorFlow-Playground-style 2-D classification (moons, circles, blobs, xor), so
   decision boundaries can be drawn.
+- ``csv``: the user's own file (``dataset.path``), read, checked and encoded by
+  :mod:`fedsim.csvdata` (numeric columns standardized as below, categorical ones one-hot).
 
 Preprocessing (the article's step 2, "localize data"): the server keeps a held-out, stratified
 test set (``test_fraction``). Features are standardized with the mean and standard deviation of
@@ -127,13 +129,49 @@ def _stratified_test_split(strata: np.ndarray, frac: float, seed: int) -> np.nda
     return test
 
 
-@lru_cache(maxsize=16)
 def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
     """Load (or generate) ``cfg.name``, hold out the server's test set and standardize.
 
     Cached per (config, seed): the result is immutable (arrays are made read-only), so it is
-    safe to share between simulations and Streamlit sessions.
+    safe to share between simulations and Streamlit sessions. A CSV is cached on its path,
+    modification time and size too, so an edited file is read again.
     """
+    if cfg.name == "csv":
+        return load_csv_data(cfg, seed).dataset
+    return _load_builtin(cfg, seed)
+
+
+def load_csv_data(cfg: DatasetConfig, seed: int):
+    """The :class:`fedsim.csvdata.CSVData` of a ``csv`` data set (the Dataset plus the natural
+    partition's client rows and the loading report). Errors are ``ConfigError``s naming the
+    line and column."""
+    import os
+
+    from .csvdata import CSVError
+
+    try:
+        st = os.stat(cfg.path)
+    except (OSError, TypeError) as exc:
+        raise CSVError(f"dataset.path: cannot read {cfg.path!r}: "
+                       f"{getattr(exc, 'strerror', None) or exc}", value=cfg.path) from None
+    return _load_csv_cached(os.path.abspath(cfg.path), st.st_mtime_ns, st.st_size, cfg.label,
+                            cfg.task_override, cfg.columns, cfg.categorical, cfg.numeric,
+                            cfg.missing, cfg.partition_column, cfg.test_fraction, seed)
+
+
+@lru_cache(maxsize=4)
+def _load_csv_cached(path, _mtime, _size, label, task, columns, categorical, numeric, missing,
+                     partition_column, test_fraction, seed):
+    from .csvdata import CSVOptions, load_csv
+
+    opts = CSVOptions(label=label, task=task, columns=columns, categorical=categorical,
+                      numeric=numeric, missing=missing, partition_column=partition_column,
+                      test_fraction=test_fraction)
+    return load_csv(path, opts, seed)
+
+
+@lru_cache(maxsize=16)
+def _load_builtin(cfg: DatasetConfig, seed: int) -> Dataset:
     x, y, task, num_classes, feats, classes, image_shape = _raw(cfg, seed)
     test = _stratified_test_split(label_strata(y, task), cfg.test_fraction, seed)
     xtr, xte, ytr, yte = x[~test], x[test], y[~test], y[test]

@@ -75,9 +75,23 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     :class:`~fedsim.errors.PartitionError` here means the split is impossible.
     """
     data = load_dataset(cfg.dataset, cfg.seed)
-    strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
-    part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
-                          cfg.dataset.val_fraction, cfg.seed)
+    if cfg.partition.name == "natural":  # one client per value of dataset.partition_column
+        from .csvdata import natural_partition
+        from .datasets import load_csv_data
+        from .errors import PartitionError
+
+        csv = load_csv_data(cfg.dataset, cfg.seed)
+        if len(csv.client_indices) != cfg.clients.num_clients:
+            raise PartitionError("clients.num_clients", cfg.clients.num_clients,
+                                 f"{len(csv.client_indices)}: the training pool holds rows of "
+                                 f"{len(csv.client_indices)} values of column "
+                                 f"{cfg.dataset.partition_column!r}, one client each")
+        part = natural_partition(csv, cfg.dataset.val_fraction, cfg.seed,
+                                 cfg.partition.min_samples)
+    else:
+        strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
+        part = partition_pool(strata, data.num_features, cfg.clients.num_clients,
+                              cfg.partition, cfg.dataset.val_fraction, cfg.seed)
     xs, ys, xvs, yvs = [], [], [], []
     for k, (idx, val) in enumerate(zip(part.indices, part.val_mask)):
         xk = client_arrays(data.x_train, part, k, cfg.seed)
