@@ -202,19 +202,22 @@ def client_val_figure(history: Sequence[RoundResult], num_clients: int, task: st
 
 def update_norm_figure(history: Sequence[RoundResult], num_clients: int,
                        total_rounds: int | None = None) -> go.Figure:
-    """‖local − global‖ per client per round; open circle = dropped, ✕ = rejected."""
+    """‖local − global‖ per client per round; open circle = dropped, ✕ = rejected; a
+    malicious client's line is dashed (the same marks as the Attacks page)."""
     fig = _base(t("ch.norm_title"), legend=dict(title=t("ch.client")))
     for k in range(num_clients):
-        x, y, sym = [], [], []
+        x, y, sym, bad = [], [], [], False
         for r in history:
             for c in r.clients:
                 if c.id == k:
                     x.append(r.round), y.append(c.update_norm)
+                    bad = bad or c.malicious
                     sym.append("circle-open" if c.dropped else
                                "x" if c.extra.get("rejected") else "circle")
         if x:
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=str(k),
-                                     line=dict(color=client_color(k, num_clients), width=1),
+                                     line=dict(color=client_color(k, num_clients), width=1,
+                                               dash="dash" if bad else "solid"),
                                      marker=dict(size=9, symbol=sym)))
     fig.update_xaxes(title=t("ch.round"),
                      range=None if total_rounds is None else [0.5, total_rounds + 0.5])
