@@ -165,10 +165,59 @@ def bench_l2proof(sizes=(16, 32, 64, 256), bound: int = 127) -> dict:
     return out
 
 
+def bench_engine_defences(rounds: int = 3) -> dict:
+    """Per-round cost of the integrity defences inside the engine (10 digits clients, one
+    backdoor client), interleaved round by round with plain FedAvg; medians."""
+    from fedsim import Simulation, SimulationConfig
+
+    mal = {"ids": [3], "attack": "backdoor", "factor": 10.0}
+    variants = {
+        "plain FedAvg": {},
+        "norm bound 0.5": {"aggregation": {"norm_bound": 0.5}},
+        "median": {"aggregation": {"name": "median"}},
+        "L2 proof, layer 3 (10 coords)": {"privacy": {"zkp": {
+            "enabled": True, "norm": "l2", "bound": 0.1, "layer": 3}}},
+        "L2 proof, layer 1 (32 coords)": {"privacy": {"zkp": {
+            "enabled": True, "norm": "l2", "bound": 0.1, "layer": 1}}},
+        "L-inf proof, 32 coords": {"privacy": {"zkp": {"enabled": True, "bound": 0.1}}},
+    }
+    sims = {k: Simulation(SimulationConfig.from_dict({"seed": 0, "rounds": 100, "clients": {
+        "num_clients": 10, "malicious": mal}, **v})) for k, v in variants.items()}
+    for sim in sims.values():
+        sim.step_round()
+    times: dict = {k: [] for k in sims}
+    prove: dict = {k: [] for k in sims}
+    verify: dict = {k: [] for k in sims}
+    for _ in range(rounds):
+        for k, sim in sims.items():
+            t0 = time.perf_counter()
+            r = sim.step_round()
+            times[k].append((time.perf_counter() - t0) * 1e3)
+            z = r.phase("protect").measurements.get("zkp") if "zkp" in \
+                r.phase("protect").measurements else None
+            if z:
+                prove[k].append(z["prove_ms_per_client"])
+                verify[k].append(r.phase("aggregate").measurements["zkp"]["verify_ms_per_client"])
+    base = statistics.median(times["plain FedAvg"])
+    print(f"integrity defences in the engine, 10 digits clients, {rounds} rounds (medians)")
+    print(f"  {'defence':<32}{'ms/round':>10}{'× plain':>9}{'prove ms/client':>17}"
+          f"{'verify ms/client':>18}")
+    out = {}
+    for k in sims:
+        ms = statistics.median(times[k])
+        pv = statistics.median(prove[k]) if prove[k] else float("nan")
+        vv = statistics.median(verify[k]) if verify[k] else float("nan")
+        out[k] = {"ms": ms, "ratio": ms / base, "prove_ms": pv, "verify_ms": vv}
+        print(f"  {k:<32}{ms:>10.1f}{ms / base:>9.1f}{pv:>17.1f}{vv:>18.1f}")
+    return out
+
+
 def main() -> None:
     bench_inversion()
     print()
     bench_l2proof()
+    print()
+    bench_engine_defences()
 
 
 if __name__ == "__main__":
