@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     g = show.add_mutually_exclusive_group(required=True)
     g.add_argument("--config")
     g.add_argument("--preset")
+    sub.add_parser("schema", help="print the configuration's JSON Schema (for editors)")
+    # Subcommands that live with their feature; each imports its heavy parts only when run.
+    from .attacks.cli import add_subcommand as add_invert
+    from .flower.cli import add_subcommand as add_flower
+
+    add_invert(sub)
+    add_flower(sub)
     return p
 
 
@@ -291,6 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "show-config":
             print(_config(args).to_json())
             return 0
+        if args.command == "schema":
+            from .schema import main as schema_main
+
+            return schema_main()
+        if args.command == "invert":
+            from .attacks.cli import main as invert_main
+
+            return invert_main(args)
+        if args.command == "flower":
+            from .flower.cli import main as flower_main
+
+            return flower_main(args)
         return _run(args, progress)
     except FedsimError as exc:  # ConfigError, OutputError, DivergedError, ...
         print(f"fedsim: error: {exc}", file=sys.stderr)
