@@ -133,6 +133,13 @@ class AccountingReport(Report):
     epsilon_median: float | None = None
     #: DP-SGD: every client's RDP ε so far, by client id
     client_epsilons: tuple[float, ...] | None = None
+    #: set when ε is infinite (no noise), so a JSON reader does not take ``null`` for "unknown"
+    note: str | None = None
+
+    def __post_init__(self):
+        if self.note is None and not math.isfinite(self.epsilon):
+            object.__setattr__(self, "note", "epsilon is infinite: with noise_multiplier 0 "
+                                             "nothing is private (clipping alone)")
 
 
 # --------------------------------------------------------------------------- state
