@@ -25,7 +25,9 @@ left, right = st.columns([1, 3], gap="large")
 
 with left:
     st.subheader(t("data.controls"))
-    bound("selectbox", "data", "data.dataset", options=list(DATASETS),
+    # A CSV comes in through the upload panel (it needs a file), not through this list.
+    bound("selectbox", "data", "data.dataset",
+          options=[d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
           format_func=lambda v: t(f"data.dataset.{v}"))
     if cfg.dataset.name == "2d":
         bound("selectbox", "shape", "data.shape", options=list(SHAPES_2D))
@@ -34,7 +36,8 @@ with left:
               step=100)
         bound("slider", "noise", "data.noise", min_value=0.0, max_value=1.0, step=0.05)
     bound("number_input", "clients", "data.clients", min_value=1, max_value=500, step=1)
-    bound("selectbox", "split", "data.split", options=list(PARTITIONS),
+    bound("selectbox", "split", "data.split",  # "natural" needs a CSV's column
+          options=[p for p in PARTITIONS if p != "natural" or cfg.dataset.name == "csv"],
           format_func=lambda v: t(f"data.split.{v}"))
     split = cfg.partition.name
     if split == "dirichlet":
@@ -69,6 +72,9 @@ with right:
         st.plotly_chart(charts.label_distribution_figure(s.label_counts, s.label_names),
                         key="data_labels", **PLOT)
         st.caption(t("data.labels_caption"))
+        if s.unused_labels:
+            st.warning(t("data.unused_labels", labels=", ".join(s.unused_labels),
+                         n=len(s.unused_labels)))
         if s.task == "regression":
             st.caption(t("data.regression_bins", bins=s.num_labels))
     with c2:

@@ -366,3 +366,14 @@ def test_pages_are_thin():
     root = pathlib.Path(__file__).resolve().parents[1]
     sizes = {p.name: len(p.read_text().splitlines()) for p in (root / "pages").glob("*.py")}
     assert all(n <= 160 for n in sizes.values()), sizes
+
+
+def test_data_page_says_which_labels_a_pathological_split_left_out():
+    from apphelp import open_app
+
+    from ui.text import t
+
+    at = open_app({"split": "pathological", "classes": "2", "clients": "4"},
+                  page="pages/data.py")
+    warn = [w.value for w in at.warning]
+    assert any(t("data.unused_labels", labels="", n=2).split("(")[0] in w for w in warn), warn

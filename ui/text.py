@@ -123,6 +123,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.dataset.2d": "2d (points on a plane)",
     "data.dataset.breast_cancer": "breast cancer (table)",
     "data.dataset.seed_regression": "seed regression (article)",
+    "data.dataset.csv": "your CSV file",
     "data.shape": "2-D shape",
     "data.shape.help": "The pattern the two classes form on the plane.",
     "data.samples": "Points generated",
@@ -143,6 +144,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.split.shards": "shards (sorted, dealt)",
     "data.split.quantity": "quantity (unequal sizes)",
     "data.split.feature": "feature (shifted inputs)",
+    "data.split.natural": "natural (one client per value of a column)",
     "data.alpha": "Label skew α (alpha)",
     "data.alpha.help": "Dirichlet concentration. Small α (0.01–0.1): each client sees one or "
                        "two labels. Large α (10–100): every client looks like the whole data "
@@ -177,6 +179,10 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.test": "Server test set",
     "data.test.help": "Held out by the server to measure the global model; no client has these.",
     "data.labels_title": "Labels per client",
+    "data.unused_labels": "Left out: {n} label(s) ({labels}). Each client holds exactly the "
+                          "classes it was asked for, and there are fewer client slots than "
+                          "labels, so nobody holds these (what flwr-datasets does). Add clients "
+                          "or classes per client to use them.",
     "data.labels_caption": "Each bar is one client; colours are labels. With small α the bars "
                            "turn into one or two colours: clients disagree about what the data "
                            "looks like.",

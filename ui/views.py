@@ -45,6 +45,8 @@ class SplitSummary:
     points: np.ndarray | None  # 2-D data: every training row, as the client holds it
     point_labels: np.ndarray | None
     point_client: np.ndarray | None
+    #: labels no client holds (a pathological split with too few slots leaves them out)
+    unused_labels: tuple[str, ...] = ()
 
 
 def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
@@ -91,7 +93,8 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
         image_shape=data.image_shape, samples=tuple(samples), sample_labels=tuple(sample_labels),
         points=np.concatenate(pts) if two_d else None,
         point_labels=np.concatenate(plab) if two_d else None,
-        point_client=np.concatenate(pcl) if two_d else None)
+        point_client=np.concatenate(pcl) if two_d else None,
+        unused_labels=tuple(names[int(c)] for c in part.unused_labels))
 
 
 # ------------------------------------------------------------------ history views
