@@ -17,6 +17,9 @@ SECTIONS = [
     ("privacy accountant", "bench.dp_bench", "bench_accountant"),
     ("cryptographic mechanisms", "bench.crypto_bench", "bench_all"),
     ("app responsiveness", "bench.app_bench", "main"),
+    ("typed round vs the engine before it", "bench.refactor_bench", "main"),
+    ("attacks and defences", "bench.attack_bench", "main"),
+    ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
 ]
 
 

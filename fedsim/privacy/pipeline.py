@@ -67,7 +67,7 @@ def build_pipeline(cfg: SimulationConfig, *, layer_slices=None, client_sizes=Non
     if p.zkp.enabled:
         from . import zkp
 
-        mechs.append(zkp.from_config(cfg))
+        mechs.append(zkp.from_config(cfg, layer_slices=layer_slices))
     if p.secure_aggregation.enabled:
         from . import secagg
 
