@@ -24,6 +24,7 @@ import numpy as np
 from .attacks.poisoning import attack_success, poison_client_data, tamper_updates
 from .errors import DivergedError, ProtocolError
 from .privacy.base import Aggregate, RoundContext, UpdateBatch
+from .privacy.crypto_reports import AbortedSumReport
 from .results import PHASES, metric_key
 from .rng import generator
 from .round import (AggregateReport, BroadcastReport, EvaluateReport, ProtectReport, RoundState,
@@ -179,7 +180,7 @@ def aggregate(env: Env, rs: RoundState):
             # Too few survivors to reconstruct the masks: a real server abandons the
             # round rather than apply a wrong sum. The global model stays as it is.
             aborted = str(err)
-            total, rep = np.zeros(env.num_params), {"aborted": aborted}
+            total, rep = np.zeros(env.num_params), AbortedSumReport(aborted=aborted)
         reports[hider.name + "_sum"] = rep
         agg = Aggregate(np.asarray(total, np.float64), max(float(batch.weights.sum()), 1e-12))
     else:

@@ -56,6 +56,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..rng import generator
 from ..reports import Report
+from .crypto_reports import DecryptionReport, EncryptionReport
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
 from .quantize import clip as clip_values
 from .quantize import stochastic_round
@@ -333,7 +334,7 @@ class HomomorphicEncryption(Mechanism):
         if n and uploads[0].ciphertexts:
             meas["preview_hex"] = self._preview(uploads[0].ciphertexts[0])
         return (batch.replace(bytes_up=bytes_up)
-                .with_payload(self.name, PerClient(tuple(uploads)))), state, meas
+                .with_payload(self.name, PerClient(tuple(uploads)))), state, EncryptionReport(**meas)
 
     def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
         """Client ``row``'s plain coordinates and its own first ciphertext."""
@@ -377,8 +378,8 @@ class HomomorphicEncryption(Mechanism):
         weights = np.asarray(batch.weights, np.float64)
         result = np.zeros(num_params)
         if not uploads:
-            return result, {"add_ms": 0.0, "decrypt_ms": 0.0, "server_ms": 0.0,
-                            "max_abs_error": 0.0, "summed": 0}
+            return result, DecryptionReport(add_ms=0.0, decrypt_ms=0.0, server_ms=0.0,
+                                            max_abs_error=0.0, summed=0)
         info = uploads[0].info
         n = len(uploads)
 
@@ -436,7 +437,7 @@ class HomomorphicEncryption(Mechanism):
             "preview_sum": [float(v) for v in result[:8]],
             "preview_plain_sum": [float(v) for v in plain_sum[:8]],
         }
-        return result, meas
+        return result, DecryptionReport(**meas)
 
 
 def from_config(cfg, layer_slices: Optional[Sequence[slice]] = None

@@ -71,6 +71,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ..errors import ProtocolError
 from ..rng import generator
 from ..reports import Report
+from .crypto_reports import SecAggClientReport, SecureSumReport
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
 from .quantize import FixedPoint, ring_sum, to_ring
 from .quantize import clip as clip_values
@@ -375,7 +376,8 @@ class SecureAggregation(Mechanism):
             })
         payload = PerClient(tuple(SecAggUpload(u, masked[row], devices[u], setup)
                                   for row, u in enumerate(ids)))
-        return batch.replace(bytes_up=bytes_up).with_payload(self.name, payload), state, meas
+        return (batch.replace(bytes_up=bytes_up).with_payload(self.name, payload), state,
+                SecAggClientReport(**meas))
 
     # ---- server side: round 4
     def secure_sum(self, ctx: RoundContext, state, batch: UpdateBatch):
@@ -446,7 +448,7 @@ class SecureAggregation(Mechanism):
             "preview_sum": [float(v) for v in result[:PREVIEW]],
             "preview_plain_sum": [float(v) for v in plain[:PREVIEW]],
         }
-        return result, meas
+        return result, SecureSumReport(**meas)
 
     def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
         """Client ``row``'s encoded and masked vectors (:class:`MaskingExplanation`)."""

@@ -59,6 +59,7 @@ from nacl.exceptions import RuntimeError as SodiumRuntimeError
 from nacl.exceptions import ValueError as SodiumValueError
 
 from ..rng import generator
+from .crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
 from .base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 
 #: ℓ, the order of ed25519's prime-order subgroup.
@@ -344,43 +345,14 @@ class RangeProofs(Mechanism):
             "honest_clipped_fraction": n_clipped / max(1, deltas.size),
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + proof_bytes)
-        return out.with_payload(self.name, PerClient(tuple(uploads))), state, meas
+        return out.with_payload(self.name, PerClient(tuple(uploads))), state, ProofReport(**meas)
 
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
-        uploads: tuple[ZKPUpload, ...] = batch.payload[self.name].items
         coords = self.challenge(ctx, batch.deltas.shape[1])
-        ids = tuple(int(c) for c in batch.client_ids)
-        keep, reasons, verify_ms = [], [], []
-        for u, up in zip(ids, uploads):
-            t0 = time.perf_counter()
-            if up.client_id != u:
-                ok, why = False, "payload row belongs to another client"
-            else:
-                ok, why = verify_range_proof(up.proof, coords, self.bits, ctx.round, u)
-            verify_ms.append((time.perf_counter() - t0) * 1e3)
-            keep.append(ok)
-            reasons.append(why)
-        keep_arr = np.array(keep, bool)
-        accepted = batch.select(keep_arr)
-
-        vm = np.array(verify_ms)
-        meas = {
-            "clients": list(ids),
-            "verified": [bool(k) for k in keep],
-            "reasons": reasons,
-            "verify_ms": [float(t) for t in vm],
-            "verify_ms_total": float(vm.sum()),
-            "server_ms": float(vm.sum()),
-            "verify_ms_per_client": float(vm.mean()) if len(vm) else 0.0,
-            "proof_bytes": [int(up.proof.nbytes) for up in uploads],
-            "rejected": [u for u, k in zip(ids, keep) if not k],
-            "accepted": int(keep_arr.sum()),
-            # Keyed by client id (not aligned with the sampled list: dropped clients sent
-            # nothing to verify), so each ClientRecord gets its own "verified" flag.
-            "per_client": {"verified": {str(c): bool(k) for c, k in zip(ids, keep)}},
-        }
-        return accepted, state, meas
+        accepted, report = verify_all(batch, self.name, lambda up, u: verify_range_proof(
+            up.proof, coords, self.bits, ctx.round, u))
+        return accepted, state, report
 
     # ---- server side, after the sum
     def server(self, ctx: RoundContext, state, agg: Aggregate, accepted: UpdateBatch):
@@ -409,10 +381,12 @@ class RangeProofs(Mechanism):
             pending["rand_sums"] = [sum(weight * up.randomness[k] for weight, up in zip(wi, ups))
                                     % ORDER for k in range(len(coords))]
         if not pending["integral"]:
-            return agg, state, {"aggregate_check": None,
-                                "aggregate_note": "weights are not integers; commitments not summed"}
+            return agg, state, AggregateCheckReport(
+                aggregate_check=None,
+                aggregate_note="weights are not integers; commitments not summed")
         if not pending["n"]:
-            return agg, state, {"aggregate_check": None, "aggregate_note": "no accepted client"}
+            return agg, state, AggregateCheckReport(aggregate_check=None,
+                                                    aggregate_note="no accepted client")
         opens = all(commit(m, r) == c for m, r, c in
                     zip(pending["value_sums"], pending["rand_sums"], pending["commit_sums"]))
         committed = np.array(pending["value_sums"], np.float64) * self.step - \
@@ -431,7 +405,7 @@ class RangeProofs(Mechanism):
             "aggregate_tolerance": float(np.max(tol)),
             "aggregate_check_ms": (time.perf_counter() - t0) * 1e3,
         }
-        return agg, state, meas
+        return agg, state, AggregateCheckReport(**meas)
 
 
 # --------------------------------------------------------------------------- L2 mechanism
@@ -528,38 +502,15 @@ class L2NormProofs(Mechanism):
             "honest_clipped": clipped,
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + nbytes)
-        return out.with_payload(self.name, PerClient(tuple(uploads))), state, meas
+        return out.with_payload(self.name, PerClient(tuple(uploads))), state, ProofReport(**meas)
 
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
         from .l2proof import check_l2
 
-        uploads = batch.payload[self.name].items
-        ids = tuple(int(c) for c in batch.client_ids)
-        keep, reasons, verify_ms = [], [], []
-        for u, up in zip(ids, uploads):
-            t0 = time.perf_counter()
-            if up.client_id != u:
-                ok, why = False, "payload row belongs to another client"
-            else:
-                ok, why = check_l2(up.proof.commitments, up.proof, L2_UNITS, round=ctx.round,
-                                   client_id=u)
-            verify_ms.append((time.perf_counter() - t0) * 1e3)
-            keep.append(ok)
-            reasons.append(why)
-        keep_arr = np.array(keep, bool)
-        vm = np.array(verify_ms)
-        meas = {
-            "norm": "l2", "clients": list(ids), "verified": [bool(k) for k in keep],
-            "reasons": reasons, "verify_ms": [float(t) for t in vm],
-            "verify_ms_total": float(vm.sum()), "server_ms": float(vm.sum()),
-            "verify_ms_per_client": float(vm.mean()) if len(vm) else 0.0,
-            "proof_bytes": [int(up.proof.nbytes) for up in uploads],
-            "rejected": [u for u, k in zip(ids, keep) if not k],
-            "accepted": int(keep_arr.sum()),
-            "per_client": {"verified": {str(c): bool(k) for c, k in zip(ids, keep)}},
-        }
-        return batch.select(keep_arr), state, meas
+        accepted, report = verify_all(batch, self.name, lambda up, u: check_l2(
+            up.proof.commitments, up.proof, L2_UNITS, round=ctx.round, client_id=u), norm="l2")
+        return accepted, state, report
 
     # ---- server side, after the sum: the accepted commitments open to the aggregate used
     def server(self, ctx: RoundContext, state, agg: Aggregate, accepted: UpdateBatch):
@@ -570,10 +521,12 @@ class L2NormProofs(Mechanism):
         t0 = time.perf_counter()
         w = np.asarray(accepted.weights, np.float64)
         if not len(w):
-            return agg, state, {"aggregate_check": None, "aggregate_note": "no accepted client"}
+            return agg, state, AggregateCheckReport(aggregate_check=None,
+                                                    aggregate_note="no accepted client")
         if not np.all(np.abs(w - np.rint(w)) < 1e-9):
-            return agg, state, {"aggregate_check": None,
-                                "aggregate_note": "weights are not integers; commitments not summed"}
+            return agg, state, AggregateCheckReport(
+                aggregate_check=None,
+                aggregate_note="weights are not integers; commitments not summed")
         ups = accepted.payload[self.name].items
         wi = [int(round(x)) for x in w]
         sl = self._part(accepted.deltas.shape[1])
@@ -595,12 +548,41 @@ class L2NormProofs(Mechanism):
         gap = np.abs(committed - used)
         tol = (w.sum() / self.scale + len(w) * w.max() * self.sum_error + 1e-9 * (1 + np.abs(used)))
         matches = bool(np.all(gap <= tol))
-        return agg, state, {
-            "aggregate_opens": bool(opens), "aggregate_matches": matches,
-            "aggregate_check": bool(opens and matches),
-            "aggregate_max_gap": float(gap.max()) if n else 0.0,
-            "aggregate_tolerance": float(np.max(tol)) if n else 0.0,
-            "aggregate_check_ms": (time.perf_counter() - t0) * 1e3}
+        return agg, state, AggregateCheckReport(
+            aggregate_opens=bool(opens), aggregate_matches=matches,
+            aggregate_check=bool(opens and matches),
+            aggregate_max_gap=float(gap.max()) if n else 0.0,
+            aggregate_tolerance=float(np.max(tol)) if n else 0.0,
+            aggregate_check_ms=(time.perf_counter() - t0) * 1e3)
+
+
+def verify_all(batch: UpdateBatch, name: str, check, norm: str | None = None):
+    """Check every arrived proof with ``check(upload, client_id) -> (ok, reason)``; return
+    the accepted rows and the :class:`VerifyReport` (shared by the L∞ and L2 mechanisms)."""
+    uploads = batch.payload[name].items
+    ids = tuple(int(c) for c in batch.client_ids)
+    keep, reasons, verify_ms = [], [], []
+    for u, up in zip(ids, uploads):
+        t0 = time.perf_counter()
+        if up.client_id != u:
+            ok, why = False, "payload row belongs to another client"
+        else:
+            ok, why = check(up, u)
+        verify_ms.append((time.perf_counter() - t0) * 1e3)
+        keep.append(ok)
+        reasons.append(why)
+    keep_arr = np.array(keep, bool)
+    vm = np.array(verify_ms)
+    report = VerifyReport(
+        norm=norm, clients=list(ids), verified=[bool(k) for k in keep], reasons=reasons,
+        verify_ms=[float(t) for t in vm], verify_ms_total=float(vm.sum()),
+        server_ms=float(vm.sum()), verify_ms_per_client=float(vm.mean()) if len(vm) else 0.0,
+        proof_bytes=[int(up.proof.nbytes) for up in uploads],
+        rejected=[u for u, k in zip(ids, keep) if not k], accepted=int(keep_arr.sum()),
+        # Keyed by client id (not aligned with the sampled list: dropped clients sent
+        # nothing to verify), so each ClientRecord gets its own "verified" flag.
+        per_client={"verified": {str(c): bool(k) for c, k in zip(ids, keep)}})
+    return batch.select(keep_arr), report
 
 
 def _layer_slice(cfg, layer: int, layer_slices) -> slice:
