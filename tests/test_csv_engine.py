@@ -274,3 +274,23 @@ def test_natural_split_by_hospital_converges(tmp_path):
         csv.dataset.feature_names)
     acc = [r["global"]["accuracy"] for r in run["rounds"]]
     assert acc[-1] >= 0.9, acc
+
+
+def test_csv_of_a_builtin_set_gives_the_same_arrays(tmp_path):
+    """breast_cancer written as a CSV (label 0/1) loads to exactly the built-in arrays: the
+    same test split, the same training-pool standardization."""
+    from sklearn.datasets import load_breast_cancer
+
+    from fedsim.datasets import load_dataset
+
+    d = load_breast_cancer()
+    p = tmp_path / "bc01.csv"
+    p.write_text(",".join(f"f{i}" for i in range(30)) + ",target\n" + "".join(
+        ",".join(repr(float(v)) for v in x) + f",{y}\n" for x, y in zip(d.data, d.target)))
+    a = load_dataset(SimulationConfig.from_dict(csv_cfg(str(p))).dataset, 0)
+    b = load_dataset(SimulationConfig.from_dict({"dataset": {"name": "breast_cancer"}}).dataset,
+                     0)
+    np.testing.assert_allclose(a.x_train, b.x_train, atol=1e-6)
+    np.testing.assert_allclose(a.x_test, b.x_test, atol=1e-6)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert a.task == "classification" and a.num_classes == 2
