@@ -78,6 +78,11 @@ class VectorizedTrainer:
         self._eval = tf.function(self._eval_impl, input_signature=[
             [tf.TensorSpec([None, *s], tf.float32) for s in self.shapes], *data,
             tf.TensorSpec([None], tf.int32)])
+        # One model on one set (the server's test set every round): a plain call, not a map
+        # over a stack of copies (that was 16-20% of a 100-client round).
+        self._eval_one = tf.function(self._eval_one_impl, input_signature=[
+            [tf.TensorSpec(s, tf.float32) for s in self.shapes],
+            tf.TensorSpec([None, d], tf.float32), tf.TensorSpec([None], ydt)])
 
     # ------------------------------------------------------------------ graph pieces
     def _per_example_loss(self, params, x, y):
@@ -182,6 +187,10 @@ class VectorizedTrainer:
         vloss, vmetric = self._eval_impl(params, xv, yv, vcount)
         return params, losses.stack(), weights.stack(), vloss, vmetric
 
+    def _eval_one_impl(self, params, x, y):
+        loss, metric = self._per_example_loss(params, x, y)
+        return tf.reduce_mean(loss), tf.reduce_mean(metric)
+
     def _eval_impl(self, params, x, y, count):
         """Mean loss and metric of K models, each on its own padded rows ``x[k, :count[k]]``."""
         n = tf.shape(x)[1]
@@ -242,8 +251,9 @@ class VectorizedTrainer:
 
     def evaluate(self, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set)."""
-        loss, metric = self.evaluate_many([w[None] for w in weights], x, y)
-        return float(loss[0]), float(metric[0])
+        loss, metric = self._eval_one([tf.constant(np.asarray(w, np.float32)) for w in weights],
+                                      np.asarray(x, np.float32), y)
+        return float(loss), float(metric)
 
     def evaluate_many(self, stacked: list[np.ndarray], x: np.ndarray, y: np.ndarray):
         """Per-model (loss, metric) of K models on the same set: ``[K]`` each."""
