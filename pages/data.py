@@ -12,6 +12,7 @@ from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D
 from fedsim.errors import FedsimError
 from ui import charts, nav, safe, state
 from ui.controls import ALPHA_STEPS, bound
+from ui.csv_upload import csv_upload_panel
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG
 
@@ -29,6 +30,8 @@ with left:
     bound("selectbox", "data", "data.dataset",
           options=[d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
           format_func=lambda v: t(f"data.dataset.{v}"))
+    with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
+        csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
     if cfg.dataset.name == "2d":
         bound("selectbox", "shape", "data.shape", options=list(SHAPES_2D))
     if cfg.dataset.name in ("2d", "seed_regression"):

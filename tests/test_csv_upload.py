@@ -192,3 +192,25 @@ def test_stale_session_folders_are_swept(upload_root):
     at = submit(upload(app(), clean_csv()))
     assert not old.exists() and os.path.isfile(at.session_state["changes"]["dataset.path"])
     assert cu.STALE_S >= 3600
+
+
+def test_a_link_or_config_file_cannot_make_the_server_read_a_file(tmp_path):
+    """dataset.path is private: share links neither carry nor set it, and a configuration
+    naming a file this session did not upload is refused (it would echo the file's columns)."""
+    from fedsim.config import SimulationConfig
+    from ui import params
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n3,4\n")
+    cfg, problems = params.decode({"data": "csv", "dataset.path": str(secret)})
+    assert cfg.dataset.path is None and any("dataset.path" in p for p in problems)
+    ok = SimulationConfig.from_dict({"dataset": {"name": "csv", "path": str(secret),
+                                                 "label": "b"}})
+    assert "dataset.path" not in " ".join(params.encode(ok))
+
+    from fedsim.errors import ConfigError
+    from ui import state
+
+    with pytest.raises(ConfigError) as err:
+        state._check_runnable(ok)
+    assert err.value.field == "dataset.path"

@@ -125,8 +125,21 @@ _FEATURES = {"digits": 64, "breast_cancer": 30, "seed_regression": 100, "2d": 2}
 _OUTPUTS = {"digits": 10, "breast_cancer": 2, "seed_regression": 1, "2d": 4}
 
 
+def _shape(cfg: SimulationConfig) -> tuple[int, int, int]:
+    """(rows, input features, outputs) of the data set, without TensorFlow. A CSV is read
+    (cached by path, mtime and size in fedsim.datasets) since only the file knows."""
+    ds = cfg.dataset
+    if ds.name == "csv":
+        from fedsim.datasets import load_dataset
+
+        data = load_dataset(ds, cfg.seed)
+        rows = len(data.y_train) + len(data.y_test)
+        return rows, data.num_features, data.num_classes if data.task == "classification" else 1
+    return _ROWS.get(ds.name, ds.num_samples), _FEATURES[ds.name], _OUTPUTS[ds.name]
+
+
 def _params(cfg: SimulationConfig) -> int:
-    f, o = _FEATURES[cfg.dataset.name], _OUTPUTS[cfg.dataset.name]
+    _, f, o = _shape(cfg)
     name = cfg.model_name
     if name == "logistic":
         return f * o + o
@@ -148,14 +161,13 @@ def estimate(cfg: SimulationConfig, train_sizes: Sequence[int] | None = None) ->
     """Work of one round and memory of one simulation. ``train_sizes`` (from the split, when
     known) gives the largest client, which sets the padding of the stacked client tensors."""
     ds = cfg.dataset
-    rows = _ROWS.get(ds.name, ds.num_samples)
+    rows, feats, _ = _shape(cfg)
     train = int(rows * (1 - ds.test_fraction) * (1 - ds.val_fraction))
     n = cfg.clients.num_clients
     params = _params(cfg)
     sampled = max(1, round(cfg.clients.fraction * n))
     work = 6.0 * train * (sampled / n) * cfg.training.local_epochs * params / 1e6
     biggest = max(train_sizes) if train_sizes is not None and len(train_sizes) else train
-    feats = _FEATURES[ds.name]
     # stacked, padded client data (train + validation, x and y) and ~6 weight-sized copies per
     # client (local weights, gradients, optimizer slots, update, protected update)
     data = n * biggest * (feats + 1) * 4 * 2
@@ -173,7 +185,8 @@ def check(cfg: SimulationConfig, train_sizes: Sequence[int] | None = None,
                        ("max_epochs", cfg.training.local_epochs)):
         if value > getattr(lim, cap):
             raise LimitError(cap, FIELDS[cap], value, getattr(lim, cap))
-    if cfg.dataset.name not in _ROWS and cfg.dataset.num_samples > lim.max_samples:
+    if cfg.dataset.name in ("2d", "seed_regression") and \
+            cfg.dataset.num_samples > lim.max_samples:
         raise LimitError("max_samples", "dataset.num_samples", cfg.dataset.num_samples,
                          lim.max_samples)
     if cfg.model_name == "mlp" and cfg.model.hidden > lim.max_hidden:

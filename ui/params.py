@@ -154,12 +154,18 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
+#: Fields a share link may neither carry nor set: a path names a file on the server.
+PRIVATE_PATHS = frozenset({"dataset.path"})
+
+
 def encode(cfg: SimulationConfig) -> dict[str, str]:
     """Query parameters for ``cfg``: only fields that differ from the defaults."""
     mine, default = flatten(cfg.to_dict()), flatten(_DEFAULT.to_dict())
     out = {}
     ordered = list(ALIASES.values()) + [p for p in mine if p not in PATH_TO_KEY]
     for path in ordered:
+        if path in PRIVATE_PATHS:
+            continue  # a file on this server: meaningless (and not shareable) elsewhere
         if mine[path] != default[path]:
             out[key_for(path)] = format_value(mine[path])
     return out
@@ -211,6 +217,9 @@ def decode(params: Mapping[str, str]) -> tuple[SimulationConfig, list[str]]:
         path = ALIASES.get(key, key)
         hint = LEAF_TYPES.get(path)
         if hint is None:
+            problems.append(f"unknown:{key}")
+            continue
+        if path in PRIVATE_PATHS:  # a link must never make the server open a file
             problems.append(f"unknown:{key}")
             continue
         try:

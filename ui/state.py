@@ -153,7 +153,14 @@ def _rounds_only(old: SimulationConfig, new: SimulationConfig) -> bool:
 
 def _check_runnable(cfg: SimulationConfig) -> None:
     """Fail fast (before TensorFlow) on a configuration beyond the classroom caps, a split that
-    cannot be made or a missing module."""
+    cannot be made or a missing module. A CSV must be one this session uploaded: neither a
+    link nor a configuration file may make the server read a file of its choosing."""
+    if cfg.dataset.name == "csv":
+        from ui.csv_upload import is_session_upload
+
+        if not is_session_upload(cfg.dataset.path):
+            raise ConfigError("dataset.path", safe.plain(cfg.dataset.path, 60),
+                              "a CSV file uploaded in this session (on the Data page)")
     limits.check(cfg, memory=False)  # before the split: 2,000 clients is refused instantly
     summary = split_summary(cfg)
     limits.check(cfg, summary.train_sizes)

@@ -124,6 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "data.dataset.breast_cancer": "breast cancer (table)",
     "data.dataset.seed_regression": "seed regression (article)",
     "data.dataset.csv": "your CSV file",
+    "data.csv_expander": "Bring your own data (CSV)",
     "data.shape": "2-D shape",
     "data.shape.help": "The pattern the two classes form on the plane.",
     "data.samples": "Points generated",
@@ -453,11 +454,12 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
 
 
 # Page tables kept in their own modules (one file per page keeps edits apart); same keys rule.
-from . import text_attacks, text_crypto, text_privacy  # noqa: E402
+from . import text_attacks, text_crypto, text_csv, text_privacy  # noqa: E402
 
 STRINGS["en"].update(text_privacy.EN)
 STRINGS["en"].update(text_crypto.EN)
 STRINGS["en"].update(text_attacks.EN)
+STRINGS["en"].update(text_csv.EN)
 
 
 def t(key: str, /, **values: object) -> str:
