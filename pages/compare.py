@@ -12,6 +12,7 @@ from ui.theme import PLOTLY_CONFIG
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 RESULTS = "compare_results"
+OVERLAY = "compare_overlay"  # (label, rounds, values, metric) of an uploaded run JSON
 
 nav.ensure_frame()
 st.title(t("cmp.title"))
@@ -67,19 +68,39 @@ if st.session_state.pop("cmp_requested", False):
     bar.progress(1.0, text=t("cmp.done", n=len(out)))
     st.session_state[RESULTS] = {"base": cfg.to_json(indent=None), "knob": knob, "runs": out}
 
+def _load_run() -> None:
+    """on_change of the run-file uploader: a saved run (fedsim's or Flower's) to overlay."""
+    f = st.session_state.get("cmp_run_file")
+    if f is None:
+        return
+    try:
+        st.session_state[OVERLAY] = compare.curve_from_run(f.getvalue(), safe.plain(f.name, 40))
+    except state.ENGINE_ERRORS as exc:
+        st.session_state[OVERLAY] = None
+        state.flash("error", t("cmp.overlay_bad", name=safe.md(f.name, 80),
+                               error=safe.error(exc)))
+
+
+st.file_uploader(t("cmp.overlay"), type=["json"], key="cmp_run_file", on_change=_load_run,
+                 help=t("cmp.overlay.help"))
+state.show_flash()
+overlay = st.session_state.get(OVERLAY)
 res = st.session_state.get(RESULTS)
-if not res or not res["runs"]:
+if (not res or not res["runs"]) and not overlay:
     st.info(t("cmp.empty"))
     st.stop()
-if res["base"] != cfg.to_json(indent=None):
+if res and res["base"] != cfg.to_json(indent=None):
     st.warning(t("cmp.stale"))
 
-runs = res["runs"]
-metric = runs[0][2]["curve"]["key"]
-st.plotly_chart(charts.compare_figure(
-    [(label, r["curve"]["round"], r["curve"]["metric"]) for label, _, r in runs], metric),
-    key="cmp_curves", **PLOT)
+runs = res["runs"] if res else []
+metric = runs[0][2]["curve"]["key"] if runs else overlay[3]
+curves = [(label, r["curve"]["round"], r["curve"]["metric"]) for label, _, r in runs]
+if overlay and overlay[3] == metric:
+    curves.append(overlay[:3])
+st.plotly_chart(charts.compare_figure(curves, metric), key="cmp_curves", **PLOT)
 st.caption(t("cmp.curves_caption"))
+if not runs:
+    st.stop()
 
 st.subheader(t("cmp.labels_title"))
 cols = st.columns(len(runs))

@@ -409,6 +409,11 @@ STRINGS: dict[str, dict[str, str]] = {"en": {
     "cmp.labels_title": "How each variant splits the data",
     "cmp.labels_caption": "The label mix per client for each variant: the cause behind the "
                           "curves above.",
+    "cmp.overlay": "Overlay a saved run (run JSON)",
+    "cmp.overlay.help": "The file `python -m fedsim run --out run.json` writes, or "
+                        "`python -m fedsim flower run --out run.json` (the same experiment on "
+                        "Flower): its test curve is drawn beside the variants.",
+    "cmp.overlay_bad": "Could not overlay {name}: {error}. Nothing was changed.",
     "cmp.empty": "Pick a knob and press Run.",
     "cmp.stale": "These results were computed for an earlier configuration; run again to "
                  "update them.",
