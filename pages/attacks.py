@@ -42,8 +42,10 @@ def _sim():
 
 b1, b2, _ = st.columns([1, 1, 4])
 # Callbacks, which run before the script (a rerun in between cannot lose the click).
-b1.button(t("atk.next"), key="atk_next", type="primary", on_click=lambda: _sim().step_round())
-b2.button(t("atk.reset"), key="atk_reset", on_click=lambda: st.session_state.pop("atk_sim", None))
+b1.button(t("atk.next"), key="atk_next", type="primary", help=t("atk.next.help"),
+          on_click=lambda: _sim().step_round())
+b2.button(t("atk.reset"), key="atk_reset", help=t("atk.reset.help"),
+          on_click=lambda: st.session_state.pop("atk_sim", None))
 sim = st.session_state.get("atk_sim")
 if sim is None or not sim.history:
     st.info(t("atk.none_yet"))

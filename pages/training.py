@@ -255,7 +255,8 @@ def live() -> None:
                 st.info(t("tr.no_rounds"))
             else:
                 m = views.participation_matrix(history, n_clients)
-                st.plotly_chart(charts.participation_figure(m, [r.round for r in history]),
+                st.plotly_chart(charts.participation_figure(
+                    m, [r.round for r in history], cfg.clients.malicious.ids),
                                 key="participation", **PLOT)
                 st.caption(t("tr.participation_caption"))
     if "boundary" in tab:

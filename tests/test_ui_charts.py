@@ -419,3 +419,9 @@ def test_ui_modules_do_not_import_tensorflow():
 
 def test_text_is_json_serialisable_for_translators():
     json.dumps(STRINGS)
+
+
+def test_participation_marks_malicious_clients():
+    m = np.zeros((4, 2), np.int8)
+    fig = charts.participation_figure(m, [1, 2], malicious=[2])
+    assert list(fig.layout.yaxis.ticktext) == ["0", "1", "⚠ 2", "3"]

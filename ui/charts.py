@@ -225,9 +225,12 @@ def update_norm_figure(history: Sequence[RoundResult], num_clients: int,
     return fig
 
 
-def participation_figure(matrix: np.ndarray, rounds: Sequence[int] | None = None) -> go.Figure:
-    """Heatmap client × round with one colour per status (not sampled/used/dropped/rejected)."""
+def participation_figure(matrix: np.ndarray, rounds: Sequence[int] | None = None,
+                         malicious: Sequence[int] = ()) -> go.Figure:
+    """Heatmap client × round with one colour per status (not sampled/used/dropped/rejected);
+    malicious clients' rows are labelled with a warning sign, as everywhere in the app."""
     k, r = matrix.shape
+    bad = {int(c) for c in malicious}
     rounds = list(rounds) if rounds is not None else list(range(1, r + 1))
     n = len(STATUS_CODES)
     # Discrete colour scale: status i owns the band [i/n, (i+1)/n].
@@ -250,8 +253,10 @@ def participation_figure(matrix: np.ndarray, rounds: Sequence[int] | None = None
     fig.update_xaxes(title=t("ch.round"), dtick=1 if r <= 30 else None)
     # Every client labelled while they fit (a category axis otherwise skips every other one).
     fig.update_yaxes(title=t("ch.client"), autorange="reversed", type="category",
-                     tickmode="array" if k <= 40 else "auto",
-                     tickvals=[str(i) for i in range(k)] if k <= 40 else None)
+                     tickmode="array" if k <= 40 or bad else "auto",
+                     tickvals=[str(i) for i in range(k)] if k <= 40 or bad else None,
+                     ticktext=[f"⚠ {i}" if i in bad else str(i) for i in range(k)]
+                     if k <= 40 or bad else None)
     return fig
 
 

@@ -24,6 +24,9 @@ EN: dict[str, str] = {
     "atk.rounds": "Rounds",
     "atk.rounds.help": "How many rounds the matrix runs for each cell.",
     "atk.next": "Next round",
+    "atk.next.help": "Run one more round of this attack against this defence (a real run of "
+                     "the engine, separate from the Training page's).",
+    "atk.reset.help": "Back to round 0 of this attack run.",
     "atk.reset": "Reset",
     "atk.round_now": "Round {round}: clean accuracy {acc:.1%}, attack success {asr}; rejected: "
                      "{rejected}.",
