@@ -59,14 +59,20 @@ else:
                     key="atk_curves", **PLOT)
     st.caption(t("atk.curves_caption"))
 
+def on_demand(text_key: str, store: str, compute):
+    """A button that runs ``compute(progress)`` (real, cached runs) with a progress bar and
+    keeps its result in the session; returns the last result (or None)."""
+    if st.button(t(text_key), key=store + "_run", help=t(text_key + ".help")):
+        bar = st.progress(0.0)
+        st.session_state[store] = compute(lambda f: bar.progress(f))
+        bar.empty()
+    return st.session_state.get(store)
+
+
 # ------------------------------------------------------------------ the matrix
 st.subheader(t("atk.matrix"))
-if st.button(t("atk.matrix.run"), key="atk_matrix_run", help=t("atk.matrix.run.help")):
-    bar = st.progress(0.0)
-    st.session_state["atk_matrix"] = av.matrix(rounds, state.cached_run,
-                                               progress=lambda f: bar.progress(f))
-    bar.empty()
-mat = st.session_state.get("atk_matrix")
+mat = on_demand("atk.matrix.run", "atk_matrix",
+                lambda p: av.matrix(rounds, state.cached_run, progress=p))
 if mat is not None:
     st.plotly_chart(ac.matrix_figure(mat["attacks"], mat["defences"], mat["acc"], mat["asr"]),
                     key="atk_matrix", **PLOT)
@@ -89,12 +95,8 @@ st.plotly_chart(ac.digits_figure(inv["true"][0], inv["reconstruction"][0]), key=
 st.markdown(t("atk.quality", psnr=inv["psnr"], ssim=inv["ssim"], sees=inv["sees"],
               base=inv["baseline_psnr"].get("mean", float("nan"))))
 st.caption(t("atk.inv_caption"))
-if st.button(t("atk.eps.run"), key="atk_eps_run", help=t("atk.eps.run.help")):
-    bar = st.progress(0.0)
-    st.session_state["atk_eps"] = av.epsilon_curve(method, state.cached_run,
-                                                   progress=lambda f: bar.progress(f))
-    bar.empty()
-curve = st.session_state.get("atk_eps")
+curve = on_demand("atk.eps.run", "atk_eps",
+                  lambda p: av.epsilon_curve(method, state.cached_run, progress=p))
 if curve is not None:
     st.plotly_chart(ac.quality_curve(curve["eps"], curve["psnr"], curve["guess"]),
                     key="atk_eps", **PLOT)
