@@ -164,3 +164,68 @@ def test_shared_link_restores_its_configuration(server, browser):
     assert other.locator("[data-testid=stMetricValue]").first.inner_text() == skew
     other.close()
     page.close()
+
+
+# Samples every animation frame during Play: how many Plotly charts are drawn (have their SVG
+# and a real height). A chart that is being re-created shows as a frame with fewer.
+_SAMPLER = """() => { window.__s = {min: 99, frames: 0, blank: 0};
+  const tick = () => {
+    const ok = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(
+        e => e.querySelector('.main-svg') && e.getBoundingClientRect().height > 50).length;
+    window.__s.min = Math.min(window.__s.min, ok); window.__s.frames++;
+    if (ok < 3) window.__s.blank++;
+    if (!window.__s.stop) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+
+
+def _round_shown(page) -> int:
+    return int(page.locator("[data-testid=fedsim-round]").inner_text().split()[1].split("/")[0])
+
+
+def test_pause_stops_on_the_round_shown_and_charts_never_blank_during_play(server, browser):
+    page = _page(browser)
+    page.goto(f"{server}/training?data=2d&clients=4&rounds=40&samples=400&seed=2")
+    _counter(page, "Round 00/40")
+    page.get_by_role("button", name="Next round").click()
+    _counter(page, "Round 01/40")
+    page.locator(".js-plotly-plot").nth(2).wait_for(state="visible")
+    _idle(page)
+    page.evaluate(_SAMPLER)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("() => { const c = document.querySelector('[data-testid=fedsim-round]');"
+                           " return c && parseInt(c.innerText.split(' ')[1]) >= 6; }",
+                           timeout=90_000)
+    at_click = _round_shown(page)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=30_000)  # Pause turned into Play
+    page.wait_for_timeout(3000)  # a late round would show up by now
+    final = _round_shown(page)
+    # The round running when the click arrived may finish; none starts after it.
+    assert at_click <= final <= at_click + 1, (at_click, final)
+    s = page.evaluate("() => { window.__s.stop = true; return window.__s; }")
+    assert s["frames"] > 30, s
+    assert s["min"] >= 3 and s["blank"] == 0, s  # cycle, accuracy and loss: always drawn
+    page.close()
+
+
+def test_a_crafted_link_shows_its_text_and_no_link_or_image(server, browser):
+    from urllib.parse import quote, urlparse
+
+    pixel = "![pixel](http://evil.example/pixel.png)"
+    phish = "[Click here to fix your configuration](http://evil.example/phish)"
+    html = "<img src=http://evil.example/x.png>"
+    page = _page(browser)
+    requested = []
+    page.on("request", lambda r: requested.append(r.url)
+            if urlparse(r.url).hostname == "evil.example" else None)
+    page.goto(f"{server}/data?{quote(pixel)}=1&data={quote(phish)}&split={quote(html)}"
+              "&clients=3")
+    alerts = page.locator("[data-testid=stAlert]")
+    page.get_by_text("Click here to fix your configuration", exact=False).first.wait_for()
+    text = " ".join(alerts.all_inner_texts())
+    assert "pixel.png" in text and "evil.example/phish" in text and "<img" in text
+    assert page.locator("[data-testid=stAlert] a").count() == 0
+    assert page.locator("img[src*='evil.example']").count() == 0
+    page.wait_for_timeout(500)
+    assert not requested, requested
+    page.close()

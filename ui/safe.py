@@ -10,8 +10,11 @@ the message templates themselves (``ui.text``) stay Markdown.
 
 :func:`md` backslash-escapes every ASCII punctuation character (CommonMark allows escaping
 any of them, and an escaped character is always literal: no link, image, emphasis, heading,
-HTML, LaTeX, colour directive or bare-URL autolink can start), folds the text onto one line
-and cuts it to a bounded length.
+HTML, LaTeX or colour directive can start), folds the text onto one line and cuts it to a
+bounded length. Streamlit's renderer also turns bare URLs and e-mail addresses into links
+(GFM autolinks) *after* escapes are resolved — measured in Chromium: ``http\://host`` still
+became a link — so :func:`md` also puts a zero-width space after ``http``/``https``/``ftp``,
+``www`` and ``@``, which the reader does not see and the autolinker does not match.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ MAX_CHARS = 300
 
 _PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
+_ZWSP = "\u200b"
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)(?=:)|\b(www)(?=\.)|(@)")
 
 
 def plain(value: object, limit: int = MAX_CHARS) -> str:
@@ -35,7 +40,8 @@ def plain(value: object, limit: int = MAX_CHARS) -> str:
 
 def md(value: object, limit: int = MAX_CHARS) -> str:
     """``value`` as Markdown that renders as exactly its text (see the module docstring)."""
-    return _PUNCT.sub(r"\\\1", plain(value, limit))
+    text = _AUTOLINK.sub(lambda m: m.group() + _ZWSP, plain(value, limit))
+    return _PUNCT.sub(r"\\\1", text)
 
 
 def error(exc: BaseException, limit: int = MAX_CHARS) -> str:
