@@ -81,7 +81,11 @@ def engine_round(at: AppTest, rounds: int = 1):
 
 
 def texts(elements) -> list[str]:
-    return [e.value for e in elements]
+    """The elements' text as a reader sees it: user-supplied parts are Markdown-escaped
+    (ui.safe), so drop the escaping backslashes."""
+    import re
+
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in elements]
 
 
 # ------------------------------------------------------------------ loads, every mechanism
