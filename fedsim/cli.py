@@ -31,6 +31,7 @@ import time
 
 from . import jsonio
 from .config import SimulationConfig, load_config
+from .results import metric_key
 from .errors import FedsimError, short
 from .presets import PRESETS, get_preset
 
@@ -110,7 +111,7 @@ def results_dict(sim, baselines: dict | None = None) -> dict:
 def write_csv(fh, sim) -> None:
     """One row per (round, sampled client), with the round's global metrics repeated."""
     task = sim.fed.data.task
-    metric = "accuracy" if task == "classification" else "mse"
+    metric = metric_key(task)
     cols = ["round", f"global_{metric}", "global_loss", "client", "num_examples", "dropped",
             "rejected", "malicious", "train_loss", f"val_{metric}", "val_loss", "update_norm",
             "bytes_up", "epsilon"]
@@ -247,7 +248,7 @@ def _run(args, progress_state: _Progress) -> int:
         from .simulation import Simulation
 
         sim = Simulation(cfg, federation=fed)
-        key = "accuracy" if sim.fed.data.task == "classification" else "mse"
+        key = metric_key(sim.fed.data.task)
         t0 = time.perf_counter()
 
         def progress(r):
