@@ -1,0 +1,199 @@
+"""A classroom on one server (``python -m bench.load_bench [N ...]``).
+
+N concurrent sessions (default 10, 20, 30) against ``streamlit run app.py`` on 127.0.0.1, served
+as ``make run`` serves it (its ``.streamlit/config.toml``: no file watcher). No browsers: each
+session is a small client speaking Streamlit's websocket protocol (``streamlit.proto``
+``BackMsg``/``ForwardMsg``), exactly what the page sends — a ``rerun_script`` with the URL's
+query string, then one with the "Next round" button's trigger — so the server's work is
+measured, not 30 Chromium renderers on 2 cores.
+
+Each session opens the Training page with its own configuration from the URL (its own seed
+and number of clients), clicks "Next round" ROUNDS times, and records each click's server-side
+response time (click sent → ``script_finished``; sent as a whole-script rerun, which costs
+more than the fragment rerun a browser sends, so the figures are an upper bound). Reported: p50/p95 per click, server RSS per
+session and after the sessions close, and a cross-session check: every session's final metric
+cards must equal those of a fresh engine run of *its own* configuration (computed afterwards
+in this process with the same ``ui.views.metric_cards``). With ``--paillier`` one extra session
+runs Paillier-encrypted rounds meanwhile, to see whether it blocks the others' clicks.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import threading
+import time
+from urllib.parse import urlencode
+
+from bench.serve import cpu_seconds, rss_mb, streamlit_server
+
+ROUNDS = 3
+TIMEOUT = 120.0
+
+
+def _query(i: int) -> dict:
+    return {"seed": str(100 + i), "clients": str(4 + i % 5), "rounds": str(ROUNDS + 2)}
+
+
+class Session:
+    """One browser tab, as the server sees it."""
+
+    def __init__(self, base: str, query: dict, label: str = ""):
+        self.url = base.replace("http://", "ws://") + "/_stcore/stream"
+        self.query = query
+        self.label = label
+        self.buttons: dict[str, tuple[str, str]] = {}  # label -> (widget id, fragment id)
+        self.metrics: dict[str, str] = {}
+        self.counter = ""
+        self.click_ms: list[float] = []
+        self.error: str | None = None
+
+    def _send_rerun(self, ws, widgets=(), fragment_id: str = "") -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = urlencode(self.query)
+        cs.page_name = "training"  # the URL path; the server resolves it to the page
+        for wid in widgets:
+            ws_ = WidgetState(id=wid, trigger_value=True)
+            cs.widget_states.widgets.append(ws_)
+        if fragment_id:
+            cs.fragment_id = fragment_id
+        ws.send(msg.SerializeToString())
+
+    def _until_finished(self, ws) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            raw = ws.recv(timeout=TIMEOUT)
+            if isinstance(raw, str):
+                continue
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            kind = fm.WhichOneof("type")
+            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                which = el.WhichOneof("type")
+                if which == "button":
+                    self.buttons[el.button.label] = (el.button.id, fm.delta.fragment_id)
+                elif which == "metric":
+                    self.metrics[el.metric.label] = el.metric.body
+                elif which == "html" and "data-testid='fedsim-round'" in el.html.body:
+                    self.counter = el.html.body.split(">", 1)[1].split("<", 1)[0]
+            elif kind == "script_finished":
+                # a first visit reruns once (the frame) and again after the first round
+                if fm.script_finished in (0, 3):  # whole run or fragment run done (2: rerun follows)
+                    return
+        raise TimeoutError("no script_finished")
+
+    def run(self, start: threading.Barrier | None = None) -> None:
+        from websockets.sync.client import connect
+
+        try:
+            with connect(self.url, max_size=None, open_timeout=60) as ws:
+                self._send_rerun(ws)
+                self._until_finished(ws)
+                while "Next round" not in self.buttons:  # the deep link's frame rerun
+                    self._until_finished(ws)
+                if start is not None:
+                    start.wait(timeout=TIMEOUT)
+                for _ in range(ROUNDS):
+                    wid, frag = self.buttons["Next round"]
+                    t0 = time.perf_counter()
+                    # A whole-script rerun with the button's trigger: the browser sends this
+                    # click as a cheaper fragment rerun, so these times are an upper bound.
+                    self._send_rerun(ws, [wid])
+                    self._until_finished(ws)
+                    self.click_ms.append((time.perf_counter() - t0) * 1e3)
+                    time.sleep(0.2)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised: the others go on
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def _expected(query: dict) -> dict[str, str]:
+    from fedsim.simulation import Simulation
+    from ui import params, views
+
+    cfg, _ = params.decode(query)
+    sim = Simulation(cfg)
+    for _ in range(ROUNDS):
+        sim.step_round()
+    cards = views.metric_cards(sim.history, dict(sim.initial_metrics), sim.fed.data.task)
+    return {c.label: c.value for c in cards}
+
+
+def run_classroom(n: int, paillier: bool = False) -> dict:
+    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3"}
+    with streamlit_server(env=env) as (base, proc):
+        warm = Session(base, _query(999))  # import TensorFlow once, like a teacher's tab
+        warm.run()
+        rss0 = rss_mb(proc.pid)
+        cpu0 = cpu_seconds(proc.pid)
+        sessions = [Session(base, _query(i)) for i in range(n)]
+        extra = []
+        if paillier:
+            extra = [Session(base, {"he": "paillier", "clients": "4", "rounds": "30",
+                                    "seed": "7"}, label="paillier")]
+        barrier = threading.Barrier(n + len(extra))
+        threads = [threading.Thread(target=s.run, args=(barrier,)) for s in sessions + extra]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        rss_peak = rss_mb(proc.pid)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        time.sleep(8)  # sessions closed: the server drops them after the TTL
+        rss_after = rss_mb(proc.pid)
+    errors = [s.error for s in sessions if s.error]
+    clicks = [ms for s in sessions for ms in s.click_ms]
+    leaks = []
+    for s in sessions:
+        if s.error:
+            continue
+        want = _expected(s.query)
+        got = {k: v for k, v in s.metrics.items() if k in want}
+        if got != want or s.counter != f"Round {ROUNDS:02d}/{ROUNDS + 2:02d}":
+            leaks.append((s.query, s.counter, got, want))
+    q = statistics.quantiles(clicks, n=20) if len(clicks) > 1 else [float("nan")] * 19
+    return {"sessions": n, "errors": errors, "clicks": len(clicks),
+            "p50_ms": statistics.median(clicks) if clicks else float("nan"), "p95_ms": q[-1],
+            "max_ms": max(clicks) if clicks else float("nan"),
+            "rss_before_mb": rss0, "rss_per_session_mb": (rss_peak - rss0) / max(n, 1),
+            "rss_peak_mb": rss_peak, "rss_after_close_mb": rss_after,
+            "server_cpu_s": cpu, "wall_s": wall, "mismatches": leaks,
+            "paillier_clicks_ms": extra[0].click_ms if extra else None}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    paillier = "--paillier" in argv
+    ns = [int(a) for a in argv if a.isdigit()] or [10, 20, 30]
+    print(f"Concurrent sessions on one server, {ROUNDS} x 'Next round' each "
+          "(digits, 4-8 clients, own seed from the URL):")
+    out = []
+    for n in ns:
+        r = run_classroom(n, paillier=paillier)
+        out.append(r)
+        print(f"  N={n:>2}: click p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms  "
+              f"max {r['max_ms']:7.0f} ms | RSS {r['rss_before_mb']:.0f} MB before, "
+              f"+{r['rss_per_session_mb']:.1f} MB/session, {r['rss_peak_mb']:.0f} MB peak, "
+              f"{r['rss_after_close_mb']:.0f} MB after close | server CPU "
+              f"{r['server_cpu_s']:.1f} s in {r['wall_s']:.1f} s | errors {len(r['errors'])} "
+              f"| cross-session mismatches {len(r['mismatches'])}", flush=True)
+        for e in r["errors"][:3]:
+            print("     error:", e)
+        for m in r["mismatches"][:3]:
+            print("     mismatch:", m)
+        if paillier:
+            print(f"       meanwhile a Paillier session's clicks: "
+                  f"{[round(x) for x in r['paillier_clicks_ms'] or []]} ms")
+    return out
+
+
+if __name__ == "__main__":
+    main()
