@@ -17,12 +17,6 @@ import os
 import pathlib
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 
 import pytest
 
@@ -40,44 +34,18 @@ pytestmark = [pytest.mark.browser,
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    """A fresh ``streamlit run app.py`` on a free port (nobody has visited it yet)."""
-    port = _free_port()
-    # FEDSIM_KEEP_LOG=1 keeps the server's output (in the temp dir) for debugging.
-    log = open(os.path.join(tempfile.gettempdir(), "fedsim-streamlit.log"), "w") \
-        if os.environ.get("FEDSIM_KEEP_LOG") else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    """A fresh ``streamlit run app.py`` on a free port (nobody has visited it yet), served the
+    way ``make run`` serves it (:func:`bench.serve.streamlit_server`; its log is in the temp
+    folder)."""
+    from bench.serve import streamlit_server
+
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail("streamlit did not start")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with streamlit_server(timeout=60) as (base, _proc):
+            yield base
+    except RuntimeError as exc:  # it did not start: say so, with where its log is
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
