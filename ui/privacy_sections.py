@@ -161,7 +161,7 @@ def epsilon_panel(sim, cfg: SimulationConfig, z_note) -> None:
     for kind, text in pv.privacy_warnings(cfg, z, planned_final, dpsgd_q):
         getattr(st, kind)(text)
 
-    stepper(sim, "priv", phase=False, to_end=run_to_end)
+    stepper(sim, "priv", phase=False, to_end=run_to_end, compact=True)
     if history and history[-1].aborted:
         st.warning(t("priv.overlay.aborted", round=history[-1].round,
                      why=history[-1].aborted))

@@ -12,14 +12,19 @@ from ui.text import t
 
 
 def stepper(sim, prefix: str, *, phase: bool = True,
-            to_end: Callable[[], None] | None = None) -> None:
+            to_end: Callable[[], None] | None = None, compact: bool = False) -> None:
     """Draw the control for ``sim`` with widget keys ``{prefix}_...``. All actions are
     ``on_click`` callbacks (:mod:`ui.state`, or ``to_end``), so a click is never lost to a
-    rerun."""
+    rerun. ``compact`` (a narrow column): the counter goes above the buttons, so their labels
+    keep their full width."""
     cfg = sim.config
     st.divider()
-    widths = [1, 1, 1, 3] if (phase or to_end is not None) else [1, 1, 4]
-    b = st.columns(widths, vertical_alignment="center")
+    n_buttons = 2 + (phase or to_end is not None)
+    if compact:
+        _counter(sim)
+        b = st.columns(n_buttons, vertical_alignment="center")
+    else:
+        b = st.columns([1] * n_buttons + [3], vertical_alignment="center")
     b[0].button(t("step.reset"), key=f"{prefix}_reset", icon=":material/skip_previous:",
                 help=t("step.reset.help"), on_click=state.reset_run, width="stretch")
     i = 1
@@ -36,10 +41,9 @@ def stepper(sim, prefix: str, *, phase: bool = True,
         b[i].button(t("step.to_end"), key=f"{prefix}_to_end", icon=":material/fast_forward:",
                     help=t("step.to_end.help"), on_click=to_end, disabled=sim.done,
                     width="stretch")
-    with b[-1]:
-        st.html(f"<p class='fedsim-counter' data-testid='fedsim-round'>"
-                f"{views.round_counter(sim.round, cfg.rounds)}</p>")
-        st.caption(t("step.counter.help"))
+    if not compact:
+        with b[-1]:
+            _counter(sim)
     if sim.in_round:
         nxt = sim.next_phase
         what, sees = views.phase_texts(nxt, cfg)
@@ -47,3 +51,9 @@ def stepper(sim, prefix: str, *, phase: bool = True,
                 + t("step.now", phase=t(f"phase.{nxt}"), what=what, sees=sees))
     elif sim.done:
         st.success(t("step.finished", total=cfg.rounds))
+
+
+def _counter(sim) -> None:
+    st.html(f"<p class='fedsim-counter' data-testid='fedsim-round'>"
+            f"{views.round_counter(sim.round, sim.config.rounds)}</p>")
+    st.caption(t("step.counter.help"))

@@ -53,7 +53,7 @@ EN: dict[str, str] = {
     "atk.noise": "DP noise multiplier",
     "atk.noise.help": "Local DP: the client clips its update to norm 0.5 and adds Gaussian "
                       "noise of std z × 0.5 before sending.",
-    "atk.secagg": "Secure aggregation",
+    "atk.secagg": "SecAgg (sum only)",
     "atk.secagg.help": "The server only learns the mean of all 10 clients' updates and "
                        "inverts that.",
     "atk.method": "Attack method",
