@@ -22,6 +22,7 @@ explicit value passed in and returned, so a failed round rolls back completely.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -167,7 +168,10 @@ class ParticipationState:
         return ParticipationState(tuple(c))
 
 
+@functools.lru_cache(maxsize=64)
 def _pld_one(noise_multiplier: float, sample_rate: float):
+    """One round's PLD (~10 ms to build): a pure function of (z, q), so built once and shared;
+    ``compose`` returns a new object, so the cached one is never changed."""
     from dp_accounting.pld import privacy_loss_distribution as pld
 
     kw = {} if sample_rate >= 1 else {"sampling_prob": float(sample_rate)}
