@@ -13,8 +13,10 @@ import pathlib
 
 import streamlit as st
 
-from ui import controls, nav, params, runtime, state
+from ui import controls, i18n, nav, params, runtime, state
 from ui.text import t
+
+i18n.init_session()  # first: every string below is in this session's language
 
 runtime.keep_tensorflow_warm()  # see ui/runtime.py: ~200 ms per rerun otherwise
 runtime.preload_engine()  # first visit after a start: TensorFlow loads while the page draws
@@ -43,18 +45,24 @@ state.init()
 page = st.navigation(nav.st_pages(), position="sidebar")
 
 
+def _switch_language() -> None:
+    chosen = st.session_state.get("lang_switch")
+    if chosen:  # clicking the selected option again deselects it: keep the language
+        i18n.set_language(chosen)
+    else:
+        st.session_state["lang_switch"] = i18n.current()
+
+
 def sidebar() -> None:
     """Shared sidebar: scenario name, seed, share link, configuration and results files."""
     cfg = state.config()
     with st.sidebar:
         st.markdown(f"### :material/hub: {t('app.name')}\n{t('app.tagline')}")
+        st.segmented_control(t("side.lang"), options=i18n.LANGS, format_func=i18n.NATIVE.get,
+                             default=i18n.current(), key="lang_switch", help=t("side.lang.help"),
+                             on_change=_switch_language, selection_mode="single")
         name = state.scenario_name(cfg)
-        if name:
-            from fedsim.presets import PRESETS
-
-            label = PRESETS[name].title
-        else:
-            label = t("side.custom")
+        label = t(f"preset.{name}.title") if name else t("side.custom")
         st.markdown(t("side.scenario", name=label))
         controls.bound("number_input", "seed", "side.seed", min_value=0, max_value=2**31 - 1,
                        step=1)
@@ -63,7 +71,8 @@ def sidebar() -> None:
 
         st.markdown(f"**{t('side.share')}**", help=t("side.share.help"))
         base = (st.context.url or "http://localhost:8501/").split("?")[0]
-        st.code(params.share_url(base, state.config()), language=None, wrap_lines=True)
+        st.code(params.share_url(base, state.config(), {"lang": i18n.current()}),
+                language=None, wrap_lines=True)
         st.caption(t("side.share.caption"))
 
         st.markdown(f"**{t('side.files')}**")

@@ -31,7 +31,7 @@ cols = st.columns(3)
 for i, (name, preset) in enumerate(PRESETS.items()):
     with cols[i % 3].container(border=True):
         badge = f" · :green-badge[{t('ov.current')}]" if name == current else ""
-        st.markdown(f"**{preset.title}**{badge}")
-        st.caption(preset.blurb)
+        st.markdown(f"**{t(f'preset.{name}.title')}**{badge}")
+        st.caption(t(f"preset.{name}.blurb"))
         st.button(t("ov.load"), key=f"preset_{name}", help=t("ov.load.help"),
                   on_click=state.load_preset, args=(name,))

@@ -352,5 +352,6 @@ def test_dynamic_text_keys_exist():
             + [f"crypto.cost.short.{f}" for f in cv.COST_FIELDS[:4]]
             + [f"crypto.mech.{m}" for m in ("secagg", "he", "zkp")])
     assert not [k for k in keys if k not in en]
+    from ui import i18n
     assert all(k.startswith(("crypto.", "nav.crypto", "step.")) for k in
-               __import__("ui.text_crypto", fromlist=["EN"]).EN)
+               i18n.domains("en")["crypto"])

@@ -286,5 +286,5 @@ def test_every_privacy_key_exists_and_every_label_has_help():
     used = set(re.findall(r"""\bt\(\s*["'](priv\.[a-z_.0-9]+)["']""", src))
     assert used and not [k for k in used if k not in en]
     # every string of the page lives in the privacy table (no bare English in the page)
-    assert all(k.startswith(("priv.", "nav.")) for k in __import__("ui.text_privacy",
-                                                                    fromlist=["EN"]).EN)
+    from ui import i18n
+    assert all(k.startswith(("priv.", "nav.")) for k in i18n.domains("en")["privacy"])

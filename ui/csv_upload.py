@@ -35,7 +35,8 @@ import streamlit as st
 from fedsim import csvdata
 from fedsim.errors import ConfigError
 
-from . import safe, text_csv
+from . import safe
+from .text import t as _t
 
 #: Largest upload (MB): :data:`fedsim.csvdata.MAX_BYTES`. Streamlit's server-wide
 #: ``server.maxUploadSize`` must be at least this for the upload to reach the app.
@@ -47,14 +48,6 @@ STALE_S = 24 * 3600
 _TASKS = ("auto", "classification", "regression")
 _MISSING = ("error", "drop", "impute")
 
-
-def _t(key: str, /, **values: object) -> str:
-    """``ui.text.t`` once ``text_csv`` is registered there; this module's English until then."""
-    from . import text
-
-    table = text.STRINGS.get(text.LANG, text.STRINGS["en"])
-    s = table.get(key) or text.STRINGS["en"].get(key) or text_csv.EN[key]
-    return s.format(**values) if values else s
 
 
 # --------------------------------------------------------------------------- files

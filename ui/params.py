@@ -74,7 +74,9 @@ ALIASES: dict[str, str] = {
 }
 PATH_TO_KEY = {v: k for k, v in ALIASES.items()}
 #: Query parameters that belong to the app or Streamlit, not to the configuration.
-RESERVED = frozenset({"embed", "embed_options", "lang", "hide"})
+#: ``lang``: the language; ``hide``, ``present``: classroom mode; ``lesson``, ``step``: where a
+#: lesson is (see ui/lessons.py).
+RESERVED = frozenset({"embed", "embed_options", "lang", "hide", "present", "lesson", "step"})
 
 _DEFAULT = SimulationConfig()
 
@@ -241,11 +243,13 @@ def decode(params: Mapping[str, str]) -> tuple[SimulationConfig, list[str]]:
     return _DEFAULT, problems  # pragma: no cover - the loop always ends with an empty dict
 
 
-def share_url(base: str, cfg: SimulationConfig) -> str:
-    """``base`` (the app's address, without a query) plus the encoded configuration."""
+def share_url(base: str, cfg: SimulationConfig, extra: Mapping[str, str] | None = None) -> str:
+    """``base`` (the app's address, without a query) plus the encoded configuration and the
+    ``extra`` app parameters (``lang``, classroom flags: keys of :data:`RESERVED`)."""
     from urllib.parse import urlencode
 
-    q = urlencode(encode(cfg), safe=",")
+    q = urlencode({**encode(cfg), **{k: v for k, v in (extra or {}).items()
+                                     if k in RESERVED and v}}, safe=",")
     if q and "/" not in base.split("://", 1)[-1]:
         base += "/"  # http://host:8501/?seed=1, not http://host:8501?seed=1
     return f"{base}?{q}" if q else base

@@ -241,13 +241,13 @@ def load_preset(name: str) -> None:
     try:
         cfg = preset.build().replace(seed=config().seed)
     except ConfigError as exc:
-        flash("error", t("state.preset_failed", title=preset.title, error=safe.error(exc)))
+        flash("error", t("state.preset_failed", title=t(f"preset.{name}.title"), error=safe.error(exc)))
         return
     err = load(cfg)
     if err:
-        flash("error", t("state.preset_failed", title=preset.title, error=safe.md(err)))
+        flash("error", t("state.preset_failed", title=t(f"preset.{name}.title"), error=safe.md(err)))
     else:
-        flash("success", t("state.preset_loaded", title=preset.title))
+        flash("success", t("state.preset_loaded", title=t(f"preset.{name}.title")))
 
 
 def load_upload(name: str, data: bytes) -> bool:

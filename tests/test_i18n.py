@@ -1,0 +1,135 @@
+"""The catalogues: same keys and placeholders in every language, per-session language, Babel.
+
+No Streamlit server here (AppTest covers the pages in both languages elsewhere); these tests
+read the JSON catalogues and exercise :mod:`ui.i18n` directly.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import threading
+
+import pytest
+
+from ui import i18n
+from ui.text import STRINGS, t, tn
+
+LANGS = i18n.LANGS
+_FMT = string.Formatter()
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in _FMT.parse(text) if name is not None}
+
+
+def _texts(entry) -> list[str]:
+    return [entry] if isinstance(entry, str) else list(entry.values())
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGS if lang != "en"])
+def test_every_language_has_the_same_keys_per_domain(lang):
+    en, other = i18n.domains("en"), i18n.domains(lang)
+    assert set(other) == set(en), "one file per domain in every language"
+    for domain, table in en.items():
+        missing = sorted(set(table) - set(other[domain]))
+        extra = sorted(set(other[domain]) - set(table))
+        assert not missing, f"{lang}/{domain}.json lacks {missing[:10]} (+{len(missing)})"
+        assert not extra, f"{lang}/{domain}.json has unknown keys {extra[:10]}"
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGS if lang != "en"])
+def test_every_translation_has_the_same_placeholders(lang):
+    en, other = STRINGS["en"], STRINGS[lang]
+    bad = []
+    for key, entry in en.items():
+        if key not in other:
+            continue
+        want = set().union(*(_fields(s) for s in _texts(entry)))
+        for text in _texts(other[key]):
+            if _fields(text) != want:
+                bad.append((key, sorted(want), sorted(_fields(text))))
+    assert not bad, bad[:10]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_plural_entries_have_the_categories_babel_asks_for(lang):
+    from babel import Locale
+
+    needed = set(Locale.parse(i18n.LOCALES[lang]).plural_form.tags) | {"other"}
+    for key, entry in STRINGS[lang].items():
+        if not isinstance(entry, str):
+            assert needed <= set(entry), (key, sorted(needed - set(entry)))
+            assert "n" in set().union(*(_fields(s) for s in entry.values())), key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_string_formats_with_its_own_placeholders(lang):
+    """A stray brace (``{`` in prose) would crash t() at runtime: format every entry."""
+    for key, entry in STRINGS[lang].items():
+        for text in _texts(entry):
+            names = _fields(text)
+            text.format(**{n: "x" for n in names})
+
+
+def test_chinese_is_chinese():
+    """A translation, not a copy: most entries that have letters in English have CJK in zh."""
+    en, zh = STRINGS["en"], STRINGS["zh"]
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    words = [k for k, v in en.items() if isinstance(v, str) and len(re.findall(r"[A-Za-z]{3,}",
+                                                                                  v)) >= 3]
+    copied = [k for k in words if not cjk.search(zh[k] if isinstance(zh[k], str)
+                                                 else zh[k]["other"])]
+    assert len(copied) <= 0.02 * len(words), copied[:20]
+
+
+def test_language_is_per_context_never_process_wide():
+    seen = {}
+
+    def worker(lang):
+        with i18n.language(lang):
+            barrier.wait()  # both threads inside their blocks at once
+            seen[lang] = t("nav.training")
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=worker, args=(lang,)) for lang in ("zh", "en")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert seen["en"] == "Training"
+    assert seen["zh"] == STRINGS["zh"]["nav.training"] != "Training"
+    assert i18n.current() == "en"  # outside any block and any Streamlit run
+
+
+@pytest.mark.parametrize("value, want", [("zh", "zh"), ("zh-CN", "zh"), ("zh_Hans_CN", "zh"),
+                                         ("ZH-tw", "zh"), ("en-GB", "en"), ("fr-FR", None),
+                                         ("", None), (None, None), (["zh"], None)])
+def test_normalize(value, want):
+    assert i18n.normalize(value) == want
+
+
+def test_choose_prefers_the_url_then_the_browser():
+    assert i18n.choose("en", "zh-CN") == "en"
+    assert i18n.choose(None, "zh-CN") == "zh"
+    assert i18n.choose("xx", "de-DE") == "en"
+
+
+def test_numbers_and_plurals_follow_the_locale():
+    assert i18n.num(1234.5, 1, "en") == "1,234.5"
+    assert i18n.pct(0.853, 1, "en") == "85.3%"
+    assert i18n.pct(0.853, 1, "zh") == "85.3%"
+    assert i18n.plural_category(1, "en") == "one"
+    assert i18n.plural_category(2, "en") == "other"
+    assert i18n.plural_category(1, "zh") == "other"  # Chinese has no singular form
+
+
+def test_tn_picks_the_plural_form():
+    plural = [k for k, v in STRINGS["en"].items() if not isinstance(v, str)]
+    assert plural, "at least one sentence depends on a count"
+    key = plural[0]
+    with i18n.language("en"):
+        one, many = tn(key, 1), tn(key, 3)
+    assert one != many and "1" in one and "3" in many
+    with i18n.language("zh"):
+        assert "3" in tn(key, 3)

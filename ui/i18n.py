@@ -1,0 +1,162 @@
+"""Languages: which one this session speaks, its catalogue, plural forms and number formats.
+
+Why it looks like this:
+
+- **Per session, never per process.** Streamlit runs every browser session in one process, so a
+  module-level "current language" would switch the whole classroom when one student clicks
+  中文. The language lives in ``st.session_state[KEY]``; outside a Streamlit run (chart tests,
+  benches) it is English unless a caller wraps its code in :func:`language` (a
+  :class:`contextvars.ContextVar`, so two threads never see each other's choice).
+- **Chosen in this order:** the URL (``?lang=zh``), then the browser's language
+  (``st.context.locale``), then English. The sidebar switch writes both the session and the
+  URL, so a share link keeps the language.
+- **Catalogues are data.** One folder per language under ``ui/locales/`` with one JSON file per
+  domain (``app.json``, ``privacy.json`` …, as gettext keeps one ``.po`` per domain). A value
+  is a whole sentence with ``{named}`` placeholders, or, for a sentence that depends on a
+  count, an object of CLDR plural categories (``{"one": …, "other": …}``; Chinese needs only
+  ``other``). Babel picks the category and formats numbers and percentages for the locale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import json
+import pathlib
+from typing import Iterator, Mapping, Union
+
+#: Languages the app speaks, in the order of the sidebar switch.
+LANGS: tuple[str, ...] = ("zh", "en")
+DEFAULT = "en"
+#: The name each language has in itself (the switch shows these).
+NATIVE = {"zh": "中文", "en": "English"}
+#: Babel locale of each language (number formats, plural rules).
+LOCALES = {"zh": "zh_Hans_CN", "en": "en_US"}
+#: Session-state key and URL parameter.
+KEY = "lang"
+LOCALE_DIR = pathlib.Path(__file__).resolve().parent / "locales"
+
+Entry = Union[str, Mapping[str, str]]
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("fedsim_lang", default=None)
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, Entry]:
+    """Every string of ``lang``, merged from its domain files (read once per process: the files
+    are read-only data, identical for every session)."""
+    folder = LOCALE_DIR / lang
+    out: dict[str, Entry] = {}
+    for path in sorted(folder.glob("*.json")):
+        table = json.loads(path.read_text(encoding="utf-8"))
+        dup = set(out) & set(table)
+        if dup:
+            raise ValueError(f"{path}: keys also defined in another domain: {sorted(dup)[:5]}")
+        out.update(table)
+    return out
+
+
+def domains(lang: str) -> dict[str, dict[str, Entry]]:
+    """``{domain: table}`` of one language (for the catalogue tests)."""
+    return {p.stem: json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted((LOCALE_DIR / lang).glob("*.json"))}
+
+
+def normalize(value: object) -> str | None:
+    """``"zh-CN"``, ``"zh_Hans"``, ``"ZH"`` → ``"zh"``; anything unknown → None."""
+    if not isinstance(value, str):
+        return None
+    head = value.strip().replace("_", "-").split("-")[0].lower()
+    return head if head in LANGS else None
+
+
+@contextlib.contextmanager
+def language(lang: str) -> Iterator[None]:
+    """Speak ``lang`` inside the block, in this thread/context only (tests, benches, CLI)."""
+    token = _forced.set(normalize(lang) or DEFAULT)
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def current() -> str:
+    """The language of the code running now: a :func:`language` block, else this session's."""
+    forced = _forced.get()
+    if forced is not None:
+        return forced
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        if ctx is None:
+            return DEFAULT
+        return ctx.session_state[KEY] if KEY in ctx.session_state else DEFAULT
+    except Exception:  # noqa: BLE001 - no Streamlit run (a test, a bench): English
+        return DEFAULT
+
+
+def choose(query_value: object, browser_locale: object) -> str:
+    """The first language of: the URL's ``lang``, the browser's locale, English."""
+    return normalize(query_value) or normalize(browser_locale) or DEFAULT
+
+
+def init_session() -> None:
+    """First run of a session: pick its language (later runs keep it unless the URL changes)."""
+    import streamlit as st
+
+    ss = st.session_state
+    asked = normalize(st.query_params.get(KEY))
+    if asked is not None:
+        ss[KEY] = asked  # a link or the switch
+    elif KEY not in ss:
+        ss[KEY] = choose(None, getattr(st.context, "locale", None))
+
+
+def set_language(lang: str) -> None:
+    """The sidebar switch: this session (and its URL, so links keep it) speaks ``lang``."""
+    import streamlit as st
+
+    lang = normalize(lang) or DEFAULT
+    st.session_state[KEY] = lang
+    st.query_params[KEY] = lang
+
+
+# ------------------------------------------------------------------ plural forms and numbers
+
+
+@functools.lru_cache(maxsize=None)
+def _locale(lang: str):
+    from babel import Locale
+
+    return Locale.parse(LOCALES.get(lang, LOCALES[DEFAULT]))
+
+
+def plural_category(n: float, lang: str | None = None) -> str:
+    """CLDR plural category of ``n`` (``"one"``, ``"other"`` …) in ``lang``."""
+    return _locale(lang or current()).plural_form(abs(n))
+
+
+def pick(entry: Entry, n: float | None, lang: str) -> str:
+    """The text of a catalogue entry: itself, or its plural form for ``n``."""
+    if isinstance(entry, str):
+        return entry
+    if n is None:
+        raise TypeError("a plural entry needs a count: use tn(key, n, ...)")
+    return entry.get(plural_category(n, lang)) or entry["other"]
+
+
+def num(x: float, digits: int = 0, lang: str | None = None) -> str:
+    """``x`` with ``digits`` decimals and the locale's grouping (1,234.5)."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(x, format=pattern, locale=_locale(lang or current()))
+
+
+def pct(x: float, digits: int = 1, lang: str | None = None) -> str:
+    """The fraction ``x`` as a percentage in the locale's format (0.853 → 85.3%)."""
+    from babel.numbers import format_percent
+
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    return format_percent(x, format=pattern, locale=_locale(lang or current()))
