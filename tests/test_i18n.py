@@ -69,7 +69,7 @@ def test_every_string_formats_with_its_own_placeholders(lang):
     for key, entry in STRINGS[lang].items():
         for text in _texts(entry):
             names = _fields(text)
-            text.format(**{n: "x" for n in names})
+            text.format(**{n: 1 for n in names})  # 1 suits {x}, {x:.2f} and {x:,}
 
 
 def test_chinese_is_chinese():
@@ -128,8 +128,10 @@ def test_tn_picks_the_plural_form():
     plural = [k for k, v in STRINGS["en"].items() if not isinstance(v, str)]
     assert plural, "at least one sentence depends on a count"
     key = plural[0]
+    names = set().union(*(_fields(s) for s in STRINGS["en"][key].values())) - {"n"}
+    extra = {name: "·" for name in names}
     with i18n.language("en"):
-        one, many = tn(key, 1), tn(key, 3)
+        one, many = tn(key, 1, **extra), tn(key, 3, **extra)
     assert one != many and "1" in one and "3" in many
     with i18n.language("zh"):
-        assert "3" in tn(key, 3)
+        assert "3" in tn(key, 3, **extra)
