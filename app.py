@@ -13,7 +13,7 @@ import pathlib
 
 import streamlit as st
 
-from ui import controls, i18n, nav, params, runtime, state
+from ui import controls, i18n, lesson_views, nav, params, runtime, state
 from ui.text import t
 
 i18n.init_session()  # first: every string below is in this session's language
@@ -103,6 +103,7 @@ def sidebar() -> None:
 # configuration is final here: the sidebar and the URL can be drawn before the page (which
 # may st.stop()).
 sidebar()
+lesson_views.sidebar_panel(page.url_path)  # the lesson follows the student to other pages
 state.sync_url()
 state.show_flash()
 with nav.inside_frame():  # pages check it: see nav.ensure_frame

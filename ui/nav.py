@@ -16,6 +16,7 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "nav.overview", ":material/school:", default=True),
+    PageSpec("pages/lessons.py", "nav.lessons", ":material/menu_book:"),
     PageSpec("pages/data.py", "nav.data", ":material/groups:"),
     PageSpec("pages/training.py", "nav.training", ":material/play_circle:"),
     PageSpec("pages/compare.py", "nav.compare", ":material/compare_arrows:"),

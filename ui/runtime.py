@@ -29,6 +29,7 @@ Both are best-effort: if a future Streamlit renames the hook, the app works, onl
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 
@@ -50,8 +51,14 @@ def _import_engine() -> None:
 
 
 def preload_engine() -> None:
-    """Import TensorFlow and the trainer in a daemon thread, once per process."""
+    """Import TensorFlow and the trainer in a daemon thread, once per process.
+
+    ``FEDSIM_PRELOAD=0`` turns it off: the first-paint bench and test measure the pages that
+    must draw without TensorFlow (Overview, Lessons) with nothing loading it behind them.
+    """
     global _preload
+    if os.environ.get("FEDSIM_PRELOAD", "1") == "0":
+        return
     if _ready.is_set() or "fedsim.client" in sys.modules:
         _ready.set()
         return

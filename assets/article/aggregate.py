@@ -1,0 +1,2 @@
+# 模型参数聚合
+aggregated_params = aggregate_gradients(gradients)

@@ -1,0 +1,2 @@
+# 模型评估
+test_loss = model.evaluate(test_data)

@@ -1,0 +1,2 @@
+# 差分隐私实现
+noisy_data = add_noise(local_data)
