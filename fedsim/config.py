@@ -53,23 +53,33 @@ MAX_CLIENTS = 2000
 
 
 # --------------------------------------------------------------------------- helpers
-def _fail(path: str, value: object, allowed: str) -> typing.NoReturn:
-    raise ConfigError(path, value, allowed)
+def _fail(path: str, value: object, allowed: str, rule: str | None = None,
+          **params) -> typing.NoReturn:
+    raise ConfigError(path, value, allowed, rule=rule, params=params)
 
 
 def _check_choice(path: str, value: object, choices: tuple) -> None:
     if value not in choices:
-        _fail(path, value, "one of " + ", ".join(repr(c) for c in choices))
+        _fail(path, value, "one of " + ", ".join(repr(c) for c in choices), "choice",
+              choices=", ".join(str(c) for c in choices))
+
+
+def _interval(lo, hi, lo_open, hi_open) -> str:
+    """Interval notation, the same in every language: ``[1, 2000]``, ``(0, ∞)``."""
+    left = "(-∞" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
+    right = "∞)" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
+    return f"{left}, {right}"
 
 
 def _check_range(path: str, value: float, lo: float | None = None, hi: float | None = None,
                  *, lo_open: bool = False, hi_open: bool = False) -> None:
     if isinstance(value, float) and not math.isfinite(value):
-        _fail(path, value, "a finite number")
+        _fail(path, value, "a finite number", "finite")
     bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
         hi is not None and (value >= hi if hi_open else value > hi))
     if bad:
-        _fail(path, value, _range_text(lo, hi, lo_open, hi_open))
+        _fail(path, value, _range_text(lo, hi, lo_open, hi_open), "range",
+              interval=_interval(lo, hi, lo_open, hi_open))
 
 
 def _range_text(lo, hi, lo_open, hi_open) -> str:

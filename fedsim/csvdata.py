@@ -55,6 +55,8 @@ MISSING_POLICIES = ("error", "drop", "impute")
 class CSVError(ConfigError):
     """A CSV file that cannot be used; ``line`` and ``column`` say where (None if nowhere)."""
 
+    code = "csv"
+
     def __init__(self, message: str, *, line: int | None = None, column: str | None = None,
                  field: str = "dataset.path", value: object = None):
         self.line, self.column = line, column

@@ -39,8 +39,16 @@ class FedsimError(Exception):
     """Base class for every error fedsim raises deliberately.
 
     ``str()`` of every fedsim error is one line of at most :data:`MAX_MESSAGE_CHARS`
-    characters, whatever value it echoes.
+    characters, whatever value it echoes. ``code`` names the kind of error and
+    :meth:`fields` gives its parts as data, so an app can word the message in the user's
+    language (the CLI prints ``str()``, in English).
     """
+
+    code = "error"
+
+    def fields(self) -> dict:
+        """The parts of the message as data (always ``code`` and ``message``)."""
+        return {"code": self.code, "message": str(self)}
 
     def __str__(self) -> str:
         return clip(super().__str__())
@@ -57,28 +65,47 @@ class ConfigError(FedsimError, ValueError):
         The value that was rejected.
     allowed:
         A short description of what is allowed.
+    rule, params:
+        What ``allowed`` says, as data, where it is one of the common rules: ``"choice"``
+        (``params["choices"]``), ``"range"`` (``params["interval"]``, e.g. ``"[1, 2000]"``),
+        ``"finite"``; None for a rule only the English text states.
     """
 
-    def __init__(self, field: str, value: object, allowed: str, *, message: str | None = None):
+    code = "config"
+
+    def __init__(self, field: str, value: object, allowed: str, *, message: str | None = None,
+                 rule: str | None = None, params: dict | None = None):
         self.field = field
         self.value = value
         self.allowed = allowed
+        self.rule = rule
+        self.params = dict(params or {})
         if message is None:
             where = f"{field}: " if field else ""
             message = f"{where}got {short(value)}; allowed: {allowed}"
         super().__init__(message)
 
+    def fields(self) -> dict:
+        return {**super().fields(), "field": self.field, "value": short(self.value),
+                "allowed": self.allowed, "rule": self.rule, **self.params}
+
 
 class IncompatibleConfigError(ConfigError):
     """Two settings that are each valid cannot be combined (e.g. secure aggregation + median)."""
+
+    code = "incompatible"
 
 
 class PartitionError(ConfigError):
     """The data cannot be split as asked (e.g. too many clients for the data set)."""
 
+    code = "partition"
+
 
 class ProtocolError(FedsimError, RuntimeError):
     """A cryptographic protocol could not complete (e.g. too many clients dropped out)."""
+
+    code = "protocol"
 
 
 class DivergedError(FedsimError, ArithmeticError):
@@ -87,6 +114,11 @@ class DivergedError(FedsimError, ArithmeticError):
     Raised by the engine at the end of the phase that produced them; the round is rolled back,
     so the simulation keeps its last finite model. ``round`` and ``phase`` say where.
     """
+
+    code = "diverged"
+
+    def fields(self) -> dict:
+        return {**super().fields(), "round": self.round, "phase": self.phase, "what": self.what}
 
     def __init__(self, round_: int, phase: str, what: str):
         self.round = round_
@@ -101,6 +133,12 @@ class PhaseError(FedsimError, RuntimeError):
 
     ``round`` and ``phase`` name the place; the original exception is ``__cause__``.
     """
+
+    code = "phase"
+
+    def fields(self) -> dict:
+        return {**super().fields(), "round": self.round, "phase": self.phase,
+                "cause": clip(f"{type(self.cause).__name__}: {self.cause}", 200)}
 
     def __init__(self, round_: int, phase: str, cause: BaseException):
         self.round = round_

@@ -135,3 +135,53 @@ def test_tn_picks_the_plural_form():
     assert one != many and "1" in one and "3" in many
     with i18n.language("zh"):
         assert "3" in tn(key, 3, **extra)
+
+
+# ------------------------------------------------------------------ engine errors, both languages
+
+
+@pytest.mark.parametrize("data, field, needle", [
+    ({"clients": {"num_clients": 0}}, "clients.num_clients", "[1, 2000]"),
+    ({"partition": {"name": "x"}}, "partition.name", "dirichlet"),
+    ({"partition": {"alpha": float("inf")}}, "partition.alpha", "inf"),
+])
+def test_config_errors_carry_a_code_and_fields_and_read_in_chinese(data, field, needle):
+    from fedsim.config import SimulationConfig
+    from fedsim.errors import ConfigError
+    from ui.errors import describe
+
+    with pytest.raises(ConfigError) as info:
+        SimulationConfig.from_dict(data)
+    exc = info.value
+    f = exc.fields()
+    assert f["code"] == "config" and f["field"] == field and f["rule"] in ("range", "choice",
+                                                                           "finite")
+    assert describe(exc) == str(exc)  # English: the engine's own sentence (the CLI's)
+    with i18n.language("zh"):
+        zh = describe(exc)
+    assert field in zh and needle in zh and re.search(r"[\u4e00-\u9fff]", zh)
+    assert "allowed" not in zh and "got" not in zh
+
+
+def test_errors_without_a_structured_rule_say_their_english_is_english():
+    from fedsim.config import SimulationConfig
+    from fedsim.errors import IncompatibleConfigError
+    from ui.errors import describe
+
+    with pytest.raises(IncompatibleConfigError) as info:
+        SimulationConfig.from_dict({"privacy": {"secure_aggregation": {"enabled": True}},
+                                    "aggregation": {"name": "median"}})
+    with i18n.language("zh"):
+        zh = describe(info.value)
+    assert zh.startswith("设置 aggregation.name") and "英文原文" in zh
+
+
+def test_classroom_limit_errors_read_in_chinese():
+    from ui.errors import describe
+    from ui.limits import LimitError
+
+    exc = LimitError("max_clients", "clients.num_clients", 5000, 500)
+    assert exc.fields()["code"] == "limit"
+    with i18n.language("zh"):
+        zh = describe(exc)
+    assert "课堂上限" in zh and "500" in zh and "FEDSIM" in zh.upper()

@@ -28,7 +28,7 @@ def key_of(lesson: lessons.Lesson, step: lessons.Step) -> str:
     return f"{lesson.id}.{step.id}"
 
 
-def text(lesson: lessons.Lesson, step: lessons.Step, part: str, **values: Any) -> str:
+def text(lesson: lessons.Lesson, step: lessons.Step, part: str, /, **values: Any) -> str:
     return t(f"lesson.{lesson.id}.{step.id}.{part}", **values)
 
 

@@ -70,12 +70,15 @@ def env_name(cap: str) -> str:
 class LimitError(ConfigError):
     """A configuration is valid but beyond this server's classroom caps."""
 
+    code = "limit"
+
     def __init__(self, cap: str, field: str, value: object, limit: int, what: str = "",
                  unit: str = ""):
         self.cap = cap
         self.limit = limit
         what = what or f"{value:,}" if isinstance(value, int) else what or str(value)
-        super().__init__(field, value, f"at most {limit:,}{unit} on this server",
+        super().__init__(field, value, f"at most {limit:,}{unit} on this server", rule="limit",
+                         params={"limit": f"{limit:,}{unit}", "env": env_name(cap), "cap": cap},
                          message=f"{field}: {what} is above this server's classroom limit of "
                                  f"{limit:,}{unit}; a teacher can raise it with "
                                  f"{env_name(cap)} or {cap} in .streamlit/fedsim.toml")

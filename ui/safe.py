@@ -45,5 +45,7 @@ def md(value: object, limit: int = MAX_CHARS) -> str:
 
 
 def error(exc: BaseException, limit: int = MAX_CHARS) -> str:
-    """An exception's message, escaped (its class name when the message is empty)."""
-    return md(str(exc) or type(exc).__name__, limit)
+    """An exception's message in the user's language (:mod:`ui.errors`), escaped."""
+    from .errors import describe
+
+    return md(describe(exc), limit)
