@@ -20,9 +20,9 @@ st.caption(t("atk.intro"))
 st.subheader(t("atk.integrity"))
 c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
 attack = c1.selectbox(t("atk.attack"), list(av.ATTACKS), help=t("atk.attack.help"),
-                      key="atk_attack")
+                      key="atk_attack", format_func=lambda a: t(f"atk.opt.{a}"))
 defence = c2.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
-                       key="atk_defence")
+                       key="atk_defence", format_func=lambda d: t(f"atk.opt.{d}"))
 rounds = int(c3.number_input(t("atk.rounds"), 1, 50, 8, help=t("atk.rounds.help"),
                              key="atk_rounds"))
 cfg = av.scenario(attack, defence, rounds)
@@ -54,7 +54,7 @@ else:
     last_asr = cur["asr"][-1]
     st.markdown(t("atk.round_now", round=cur["rounds"][-1], acc=cur["acc"][-1],
                   asr="–" if last_asr is None else f"{last_asr:.1%}",
-                  rejected=", ".join(map(str, cur["rejected"][-1])) or "none"))
+                  rejected=", ".join(map(str, cur["rejected"][-1])) or t("atk.none")))
     st.plotly_chart(ac.curves_figure(cur["rounds"], cur["acc"], cur["asr"], cur["attacked"]),
                     key="atk_curves", **PLOT)
     st.caption(t("atk.curves_caption"))
@@ -87,12 +87,12 @@ noise = float(d3.select_slider(t("atk.noise"), [0.0, *av.NOISES], 0.0, help=t("a
                                key="atk_noise"))
 secagg = d4.toggle(t("atk.secagg"), False, help=t("atk.secagg.help"), key="atk_secagg")
 method = d5.selectbox(t("atk.method"), ["analytic", "dlg"], help=t("atk.method.help"),
-                      key="atk_method")
+                      key="atk_method", format_func=lambda m: t(f"atk.opt.{m}"))
 with st.spinner():
     inv = av.inversion(batch, steps, noise, secagg, method, state.cached_run)
 st.plotly_chart(ac.digits_figure(inv["true"][0], inv["reconstruction"][0]), key="atk_digits",
                 **PLOT)
-st.markdown(t("atk.quality", psnr=inv["psnr"], ssim=inv["ssim"], sees=inv["sees"],
+st.markdown(t("atk.quality", psnr=inv["psnr"], ssim=inv["ssim"], sees=t(f"atk.sees.{inv['sees']}"),
               base=inv["baseline_psnr"].get("mean", float("nan"))))
 st.caption(t("atk.inv_caption"))
 curve = on_demand("atk.eps.run", "atk_eps",

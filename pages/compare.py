@@ -107,6 +107,6 @@ cols = st.columns(len(runs))
 for i, (col, (label, _, r)) in enumerate(zip(cols, runs)):
     counts = r["label_counts"]
     col.plotly_chart(charts.label_distribution_figure(
-        counts, r["label_names"], title=f"{label} · skew {skew_score(counts):.2f}",
+        counts, r["label_names"], title=t("cmp.labels_skew", label=label, skew=f"{skew_score(counts):.2f}"),
         compact=True), key=f"cmp_labels_{i}", **PLOT)
 st.caption(t("cmp.labels_caption"))

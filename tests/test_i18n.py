@@ -185,3 +185,72 @@ def test_classroom_limit_errors_read_in_chinese():
     with i18n.language("zh"):
         zh = describe(exc)
     assert "课堂上限" in zh and "500" in zh and "FEDSIM" in zh.upper()
+
+
+# ------------------------------------------------------------------ no English outside the catalogues
+
+_SINKS = {"markdown", "caption", "title", "header", "subheader", "write", "text", "info",
+          "warning", "error", "success", "toast", "button", "toggle", "checkbox", "radio",
+          "selectbox", "multiselect", "slider", "select_slider", "number_input", "text_input",
+          "text_area", "segmented_control", "pills", "file_uploader", "download_button",
+          "metric", "expander", "tabs", "popover", "page_link", "progress", "spinner", "status",
+          "form_submit_button"}
+_SINK_KW = {"label", "help", "text", "placeholder", "caption", "title", "value_name"}
+_PLOT_KW = {"title", "name", "text", "hovertemplate", "hovertext"}
+
+
+def _user_words(s: str) -> bool:
+    """Whether a literal holds words a reader would read (icons, placeholders, HTML, Plotly
+    hover fields, acronyms such as PLD or ε, and element ids such as ``phase:train`` aside)."""
+    s = re.sub(r":material/[a-z_]+:|%\{[^}]*\}|\{[^}]*\}|<[^>]+>", " ", s)
+    words = re.findall(r"[A-Za-z]{2,}", s)
+    return any(not w.isupper() for w in words)
+
+
+def _literals(node):
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node.value
+    elif isinstance(node, ast.JoinedStr):
+        yield "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+    elif isinstance(node, (ast.List, ast.Tuple)):
+        for e in node.elts:
+            yield from _literals(e)
+    elif isinstance(node, ast.BinOp):
+        yield from _literals(node.left)
+        yield from _literals(node.right)
+    elif isinstance(node, ast.IfExp):
+        yield from _literals(node.body)
+        yield from _literals(node.orelse)
+    elif isinstance(node, ast.BoolOp):
+        for v in node.values:
+            yield from _literals(v)
+
+
+def test_no_user_facing_literal_outside_the_catalogues():
+    """Every string a page shows goes through t(): a scan of pages/, ui/ and app.py for
+    literals passed to Streamlit elements (label, body, help) and to Plotly (titles, trace
+    names, hover text). A trace ``name=`` that is an element id (no space) is not text."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted([*root.glob("pages/*.py"), *root.glob("ui/*.py"), root / "app.py"]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            fn = node.func
+            name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")
+            sink = name in _SINKS
+            cands = list(node.args[:1]) if sink else []
+            cands += [k.value for k in node.keywords if k.arg in (_SINK_KW if sink else _PLOT_KW)
+                      and not (k.arg == "name" and isinstance(k.value, (ast.Constant,
+                                                                        ast.JoinedStr))
+                               and " " not in "".join(_literals(k.value)))]
+            for c in cands:
+                for s in _literals(c):
+                    if _user_words(s):
+                        found.append(f"{path.name}:{node.lineno}: {s[:60]!r}")
+    assert not found, found

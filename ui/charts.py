@@ -21,10 +21,6 @@ from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, 
                     client_color, label_color, variant_color)
 from .views import STATUS_CODES
 
-#: Which side of the network each phase runs on (drawn under the phase name).
-PHASE_SIDE = {"select": "server", "broadcast": "server → clients", "train": "clients",
-              "protect": "clients", "upload": "clients → server", "aggregate": "server",
-              "update": "server", "evaluate": "server"}
 NEXT_FILL, DONE_FILL, IDLE_FILL = "#FFD54F", "#C8E6C9", "#FFFFFF"
 
 
@@ -70,7 +66,7 @@ def cycle_figure(next_phase: str | None = None, done: Sequence[str] = (),
         notes.append(dict(
             x=xs[i], y=ys[i], showarrow=False,
             text=f"<b>{mark}{t('phase.' + p)}</b><br><span style='font-size:11px'>"
-                 f"{PHASE_SIDE[p]}</span>",
+                 f"{t(f'phase.{p}.side')}</span>",
             bgcolor=fill, bordercolor="#E65100" if is_next else "#9E9E9E",
             borderwidth=3 if is_next else 1, borderpad=6,
             font=dict(size=15 if is_next else 13, color="#111"), name=f"phase:{p}"))
@@ -369,7 +365,7 @@ def boundary_figure(gx: np.ndarray, gy: np.ndarray, prob: np.ndarray, points: np
     fig.update_layout(title=dict(text=f"<span style='color:{color}'>■</span> {title}"))
     fig.add_trace(go.Heatmap(x=gx, y=gy, z=prob, zmin=0, zmax=1, showscale=False,
                              colorscale=[[0, c0], [0.5, "#FFFFFF"], [1, c1]],
-                             hovertemplate="P(class 1) = %{z:.2f}<extra></extra>",
+                             hovertemplate=t("ch.boundary_hover") + "<extra></extra>",
                              name="boundary"))
     fig.add_trace(go.Contour(x=gx, y=gy, z=prob, contours=dict(start=0.5, end=0.5, size=1,
                                                                coloring="none"),

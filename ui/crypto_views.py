@@ -24,6 +24,8 @@ import numpy as np
 from fedsim.config import SimulationConfig
 from fedsim.results import RoundResult
 
+from .text import t
+
 #: The "hide updates with" choice: none, secure aggregation, or one of the HE schemes.
 HIDE_OPTIONS = ("none", "secagg", "paillier", "ckks")
 #: Client status in the proofs chart (index = code).
@@ -95,7 +97,7 @@ def layer_label(i: int, shape: Sequence[int]) -> str:
     """'2 · 32×10 (320 values)'."""
     size = int(np.prod(shape)) if len(shape) else 1
     dims = "×".join(str(d) for d in shape) or "1"
-    return f"{i} · {dims} ({size:,} values)"
+    return t("crypto.layer_label", i=i, dims=dims, size=f"{size:,}")
 
 
 # ------------------------------------------------------------------ the latest round

@@ -214,7 +214,7 @@ def metric_cards(history: Sequence[RoundResult], initial: dict, task: str) -> li
             notes.append(t("tr.metric.rejected", n=len(r.rejected)))
         cards += [
             Card("clients", t("tr.metric.clients"), f"{len(r.aggregated)}/{len(r.sampled)}",
-                 ", ".join(notes) or None, "off", t("tr.metric.clients.help")),
+                 t("list.sep").join(notes) or None, "off", t("tr.metric.clients.help")),
             Card("up", t("tr.metric.up"), human_bytes(r.bytes_up), None, "off",
                  t("tr.metric.up.help")),
             Card("down", t("tr.metric.down"), human_bytes(r.bytes_down), None, "off",
