@@ -27,15 +27,23 @@ APP = str(ROOT / "app.py")
 TARGET_MS = 300.0
 
 _COLD = """
-import time
+import os, sys, time
+{env}
 t0 = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file({app!r}, default_timeout=300)
 {switch}
 at.run()
 assert not at.exception, at.exception
-print(time.perf_counter() - t0)
+dt = time.perf_counter() - t0
+{check}
+print(dt)
 """
+#: First paint with nothing loading TensorFlow behind the page (FEDSIM_PRELOAD=0): the pages
+#: that must draw without it. The script fails if TensorFlow was imported anyway.
+_NO_TF = dict(env='os.environ["FEDSIM_PRELOAD"] = "0"',
+              check='assert "tensorflow" not in sys.modules, "TensorFlow was imported"')
+_PLAIN = dict(env="", check="")
 
 
 def _fresh(code: str) -> float:
@@ -54,9 +62,14 @@ def cold_starts() -> dict[str, float]:
     return {
         "import tensorflow": _fresh("import time; t0 = time.perf_counter(); import tensorflow; "
                                     "print(time.perf_counter() - t0)"),
-        "app, Overview (default page)": _fresh(_COLD.format(app=APP, switch="")),
+        "app, Overview (default page)": _fresh(_COLD.format(app=APP, switch="", **_PLAIN)),
+        "first paint, Overview, without TensorFlow": _fresh(_COLD.format(
+            app=APP, switch="", **_NO_TF)),
+        "first paint, Lessons (lang=zh), without TensorFlow": _fresh(_COLD.format(
+            app=APP, switch='at.query_params["lang"] = "zh"; '
+                            'at.switch_page("pages/lessons.py")', **_NO_TF)),
         "app, Training page (builds the simulation)": _fresh(_COLD.format(
-            app=APP, switch='at.switch_page("pages/training.py")')),
+            app=APP, switch='at.switch_page("pages/training.py")', **_PLAIN)),
     }
 
 
@@ -111,7 +124,7 @@ def main() -> dict:
     tf = cs["import tensorflow"]
     for k, v in cs.items():
         ratio = "" if k == "import tensorflow" else f"   = {v / tf:.2f} x import tensorflow"
-        print(f"  {k:<44} {v:6.2f} s{ratio}")
+        print(f"  {k:<52} {v:6.2f} s{ratio}")
     return {"rerun_ms": rr, "cold_s": cs}
 
 
