@@ -227,11 +227,16 @@ def test_lesson_one_walks_through_in_both_languages(server, browser, lang):
                 assert page.evaluate(_CJK_RENDERS), "Chinese glyphs render (fonts-noto-cjk)"
             reveal = page.get_by_role("button", name=t("lesson.reveal"))
             assert reveal.is_disabled(), "the reveal waits for a guess"
-            page.get_by_test_id("stRadio").locator("label").first.click()
+            page.get_by_test_id("stRadioOption").first.click()
             _idle(page)
             page.get_by_role("button", name=t("lesson.reveal")).click()
-            page.get_by_text(t("lesson.measured")).first.wait_for(timeout=120_000)
+            measured = t("lesson.measured_line", text="").replace("**", "").strip(" :.：")
+            page.get_by_text(measured).first.wait_for(timeout=120_000)
             _idle(page)
+            page.get_by_text(t("lesson.show_code")).first.click()  # the article beside the engine
+            page.get_by_text(t("lesson.code.engine")).first.wait_for()
+            page.mouse.move(0, 0)  # no tooltip over the picture
+            page.wait_for_timeout(400)
             page.screenshot(path=str(ASSETS / f"lesson1-{lang}-step{i + 1}.png"), full_page=True)
             if i + 1 < len(lesson.steps):
                 page.get_by_role("button", name=t("lesson.next")).click()

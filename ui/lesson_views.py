@@ -57,6 +57,9 @@ def position() -> tuple[lessons.Lesson, int]:
         ss[POS] = (lesson.id, i)
         if "lesson" in q:  # a link to a step: that step's setup, as for a click
             _load_step(lesson, i)
+            # The frame drew the sidebar and wrote the URL for the old configuration before
+            # this page ran: once more, so both show the step's setup.
+            st.rerun()
     lesson_id, i = ss[POS]
     return lessons.BY_ID[lesson_id], i
 
@@ -210,8 +213,8 @@ def question(lesson: lessons.Lesson, step: lessons.Step) -> None:
         st.success(t("lesson.right", guess=guess), icon=":material/check_circle:")
     else:
         st.warning(t("lesson.wrong", guess=guess, truth=truth), icon=":material/lightbulb:")
-    st.markdown(f"**{t('lesson.measured')}.** "
-                + text(lesson, step, "reveal", **formatted(step, result["measured"])))
+    st.markdown(t("lesson.measured_line",
+                  text=text(lesson, step, "reveal", **formatted(step, result["measured"]))))
     st.markdown(text(lesson, step, "why"))
     st.caption(t("lesson.cached"))
 
@@ -234,7 +237,7 @@ def curves_chart(lesson: lessons.Lesson, step: lessons.Step):
 def misconception(lesson: lessons.Lesson, step: lessons.Step) -> None:
     for mis, where in lessons.MISCONCEPTIONS.items():
         if where == key_of(lesson, step):
-            st.info(f"**{t('lesson.misconception')}:** {t('mis.' + mis)}",
+            st.info(t("lesson.misconception_line", text=t("mis." + mis)),
                     icon=":material/psychology_alt:")
 
 
@@ -242,7 +245,7 @@ def look(lesson: lessons.Lesson, step: lessons.Step) -> None:
     from .nav import PAGES
 
     spec = next(p for p in PAGES if p.path == step.page)
-    st.markdown(f"**{t('lesson.look')}:** {text(lesson, step, 'look')}")
+    st.markdown(t("lesson.look_line", text=text(lesson, step, "look")))
     st.page_link(spec.path, label=t("lesson.open_page", page=t(spec.title_key)), icon=spec.icon)
 
 
@@ -261,7 +264,8 @@ def code(step: lessons.Step) -> None:
                     st.caption(t("lesson.code.no_article"))
                 else:
                     st.code(article, language="python")
-                st.markdown(f"**{t('lesson.code.wrong')}:** {t(f'code.{view_id}.wrong')}")
+                    st.caption(t(f"code.{view_id}.gloss"))
+                st.markdown(t("lesson.code.wrong_line", text=t(f"code.{view_id}.wrong")))
             with right:
                 st.markdown(f"**{t('lesson.code.engine')}**")
                 for target in view.engine:
