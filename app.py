@@ -13,7 +13,7 @@ import pathlib
 
 import streamlit as st
 
-from ui import controls, i18n, lesson_views, nav, params, runtime, state
+from ui import classroom, controls, i18n, lesson_views, nav, runtime, state
 from ui.text import t
 
 i18n.init_session()  # first: every string below is in this session's language
@@ -33,6 +33,8 @@ st.html("""<style>
 [data-testid="stMetricValue"] {font-size: 1.9rem;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
 </style>""")
+classroom.init()  # ?hide=… and ?present=1 (ui/classroom.py): per session
+classroom.style()  # projector type sizes; the presenter view's when it is on
 
 # First paint: say what is loading until the engine is ready (a cold deep link to Training
 # waits for TensorFlow). Always the same slot, so later elements keep their places.
@@ -58,29 +60,34 @@ def sidebar() -> None:
     cfg = state.config()
     with st.sidebar:
         st.markdown(f"### :material/hub: {t('app.name')}\n{t('app.tagline')}")
-        st.segmented_control(t("side.lang"), options=i18n.LANGS, format_func=i18n.NATIVE.get,
-                             default=i18n.current(), key="lang_switch", help=t("side.lang.help"),
-                             on_change=_switch_language, selection_mode="single")
+        if not classroom.hidden("lang"):
+            st.segmented_control(t("side.lang"), options=i18n.LANGS,
+                                 format_func=i18n.NATIVE.get, default=i18n.current(),
+                                 key="lang_switch", help=t("side.lang.help"),
+                                 on_change=_switch_language, selection_mode="single")
         name = state.scenario_name(cfg)
         label = t(f"preset.{name}.title") if name else t("side.custom")
         st.markdown(t("side.scenario", name=label))
-        controls.bound("number_input", "seed", "side.seed", min_value=0, max_value=2**31 - 1,
-                       step=1)
-        st.button(t("side.reseed"), help=t("side.reseed.help"), on_click=state.new_seed,
-                  key="reseed", icon=":material/casino:")
+        if not classroom.hidden("seed"):
+            controls.bound("number_input", "seed", "side.seed", min_value=0,
+                           max_value=2**31 - 1, step=1)
+            st.button(t("side.reseed"), help=t("side.reseed.help"), on_click=state.new_seed,
+                      key="reseed", icon=":material/casino:")
+        if not classroom.hidden("share"):  # the link (with hide=…), its QR code, the builder
+            base = (st.context.url or "http://localhost:8501/").split("?")[0]
+            classroom.share_section(base, state.config(), i18n.current())
+        if not classroom.hidden("files"):
+            files(sim=st.session_state.get(state.SIM))
 
-        st.markdown(f"**{t('side.share')}**", help=t("side.share.help"))
-        base = (st.context.url or "http://localhost:8501/").split("?")[0]
-        st.code(params.share_url(base, state.config(), {"lang": i18n.current()}),
-                language=None, wrap_lines=True)
-        st.caption(t("side.share.caption"))
 
+def files(sim) -> None:
+    """Configuration download and upload, results as CSV."""
+    with st.container():
         st.markdown(f"**{t('side.files')}**")
         st.download_button(t("side.download_config"), data=state.config().to_json(),
                            file_name="fedsim-config.json", mime="application/json",
                            help=t("side.download_config.help"), on_click="ignore",
                            key="download_config", icon=":material/download:")
-        sim = st.session_state.get(state.SIM)
         if sim is not None and sim.history:
             from ui.views import results_csv
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D
 from fedsim.errors import FedsimError
-from ui import charts, nav, safe, state
-from ui.controls import ALPHA_STEPS, bound
-from ui.csv_upload import csv_upload_panel
+from ui import charts, data_controls, nav, safe, state
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG
 
@@ -22,41 +19,10 @@ nav.ensure_frame()
 st.title(t("data.title"))
 st.caption(t("data.intro"))
 cfg = state.config()
-left, right = st.columns([1, 3], gap="large")
+left, right = st.columns([1.6, 3], gap="large")  # room for "pathological (…)" in a select
 
 with left:
-    st.subheader(t("data.controls"))
-    # A CSV comes in through the upload panel (it needs a file), not through this list.
-    bound("selectbox", "data", "data.dataset",
-          options=[d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
-          format_func=lambda v: t(f"data.dataset.{v}"))
-    with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
-        csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
-    if cfg.dataset.name == "2d":
-        bound("selectbox", "shape", "data.shape", options=list(SHAPES_2D))
-    if cfg.dataset.name in ("2d", "seed_regression"):
-        bound("number_input", "samples", "data.samples", min_value=100, max_value=20_000,
-              step=100)
-        bound("slider", "noise", "data.noise", min_value=0.0, max_value=1.0, step=0.05)
-    bound("number_input", "clients", "data.clients", min_value=1, max_value=500, step=1)
-    bound("selectbox", "split", "data.split",  # "natural" needs a CSV's column
-          options=[p for p in PARTITIONS if p != "natural" or cfg.dataset.name == "csv"],
-          format_func=lambda v: t(f"data.split.{v}"))
-    split = cfg.partition.name
-    if split == "dirichlet":
-        bound("select_slider", "alpha", "data.alpha", options=list(ALPHA_STEPS))
-    elif split == "pathological":
-        bound("number_input", "classes", "data.classes", min_value=1, max_value=10, step=1)
-    elif split == "shards":
-        bound("number_input", "shards", "data.shards", min_value=1, max_value=20, step=1)
-    elif split == "quantity":
-        bound("slider", "sigma", "data.sigma", min_value=0.0, max_value=3.0, step=0.1)
-    elif split == "feature":
-        bound("slider", "shift", "data.fshift", min_value=0.0, max_value=3.0, step=0.1)
-        bound("slider", "fnoise", "data.fnoise", min_value=0.0, max_value=3.0, step=0.1)
-    bound("slider", "frac", "data.fraction", min_value=0.05, max_value=1.0, step=0.05)
-    bound("slider", "drop", "data.dropout", min_value=0.0, max_value=0.9, step=0.05)
-    bound("slider", "val", "data.val", min_value=0.0, max_value=0.5, step=0.05)
+    data_controls.settings(cfg)
 
 with right:
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav, state
+from ui import classroom, nav, state
 from ui import privacy_sections as sections
 from ui.text import t
 
@@ -20,9 +20,13 @@ st.caption(t("priv.intro"))
 cfg = state.config()
 dp = cfg.privacy.dp
 
-left, right = st.columns([1, 2.3], gap="large")
-with left:
-    z_note = sections.controls(cfg)
+if classroom.hidden("privacy"):  # a classroom link fixed the DP settings: full width
+    classroom.fixed_note()
+    z_note, right = None, st.container()
+else:
+    left, right = st.columns([1, 2.3], gap="large")
+    with left:
+        z_note = sections.controls(cfg)
 
 with right:
     st.markdown(t(f"priv.mode_note.{dp.mode}"))

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav, state
+from ui import classroom, nav, state
 from ui import training_sections as sections
 from ui.text import t
 
 nav.ensure_frame()
 # No page title: the round counter is the headline, and the charts should fit a projector.
-sections.settings(state.config())
+if classroom.hidden("training"):
+    classroom.fixed_note()
+else:
+    sections.settings(state.config())
 
 with st.spinner(t("tr.building")):
     sim = state.get_sim()
@@ -58,8 +61,11 @@ def live() -> None:
     with st.container(key="tr_notices"):
         sections.notices(sim)
     sections.header(sim)
-    sections.cycle(sim)
-    sections.tabs(sim)
+    left, right = st.columns([5, 7], gap="medium")  # counter + cycle beside the charts
+    with left:
+        sections.cycle(sim)
+    with right:
+        sections.tabs(sim)
 
 
 live()

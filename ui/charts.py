@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from fedsim.results import PHASES, RoundResult, metric_key
 
 from .text import t
-from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, TEMPLATE_NAME,
+from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, template_name,
                     client_color, label_color, variant_color)
 from .views import STATUS_CODES
 
@@ -26,7 +26,7 @@ NEXT_FILL, DONE_FILL, IDLE_FILL = "#FFD54F", "#C8E6C9", "#FFFFFF"
 
 def _base(title: str = "", height: int = 340, **layout) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(template=TEMPLATE_NAME, title=title or None, height=height, **layout)
+    fig.update_layout(template=template_name(), title=title or None, height=height, **layout)
     return fig
 
 
@@ -317,7 +317,8 @@ def digits_figure(samples: Sequence[np.ndarray], sample_labels: Sequence[np.ndar
     h, w = samples[0].shape[1:] if rows and len(samples[0]) else (8, 8)
     pad = 2
     canvas = np.full((rows * (h + pad + 3), m * (w + pad)), np.nan)
-    fig = _base(t("data.digits_title"), height=90 + 70 * rows, showlegend=False,
+    # ~100 px a client: each 8×8 digit ~60 px on a side (at 70 px they read as squeezed).
+    fig = _base(t("data.digits_title"), height=90 + 100 * rows, showlegend=False,
                 margin=dict(l=80, r=10, t=50, b=10))
     notes = []
     for i, (imgs, labs) in enumerate(zip(samples, sample_labels)):

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from .crypto_views import PROOF_CODES
 from .text import t
-from .theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, TEMPLATE_NAME, client_color,
+from .theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, template_name, client_color,
                     variant_color)
 
 #: Proof statuses → colours: the participation colours, plus a neutral blue-grey for updates
@@ -32,7 +32,7 @@ RING = 2 ** 32
 def _base(title: str = "", height: int = 300, **layout) -> go.Figure:
     fig = go.Figure()
     layout.setdefault("margin", dict(l=60, r=15, t=50, b=45))
-    fig.update_layout(template=TEMPLATE_NAME, title=title or None, height=height, **layout)
+    fig.update_layout(template=template_name(), title=title or None, height=height, **layout)
     return fig
 
 
@@ -208,7 +208,7 @@ def cost_figure(plain: Mapping[str, float] | None, this: Mapping[str, float],
     fig = make_subplots(rows=1, cols=2, subplot_titles=(t("crypto.ch.cost_time"),
                                                         t("crypto.ch.cost_bytes")),
                         horizontal_spacing=0.2)
-    fig.update_layout(template=TEMPLATE_NAME, height=330, barmode="group",
+    fig.update_layout(template=template_name(), height=330, barmode="group",
                       legend=dict(orientation="h", y=-0.25, x=0),
                       margin=dict(l=60, r=15, t=60, b=45))
     time_keys = ("protect_ms_per_client", "server_ms")
@@ -226,6 +226,7 @@ def cost_figure(plain: Mapping[str, float] | None, this: Mapping[str, float],
                           row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    fig.update_xaxes(tickangle=0, automargin=True)  # two-line labels, never cut ("client: protec")
     return fig
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from fedsim.config import ATTACKS, SimulationConfig
 from ui import crypto_charts as cc
 from ui import crypto_views as cv
-from ui import params, state, views
+from ui import classroom, params, state, views
 from ui.controls import bound
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG
@@ -67,9 +67,18 @@ def _on_optional(key: str, path: str) -> None:
 
 
 def settings(cfg: SimulationConfig, sim) -> None:
-    """The mechanism settings, bound to the configuration, and what each one does."""
-    n_clients = cfg.clients.num_clients
+    """The mechanism settings, bound to the configuration, and what each one does. A
+    classroom link with ``hide=crypto`` leaves the settings out and keeps the explanations."""
     hide = cv.hide_of(cfg)
+    if classroom.hidden("crypto"):
+        classroom.fixed_note()
+    else:
+        _settings_box(cfg, sim, hide)
+    _explain(cfg, sim, hide)
+
+
+def _settings_box(cfg: SimulationConfig, sim, hide: str) -> None:
+    n_clients = cfg.clients.num_clients
     with st.container(border=True):
         if st.session_state.get("crypto_hide") != hide:
             st.session_state["crypto_hide"] = hide
@@ -130,6 +139,8 @@ def settings(cfg: SimulationConfig, sim) -> None:
                 bound("select_slider", "factor", "crypto.factor", options=FACTOR_STEPS)
             bound("slider", "drop", "crypto.drop", min_value=0.0, max_value=0.9, step=0.05)
 
+
+def _explain(cfg: SimulationConfig, sim, hide: str) -> None:
     e1, e2 = st.columns(2, gap="large")
     e1.markdown(t(f"crypto.explain.{hide}"))
     if cfg.privacy.zkp.enabled:
@@ -273,7 +284,8 @@ def server_view(sim, res) -> None:
                                       None if check is None else check.recovered[coords],
                                       title, layers), key="crypto_sum", **PLOT)
         if check is not None:
-            m1, m2 = st.columns(2)
+            with st.container(key="fedsim_cards_crypto"):  # wrap, never cut
+                m1, m2 = st.columns(2)
             m1.metric(t("crypto.sum_error"), f"{check.max_error:.2g}",
                       help=t("crypto.sum_error.help"))
             if check.bound is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.config import DP_MODES, SimulationConfig, adaptive_clip_noise_limit
+from fedsim.config import DP_MODES, DPConfig, SimulationConfig, adaptive_clip_noise_limit
 from ui import privacy_charts as pc
 from ui import privacy_views as pv
 from ui import state, views
@@ -27,6 +27,7 @@ PLAIN_ASKED = "priv_plain_asked"  # set by the "run without DP" button (cryptogr
 PLAIN_DONE = "priv_plain_done"  # configurations whose no-DP run is in the cache
 NOISE_BY = "priv_noise_by"  # widget key of the "set z / set target ε" radio
 MODE_KEY = widget_key("dp")
+DEFAULT_CLIP = DPConfig().clip  # 1.0: made for whole client updates
 
 
 
@@ -43,11 +44,25 @@ def on_mode() -> None:
     if new is None:
         return
     changes = {"privacy.dp.mode": new}
-    repaired = new != "central" and state.config().privacy.dp.adaptive_clip
+    dp = state.config().privacy.dp
+    repaired = new != "central" and dp.adaptive_clip
     if repaired:
         changes["privacy.dp.adaptive_clip"] = False
-    if state.update(changes) and repaired:
-        state.flash("info", t("priv.adaptive_off"))
+    # DP-SGD clips each example's gradient: the default C = 1 (made for whole updates) leaves
+    # it underfitting at every z, so switching to it moves an untouched C to DP-SGD's (and back).
+    reclip = None
+    if new == "dpsgd" and dp.mode != "dpsgd" and dp.clip == DEFAULT_CLIP:
+        reclip = pv.DPSGD_CLIP
+    elif new != "dpsgd" and dp.mode == "dpsgd" and dp.clip == pv.DPSGD_CLIP:
+        reclip = DEFAULT_CLIP
+    if reclip is not None:
+        changes["privacy.dp.clip"] = reclip
+    if state.update(changes):
+        if repaired:
+            state.flash("info", t("priv.adaptive_off"))
+        if reclip is not None:
+            state.flash("info", t("cls.priv.reclip_dpsgd" if new == "dpsgd" else "cls.priv.reclip",
+                                  clip=f"{reclip:g}"))
 
 
 def on_noise_by() -> None:
@@ -133,7 +148,8 @@ def epsilon_panel(sim, cfg: SimulationConfig, z_note) -> None:
         z_note.caption(t("priv.z_resolved", z=f"{z:.3g}", eps=f"{dp.target_epsilon:g}",
                          rounds=total))
 
-    m = st.columns(5)
+    with st.container(key="fedsim_cards_priv"):  # cards wrap, never cut (1280×800)
+        m = st.columns(5)
     m[0].metric(t("priv.m.now"), pv.fmt_eps(eps_now),
                 help=t("priv.m.now.help", done=sim.round, total=total))
     m[1].metric(t("priv.m.planned", rounds=total), pv.fmt_eps(planned_final),
@@ -190,12 +206,16 @@ def clipping_and_noise(sim, cfg: SimulationConfig) -> None:
     with g1:
         if dp.mode == "dpsgd":
             st.info(t("priv.dpsgd_no_clip"))
+        elif not history:  # round 0: an empty chart says nothing; say what will be there
+            st.info(t("cls.priv.wait_clip"))
         else:
             st.plotly_chart(pc.clip_figure(history, n_clients, total), key="priv_clip", **PLOT)
             st.caption(t("priv.cap.clip_adaptive" if dp.adaptive_clip else "priv.cap.clip"))
     with g2:
         if dp.mode == "dpsgd":
             st.info(t("priv.dpsgd_no_noise_chart"))
+        elif not history:
+            st.info(t(f"cls.priv.wait_noise.{dp.mode}"))
         else:
             st.plotly_chart(pc.signal_noise_figure(pv.signal_noise(history, dp.mode), dp.mode),
                             key="priv_noise", **PLOT)
@@ -277,3 +297,19 @@ def costs(sim, cfg: SimulationConfig) -> None:
             st.plotly_chart(pc.sweep_figure(res["points"], res["key"], no_dp, here),
                             key="priv_sweep", **PLOT)
             st.caption(t("priv.cap.sweep"))
+            flat_sweep_note(res, no_dp, cfg)
+
+
+def flat_sweep_note(res: dict, no_dp: float | None, cfg: SimulationConfig) -> None:
+    """A sweep that is flat says why (:func:`ui.privacy_views.sweep_flat`)."""
+    why = pv.sweep_flat(res["points"], no_dp, res["key"])
+    if why is None:
+        return
+    vals = [float(p["metric"]) for p in res["points"]]
+    key = {"flat": "cls.priv.flat", "noise": "cls.priv.flat_noise",
+           "clip": "cls.priv.flat_clip_dpsgd" if cfg.privacy.dp.mode == "dpsgd"
+           else "cls.priv.flat_clip"}[why]
+    st.info(t(key, lo=f"{min(vals):.3f}", hi=f"{max(vals):.3f}",
+              nodp="–" if no_dp is None else f"{no_dp:.3f}", clip=f"{cfg.privacy.dp.clip:g}",
+              suggest=f"{pv.DPSGD_CLIP:g}"))
+

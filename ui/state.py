@@ -96,7 +96,8 @@ def config() -> SimulationConfig:
 
 
 def flash(kind: str, text: str) -> None:
-    """Queue a message for the next render ("error", "warning", "info", "success", "toast").
+    """Queue a message for the next render ("error", "warning", "info", "success", "toast",
+    "toast_ok": a toast for a success, seen wherever the page is scrolled).
 
     Callbacks run before the page is drawn, so they cannot place elements themselves.
     """
@@ -110,6 +111,8 @@ def show_flash() -> None:
     for kind, text in msgs:
         if kind == "toast":
             st.toast(text, icon=":material/restart_alt:")
+        elif kind == "toast_ok":
+            st.toast(text, icon=":material/check_circle:")
         else:
             getattr(st, kind)(text)
 
@@ -247,7 +250,9 @@ def load_preset(name: str) -> None:
     if err:
         flash("error", t("state.preset_failed", title=t(f"preset.{name}.title"), error=safe.md(err)))
     else:
-        flash("success", t("state.preset_loaded", title=t(f"preset.{name}.title")))
+        # A toast: the preset cards sit far below the top of the page, where a message
+        # would be drawn off-screen (the card also gets its "current" badge).
+        flash("toast_ok", t("state.preset_loaded", title=t(f"preset.{name}.title")))
 
 
 def load_upload(name: str, data: bytes) -> bool:

@@ -75,6 +75,40 @@ def _make_template() -> go.layout.Template:
 
 pio.templates[TEMPLATE_NAME] = _make_template()
 
+#: The presenter view's template (``?present=1``, :mod:`ui.classroom`): the same look in type
+#: a projector's back row can read; axes grow their margins to fit the larger labels.
+PRESENT_TEMPLATE_NAME = "fedsim_present"
+
+
+def _make_present_template() -> go.layout.Template:
+    tpl = _make_template()
+    tpl.layout.update(font=dict(size=20), title=dict(font=dict(size=24)),
+                      legend=dict(font=dict(size=18)), hoverlabel=dict(font_size=18),
+                      xaxis=dict(automargin=True, title=dict(standoff=8)),
+                      yaxis=dict(automargin=True, title=dict(standoff=8)))
+    return tpl
+
+
+pio.templates[PRESENT_TEMPLATE_NAME] = _make_present_template()
+
+
+#: Session-state key of the presenter view (set by :mod:`ui.classroom`).
+PRESENTING_KEY = "classroom_present"
+
+
+def template_name() -> str:
+    """The template for the session drawing now: the presenter one in its presenter view.
+    Per session, never per process; outside a Streamlit run (tests, benches): the normal one."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        ss = ctx.session_state if ctx is not None else {}
+        on = PRESENTING_KEY in ss and bool(ss[PRESENTING_KEY])
+    except Exception:  # noqa: BLE001 - no Streamlit run: the normal template
+        on = False
+    return PRESENT_TEMPLATE_NAME if on else TEMPLATE_NAME
+
 #: Plotly options for st.plotly_chart: no logo, keep the toolbar small.
 PLOTLY_CONFIG = {"displaylogo": False,
                  "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}

@@ -5,6 +5,8 @@ metric cards, the round's cycle, and the chart tabs. The page arranges them in i
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from fedsim.config import AGGREGATORS, MODELS, OPTIMIZERS, SERVER_OPTIMIZERS, SimulationConfig
@@ -117,28 +119,18 @@ def boundary_tab(sim, history) -> None:
 
 
 def header(sim) -> None:
-    """The round counter, where the round is, the metric cards and an aborted-round notice."""
+    """The metric cards (one row that wraps on a narrow screen) and an aborted-round notice."""
     cfg = sim.config
     history = sim.history
     task = sim.fed.data.task
     cards = views.metric_cards(history, dict(sim.initial_metrics), task)
     if cfg.privacy.dp.enabled:  # DP overlay: the privacy spent so far, next to the others
         cards.append(privacy_views.epsilon_card(history))
-    # The counter keeps its share of the width when DP adds a sixth card.
-    head = st.columns([0.32 * len(cards)] + [1] * len(cards), vertical_alignment="top")
-    with head[0]:
-        st.html(f"<p class='fedsim-counter' data-testid='fedsim-round'>"
-                f"{views.round_counter(sim.round, cfg.rounds)}</p>")
-        st.caption(t("tr.counter.help"))
-        with st.container(key="tr_status"):
-            if sim.in_round:
-                st.markdown(t("tr.in_round", round=sim.round + 1,
-                              phase=t(f"phase.{sim.next_phase}")))
-            elif sim.done:
-                st.success(t("tr.finished", total=cfg.rounds))
-    for col, c in zip(head[1:], cards):
-        col.metric(c.label, c.value, c.delta, delta_color=c.delta_color, help=c.help,
-                   delta_arrow="off" if c.delta_color == "off" else "auto")
+    # Cards wrap rather than cut their labels and numbers (1280×800 with DP: six cards).
+    with st.container(key="fedsim_cards"):
+        for col, c in zip(st.columns(len(cards)), cards):
+            col.metric(c.label, c.value, c.delta, delta_color=c.delta_color, help=c.help,
+                       delta_arrow="off" if c.delta_color == "off" else "auto")
 
     with st.container(key="tr_aborted"):
         if history and history[-1].aborted:
@@ -146,30 +138,43 @@ def header(sim) -> None:
                          why=safe.md(history[-1].aborted)))
 
 
+def counter(sim) -> None:
+    """The round counter (the page's headline) and where the round is."""
+    cfg = sim.config
+    tip = html.escape(t("tr.counter.help"), quote=True)
+    st.html(f"<p class='fedsim-counter' title='{tip}' data-testid='fedsim-round'>"
+            f"{views.round_counter(sim.round, cfg.rounds)}</p>")
+    with st.container(key="tr_status"):
+        if sim.in_round:
+            st.markdown(t("tr.in_round", round=sim.round + 1,
+                          phase=t(f"phase.{sim.next_phase}")))
+        elif sim.done:
+            st.success(t("tr.finished", total=cfg.rounds))
+        else:
+            st.caption(t("tr.counter.help"))
+
 
 def cycle(sim) -> None:
-    """The round as a cycle diagram, what the next phase does and what the server sees."""
+    """The counter, the round as a cycle diagram, what the next phase does and what the server
+    sees: one column beside the charts, so counter, cycle and accuracy share one screen."""
     cfg = sim.config
     history = sim.history
     task = sim.fed.data.task
-    left, right = st.columns([1, 1], gap="medium")
+    counter(sim)
     trace = sim.current_trace if sim.in_round else ()
     nxt = None if sim.done else sim.next_phase
-    with left:
-        center = views.cycle_center(sim.round + 1, cfg.rounds) if nxt else ""
-        st.plotly_chart(charts.cycle_figure(nxt, [p.phase for p in trace], center=center),
-                        key="cycle", **PLOT)
-    with right:
-        if nxt:
-            what, sees = views.phase_texts(nxt, cfg)
-            st.info(t("tr.now", phase=t(f"phase.{nxt}"), what=what))
-            st.markdown(t("tr.server_sees", sees=sees))
-        last = trace[-1] if trace else (history[-1].trace[-1] if history else None)
-        if last is not None:
-            st.caption(t("tr.last_phase", summary=f"*{t('phase.' + last.phase)}*: "
-                                                  + views.phase_summary(last, task)))
-        st.caption(t("tr.cycle_caption"))
-
+    center = views.cycle_center(sim.round + 1, cfg.rounds) if nxt else ""
+    st.plotly_chart(charts.cycle_figure(nxt, [p.phase for p in trace], center=center,
+                                        height=270), key="cycle", **PLOT)
+    if nxt:
+        what, sees = views.phase_texts(nxt, cfg)
+        st.info(t("tr.now", phase=t(f"phase.{nxt}"), what=what))
+        st.markdown(t("tr.server_sees", sees=sees))
+    last = trace[-1] if trace else (history[-1].trace[-1] if history else None)
+    if last is not None:
+        st.caption(t("tr.last_phase", summary=f"*{t('phase.' + last.phase)}*: "
+                                              + views.phase_summary(last, task)))
+    st.caption(t("tr.cycle_caption"))
 
 
 def tabs(sim) -> None:
@@ -195,26 +200,26 @@ def tabs(sim) -> None:
                     allb = state.baselines(state.baseline_key(cfg))
                 base = {k: v for k, v in allb.items()
                         if (k == "centralized" and show_c) or (k == "local_only" and show_l)}
-            g1, g2 = st.columns(2)
-            g1.plotly_chart(charts.global_metric_figure(curve, base, cfg.rounds),
+            st.plotly_chart(charts.global_metric_figure(curve, base, cfg.rounds),
                             key="global_metric", **PLOT)
-            g1.caption(t("tr.global_caption"))
-            g2.plotly_chart(charts.global_loss_figure(curve, base, cfg.rounds),
+            st.caption(t("tr.global_caption"))
+            st.plotly_chart(charts.global_loss_figure(curve, base, cfg.rounds),
                             key="global_loss", **PLOT)
-            g2.caption(t("tr.loss_caption"))
+            st.caption(t("tr.loss_caption"))
     with tab["clients"]:
         if tab["clients"].open:
             if not history:
                 st.info(t("tr.no_rounds"))
-            c1, c2 = st.columns(2)
-            c1.plotly_chart(charts.client_loss_figure(history, n_clients, cfg.rounds),
+            st.plotly_chart(charts.client_loss_figure(history, n_clients, cfg.rounds),
                             key="clients_loss", **PLOT)
-            c1.caption(t("tr.clients_loss_caption"))
-            c2.plotly_chart(charts.client_val_figure(history, n_clients, task, curve,
+            st.caption(t("tr.clients_loss_caption"))
+            st.plotly_chart(charts.client_val_figure(history, n_clients, task, curve,
                                                      cfg.rounds), key="clients_val", **PLOT)
-            c2.caption(t("tr.clients_val_caption"))
+            st.caption(t("tr.clients_val_caption"))
     with tab["updates"]:
         if tab["updates"].open:
+            if not history:
+                st.info(t("tr.no_rounds"))
             fig = charts.update_norm_figure(history, n_clients, cfg.rounds)
             clipping = cfg.privacy.dp.mode in ("central", "local")
             if clipping:  # DP overlay: the clip bound each round

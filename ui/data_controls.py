@@ -1,0 +1,67 @@
+"""The Data page's settings column, in the classroom groups of :mod:`ui.classroom`.
+
+``data`` (the data set and its options), ``files`` (the CSV upload, a file), ``clients`` (how
+many, the share sampled per round, dropout) and ``split`` (how the data is split, its parameter
+and the local validation split): a group a classroom link hides is not drawn, and its settings
+keep the link's values.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D, SimulationConfig
+
+from . import classroom, state
+from .controls import ALPHA_STEPS, bound
+from .csv_upload import csv_upload_panel
+from .text import t
+
+#: split → the settings that shape it: (widget kind, URL key, text key, widget options).
+SPLIT_PARAMS = {
+    "dirichlet": [("select_slider", "alpha", "data.alpha", dict(options=list(ALPHA_STEPS)))],
+    "pathological": [("number_input", "classes", "data.classes",
+                      dict(min_value=1, max_value=10, step=1))],
+    "shards": [("number_input", "shards", "data.shards", dict(min_value=1, max_value=20,
+                                                               step=1))],
+    "quantity": [("slider", "sigma", "data.sigma", dict(min_value=0.0, max_value=3.0,
+                                                        step=0.1))],
+    "feature": [("slider", "shift", "data.fshift", dict(min_value=0.0, max_value=3.0, step=0.1)),
+                ("slider", "fnoise", "data.fnoise", dict(min_value=0.0, max_value=3.0,
+                                                         step=0.1))],
+}
+
+
+def settings(cfg: SimulationConfig) -> None:
+    """The settings column (bound to the configuration and the URL)."""
+    st.subheader(t("data.controls"))
+    hidden = [g for g in ("data", "clients", "split") if classroom.hidden(g)]
+    if not classroom.hidden("data"):
+        # A CSV comes in through the upload panel (it needs a file), not through this list.
+        bound("selectbox", "data", "data.dataset",
+              options=[d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
+              format_func=lambda v: t(f"data.dataset.{v}"))
+        if not classroom.hidden("files"):
+            with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
+                csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
+        if cfg.dataset.name == "2d":
+            bound("selectbox", "shape", "data.shape", options=list(SHAPES_2D))
+        if cfg.dataset.name in ("2d", "seed_regression"):
+            bound("number_input", "samples", "data.samples", min_value=100, max_value=20_000,
+                  step=100)
+            bound("slider", "noise", "data.noise", min_value=0.0, max_value=1.0, step=0.05)
+    if not classroom.hidden("clients"):
+        bound("number_input", "clients", "data.clients", min_value=1, max_value=500, step=1)
+    if not classroom.hidden("split"):
+        bound("selectbox", "split", "data.split",  # "natural" needs a CSV's column
+              options=[p for p in PARTITIONS if p != "natural" or cfg.dataset.name == "csv"],
+              format_func=lambda v: t(f"data.split.{v}"))
+        for kind, key, text_key, opts in SPLIT_PARAMS.get(cfg.partition.name, []):
+            bound(kind, key, text_key, **opts)
+    if not classroom.hidden("clients"):
+        bound("slider", "frac", "data.fraction", min_value=0.05, max_value=1.0, step=0.05)
+        bound("slider", "drop", "data.dropout", min_value=0.0, max_value=0.9, step=0.05)
+    if not classroom.hidden("split"):
+        bound("slider", "val", "data.val", min_value=0.0, max_value=0.5, step=0.05)
+    if hidden:
+        classroom.fixed_note()
