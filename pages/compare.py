@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.config import SimulationConfig
 from fedsim.partition import skew_score
 from ui import charts, compare, limits, nav, safe, state
 from ui.text import t
@@ -19,14 +18,15 @@ st.title(t("cmp.title"))
 st.caption(t("cmp.intro"))
 cfg = state.config()
 
-c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+c1, c2, c4, c3 = st.columns([2, 3, 1.3, 1], vertical_alignment="bottom")
 knob = c1.selectbox(t("cmp.knob"), list(compare.KNOBS), format_func=lambda k: t(f"cmp.knob.{k}"),
                     help=t("cmp.knob.help"), key="cmp_knob")
-rounds = c3.number_input(t("cmp.rounds"), min_value=1, max_value=200,
-                         value=min(cfg.rounds, 30), step=1, help=t("cmp.rounds.help"),
-                         key="cmp_rounds")
+rounds = c3.number_input(t("cmp.rounds"), min_value=1, max_value=200, value=min(cfg.rounds, 30),
+                         step=1, help=t("cmp.rounds.help"), key="cmp_rounds")
+shared = (sh := compare.SHARED.get(knob)) and c4.selectbox(  # shared by every variant
+    t(sh.key), sh.options, sh.index, help=t(sh.key + ".help"), key=f"cmp_shared_{knob}")
 try:
-    variants = compare.variants(cfg, knob, rounds=int(rounds))
+    variants = compare.variants(cfg, knob, rounds=int(rounds), shared=shared)
 except state.ENGINE_ERRORS as exc:
     st.error(t("state.build_error", error=safe.error(exc)))
     st.stop()
@@ -37,8 +37,7 @@ chosen = c2.multiselect(t("cmp.values"), labels, default=labels, help=t("cmp.val
 
 def run_cached(cfg_json: str, progress=None) -> dict:
     """One variant's curve and split, run once per configuration (see ``state.cached_run``)."""
-    return state.cached_run("compare:" + cfg_json, lambda p: compare.run_variant(
-        SimulationConfig.from_json(cfg_json), progress=p), progress)
+    return state.cached_run("compare:" + cfg_json, lambda p: compare.run_json(cfg_json, p), progress)
 
 
 def _request_run() -> None:
@@ -59,14 +58,13 @@ if st.session_state.pop("cmp_requested", False):
 
         def tick(r: int, i: int = i, text: str = text) -> None:
             bar.progress((i + r / v.rounds) / len(todo), text=text)
-
         try:
             limits.check(v, memory=False)  # a variant (e.g. more clients) may cross a classroom cap
             out.append((label, v.to_json(indent=None), run_cached(v.to_json(indent=None), tick)))
         except state.ENGINE_ERRORS as exc:
             st.error(t("cmp.failed", label=safe.md(label), error=safe.error(exc)))
     bar.progress(1.0, text=t("cmp.done", n=len(out)))
-    st.session_state[RESULTS] = {"base": cfg.to_json(indent=None), "knob": knob, "runs": out}
+    st.session_state[RESULTS] = {"base": compare.base_key(cfg, shared), "knob": knob, "runs": out}
 
 def _load_run() -> None:
     """on_change of the run-file uploader: a saved run (fedsim's or Flower's) to overlay."""
@@ -89,7 +87,7 @@ res = st.session_state.get(RESULTS)
 if (not res or not res["runs"]) and not overlay:
     st.info(t("cmp.empty"))
     st.stop()
-if res and res["base"] != cfg.to_json(indent=None):
+if res and compare.is_stale(res, cfg, knob, shared):
     st.warning(t("cmp.stale"))
 
 runs = res["runs"] if res else []
@@ -99,6 +97,8 @@ if overlay and overlay[3] == metric:
     curves.append(overlay[:3])
 st.plotly_chart(charts.compare_figure(curves, metric), key="cmp_curves", **PLOT)
 st.caption(t("cmp.curves_caption"))
+if flat := compare.flat_note(curves, metric):  # curves on top of each other: say why
+    st.info(flat)
 if not runs:
     st.stop()
 

@@ -222,7 +222,7 @@ def test_compare_figure_uses_variant_colours():
 def test_compare_variants_change_only_the_knob():
     base = SimulationConfig.from_dict({"seed": 7, "rounds": 9})
     out = compare.variants(base, "alpha", rounds=4)
-    assert [label for label, _ in out] == ["α = 100", "α = 1", "α = 0.1"]
+    assert [label for label, _ in out] == ["α = 100", "α = 0.1", "α = 0.01"]
     for _, cfg in out:
         assert cfg.seed == 7 and cfg.rounds == 4 and cfg.partition.name == "dirichlet"
         assert cfg.training == base.training and cfg.clients == base.clients
