@@ -32,7 +32,7 @@ except state.ENGINE_ERRORS as exc:
     st.stop()
 labels = [label for label, _ in variants]
 chosen = c2.multiselect(t("cmp.values"), labels, default=labels, help=t("cmp.values.help"),
-                        key=f"cmp_values_{knob}")
+                        placeholder=t("ui.choose"), key=f"cmp_values_{knob}")
 
 
 def run_cached(cfg_json: str, progress=None) -> dict:

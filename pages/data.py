@@ -55,6 +55,7 @@ with right:
         default = list(range(min(s.num_clients, 6)))
         shown = st.multiselect(t("data.digits_clients"), list(range(s.num_clients)),
                                default=default, help=t("data.digits_clients.help"),
+                               placeholder=t("ui.choose"),
                                key=f"data_digit_clients_{s.num_clients}")
         if shown:
             st.plotly_chart(charts.digits_figure([s.samples[k] for k in shown],

@@ -129,7 +129,8 @@ def _settings_box(cfg: SimulationConfig, sim, hide: str) -> None:
                 bound("select_slider", "coords", "crypto.coords", options=COORD_STEPS)
         with c3:
             _synced("crypto_malicious", "clients.malicious.ids")
-            st.multiselect(t("crypto.malicious"), list(range(n_clients)), key="crypto_malicious",
+            st.multiselect(t("crypto.malicious"), list(range(n_clients)),
+                           placeholder=t("ui.choose"), key="crypto_malicious",
                            help=t("crypto.malicious.help"), on_change=_on_widget,
                            args=("crypto_malicious", "clients.malicious.ids"),
                            max_selections=max(1, n_clients - 1))

@@ -198,11 +198,12 @@ def _form(info: dict, data: bytes, name: str, on_loaded, config, seed: int, wkey
         st.selectbox(_t("csv.task"), _TASKS, key=f"{wkey}.task", help=_t("csv.task.help"),
                      format_func=lambda v: _t(f"csv.task.{v}", guess=_t(
                          f"csv.task.{info['task']}")) if v == "auto" else _t(f"csv.task.{v}"))
-        st.multiselect(_t("csv.columns"), cols, default=cols, key=f"{wkey}.columns",
+        st.multiselect(_t("csv.columns"), cols, default=cols, placeholder=_t("ui.choose"),
+                       key=f"{wkey}.columns",
                        format_func=show, help=_t("csv.columns.help"))
         st.multiselect(_t("csv.categorical"),
                        [c.name for c in info["columns"] if c.kind == "numeric"], default=[],
-                       key=f"{wkey}.categorical", format_func=show,
+                       placeholder=_t("ui.choose"), key=f"{wkey}.categorical", format_func=show,
                        help=_t("csv.categorical.help"))
         st.radio(_t("csv.missing"), _MISSING, key=f"{wkey}.missing", horizontal=True,
                  format_func=lambda v: _t(f"csv.missing.{v}"), help=_t("csv.missing.help"))

@@ -94,7 +94,7 @@ def boundary_tab(sim, history) -> None:
     default = [c for c in last_ids if c not in (history[-1].dropped if history else ())][:2]
     picked = st.multiselect(t("tr.boundary_pick"), last_ids, default=default,
                             max_selections=3, help=t("tr.boundary_pick.help"),
-                            key=f"boundary_pick_{sim.round}")
+                            placeholder=t("ui.choose"), key=f"boundary_pick_{sim.round}")
     n = 60
     gx, gy, grid = grid_for(data.x_test, n=n)
     cd = sim.fed.client_data
