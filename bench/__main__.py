@@ -6,6 +6,7 @@ Sections are separate modules so each can also run alone (``python -m bench.engi
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import time
@@ -18,14 +19,25 @@ SECTIONS = [
     ("cryptographic mechanisms", "bench.crypto_bench", "bench_all"),
     ("app responsiveness", "bench.app_bench", "main"),
     ("typed round vs the engine before it", "bench.refactor_bench", "main"),
+    ("10,000 and 100,000 clients: per-client columns vs records", "bench.scale_bench", "main"),
     ("attacks and defences", "bench.attack_bench", "main"),
     ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
 ]
 
 
+# Sections whose module another change adds: listed here, run once the module exists.
+OPTIONAL = [
+    ("CNN: vectorized over clients", "bench.cnn_bench", "main"),
+]
+
+
+def _sections() -> list[tuple[str, str, str]]:
+    return SECTIONS + [s for s in OPTIONAL if importlib.util.find_spec(s[1]) is not None]
+
+
 def main(argv: list[str]) -> int:
     wanted = set(argv)
-    for title, module, func in SECTIONS:
+    for title, module, func in _sections():
         if wanted and not any(w in module for w in wanted):
             continue
         print(f"\n##### {title} ({module})", flush=True)

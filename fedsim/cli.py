@@ -119,7 +119,7 @@ def write_csv(fh, sim) -> None:
     w.writerow(cols)
     for r in sim.history:
         eps = r.privacy.get("epsilon", "")
-        for c in r.clients:
+        for c in r.iter_clients():  # records built a chunk at a time, not kept
             w.writerow([r.round, r.global_metrics[metric], r.global_metrics["loss"], c.id,
                         c.num_examples, c.dropped, c.extra.get("rejected", False),
                         c.malicious, c.train_loss[-1], c.val_metric, c.val_loss,

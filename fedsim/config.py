@@ -48,8 +48,36 @@ ZKP_NORMS = ("linf", "l2")
 #: and homomorphic encryption can compute, since the server only ever learns a sum.
 LINEAR_AGGREGATORS = ("fedavg",)
 
-#: The most clients a configuration may ask for.
-MAX_CLIENTS = 2000
+#: The most clients a configuration may ask for (``clients.num_clients``), by data set.
+#: Generated 2-D points are two floats a row and the 2-D MLP has 162 parameters (hidden 32), so
+#: 100,000 clients are built and run a round, every client sampled, within the engine's 2 GB
+#: budget (measured: ``python -m bench.scale_bench``, ``tests/test_scale.py``): the per-client
+#: history is columns, the padded client data a few bytes a row. The other data sets keep
+#: 2,000: digits (1,797 rows) and breast_cancer (569) hold fewer rows than 2,000 clients of
+#: ``partition.min_samples`` need anyway (the split then says exactly how many fit),
+#: seed_regression rows are 50 times wider (100 features, a 1,021-parameter model), and a CSV's
+#: width is not known until it is read.
+MAX_CLIENTS_BY_DATASET = {"2d": 100_000}
+DEFAULT_MAX_CLIENTS = 2000
+#: The most clients any data set allows (the JSON Schema's maximum; krum and SecAgg+ bounds).
+MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())
+
+#: The most rows a generated data set may have (``dataset.num_samples``): 100,000 2-D clients
+#: of the default ``min_samples`` (4) need 500,000 rows with the default test fraction, and a
+#: million 2-D rows take 16 MB; seed_regression's rows are 100 features wide.
+MAX_SAMPLES_BY_DATASET = {"2d": 1_000_000}
+DEFAULT_MAX_SAMPLES = 200_000
+MAX_SAMPLES = max(DEFAULT_MAX_SAMPLES, *MAX_SAMPLES_BY_DATASET.values())
+
+
+def client_cap(dataset: str) -> int:
+    """The most clients data set ``dataset`` allows."""
+    return MAX_CLIENTS_BY_DATASET.get(dataset, DEFAULT_MAX_CLIENTS)
+
+
+def sample_cap(dataset: str) -> int:
+    """The most rows ``dataset.num_samples`` may ask of data set ``dataset``."""
+    return MAX_SAMPLES_BY_DATASET.get(dataset, DEFAULT_MAX_SAMPLES)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -66,19 +94,23 @@ def _check_choice(path: str, value: object, choices: tuple) -> None:
 
 def _interval(lo, hi, lo_open, hi_open) -> str:
     """Interval notation, the same in every language: ``[1, 2000]``, ``(0, ∞)``."""
-    left = "(-∞" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
-    right = "∞)" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
+    def text(v) -> str:  # an integer bound in full (1000000, not 1e+06)
+        return str(v) if isinstance(v, int) else f"{v:g}"
+
+    left = "(-∞" if lo is None else ("(" if lo_open else "[") + text(lo)
+    right = "∞)" if hi is None else text(hi) + (")" if hi_open else "]")
     return f"{left}, {right}"
 
 
 def _check_range(path: str, value: float, lo: float | None = None, hi: float | None = None,
-                 *, lo_open: bool = False, hi_open: bool = False) -> None:
+                 *, lo_open: bool = False, hi_open: bool = False, why: str = "") -> None:
+    """``why``: said after the range in the English text (e.g. which data set sets ``hi``)."""
     if isinstance(value, float) and not math.isfinite(value):
         _fail(path, value, "a finite number", "finite")
     bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
         hi is not None and (value >= hi if hi_open else value > hi))
     if bad:
-        _fail(path, value, _range_text(lo, hi, lo_open, hi_open), "range",
+        _fail(path, value, _range_text(lo, hi, lo_open, hi_open) + why, "range",
               interval=_interval(lo, hi, lo_open, hi_open))
 
 
@@ -92,10 +124,16 @@ def _range_text(lo, hi, lo_open, hi_open) -> str:
 # ``_Section.__post_init__`` checks them and :func:`config_schema` exports them as JSON Schema,
 # so the rule a user is told and the rule an editor checks are the same line of code.
 def num(default, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False,
-        doc: str = ""):
-    """A numeric field with bounds (``None`` values of an Optional field are not checked)."""
+        doc: str = "", per_dataset: bool = False):
+    """A numeric field with bounds (``None`` values of an Optional field are not checked).
+
+    ``per_dataset``: the upper bound depends on the data set (``hi`` is the largest, for the
+    schema); the section's own check skips the field and the section that knows the data set
+    checks it with that data set's bound, so the message states the bound that applies.
+    """
     return field(default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open,
-                                            "hi_open": hi_open, "doc": doc})
+                                            "hi_open": hi_open, "doc": doc,
+                                            "per_dataset": per_dataset})
 
 
 def choice(default, choices: tuple, *, doc: str = ""):
@@ -111,7 +149,7 @@ class _Section:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             meta, value = f.metadata, getattr(self, f.name)
-            if value is None or not meta:
+            if value is None or not meta or meta.get("per_dataset"):
                 continue
             where = f"{self._path}.{f.name}" if self._path else f.name
             if "choices" in meta:
@@ -227,7 +265,9 @@ class DatasetConfig(_Section):
     name: str = choice("digits", DATASETS)
     test_fraction: float = num(0.2, 0.05, 0.5)
     val_fraction: float = num(0.2, 0.0, 0.5)
-    num_samples: int = num(1000, 100, 200_000)
+    num_samples: int = num(1000, 100, MAX_SAMPLES, per_dataset=True, doc=(
+        f"generated sets: at most {MAX_SAMPLES_BY_DATASET['2d']:,} rows for '2d', "
+        f"{DEFAULT_MAX_SAMPLES:,} for 'seed_regression'"))
     shape: str = choice("moons", SHAPES_2D)
     noise: float = num(0.2, 0.0, 2.0)
     path: Optional[str] = field(default=None, metadata={
@@ -249,6 +289,10 @@ class DatasetConfig(_Section):
         "doc": "csv: one client per distinct value of this column (partition 'natural')"})
 
     def _check(self):
+        cap = sample_cap(self.name)
+        _check_range("dataset.num_samples", self.num_samples, 100, cap,
+                     why=f" with dataset {self.name!r} (only '2d' allows up to {MAX_SAMPLES})"
+                     if self.name == "seed_regression" else "")
         if self.name != "csv":
             return
         if not self.path:
@@ -352,12 +396,17 @@ class ClientsConfig(_Section):
     """How many clients exist, and who takes part in each round."""
 
     _path: typing.ClassVar[str] = "clients"
-    num_clients: int = num(10, 1, MAX_CLIENTS)
+    #: Checked by SimulationConfig, which knows the data set (:func:`client_cap`).
+    num_clients: int = num(10, 1, MAX_CLIENTS, per_dataset=True, doc=(
+        f"at most {MAX_CLIENTS_BY_DATASET['2d']:,} with dataset '2d', "
+        f"{DEFAULT_MAX_CLIENTS:,} with the others"))
     fraction: float = num(1.0, 0.0, 1.0, lo_open=True)
     dropout: float = num(0.0, 0.0, 1.0, hi_open=True)
     malicious: MaliciousConfig = field(default_factory=MaliciousConfig)
 
     def _check(self):
+        if self.num_clients < 1:
+            return  # SimulationConfig reports num_clients itself, with its data set's bound
         for i, cid in enumerate(self.malicious.ids):
             if cid >= self.num_clients:
                 _fail(f"clients.malicious.ids[{i}]", cid,
@@ -581,6 +630,10 @@ class SimulationConfig(_Section):
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     def _check(self):
+        cap = client_cap(self.dataset.name)
+        _check_range("clients.num_clients", self.clients.num_clients, 1, cap,
+                     why=f" with dataset {self.dataset.name!r}" + (
+                         f" (only '2d' allows up to {MAX_CLIENTS})" if cap < MAX_CLIENTS else ""))
         check_combination(self)
 
     # ---- JSON

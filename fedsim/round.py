@@ -12,6 +12,7 @@ report, and serialize them at the top level, which is the run JSON's layout.
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, ValuesView
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -128,12 +129,80 @@ class ProtectReport(_WithMechanisms):
         return out
 
 
+class ClientValues(Mapping):
+    """A read-only ``{str(client id): int}`` mapping kept as two arrays.
+
+    The upload report's bytes per client, which every round keeps in its trace: as a dict it
+    cost ~100 bytes a client (a key string, an int, a slot), 10 MB a round at 100,000 clients;
+    as two read-only arrays it is 12 bytes a client. Reads, compares and serializes as the
+    dict it replaces.
+    """
+
+    __slots__ = ("_ids", "_values")
+
+    def __init__(self, ids, values):
+        self._ids = np.array(ids, np.int64)
+        self._values = np.array(values, np.int64)
+        if self._ids.shape != self._values.shape or self._ids.ndim != 1:
+            raise ValueError("ClientValues needs one value per client id")
+        self._ids.setflags(write=False)
+        self._values.setflags(write=False)
+
+    def _row(self, key: object) -> int | None:
+        # A vectorized scan, not a {str: row} dict: lookups are rare (the JSON reads items()),
+        # and `"per_client" in report` style probes must not build 100,000 strings.
+        if not isinstance(key, str) or not key.isdecimal() or str(int(key)) != key:
+            return None
+        rows = np.flatnonzero(self._ids == int(key))
+        return int(rows[0]) if len(rows) else None
+
+    def __getitem__(self, key: str) -> int:
+        row = self._row(key)
+        if row is None:
+            raise KeyError(key)
+        return int(self._values[row])
+
+    def __contains__(self, key: object) -> bool:
+        return self._row(key) is not None
+
+    def __reduce__(self):
+        return ClientValues, (self._ids, self._values)
+
+    def __iter__(self):
+        return iter(map(str, self._ids.tolist()))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    # One pass over both arrays, not a lookup per key (Mapping's default views look up each).
+    def items(self):
+        return _ClientItems(self)
+
+    def values(self):
+        return _ClientValuesView(self)
+
+    def __repr__(self) -> str:
+        return f"ClientValues({dict(self.items())!r})" if len(self) <= 10 else \
+            f"ClientValues({len(self)} clients)"
+
+
+class _ClientItems(ItemsView):
+    def __iter__(self):
+        m = self._mapping
+        return zip(map(str, m._ids.tolist()), m._values.tolist())
+
+
+class _ClientValuesView(ValuesView):
+    def __iter__(self):
+        return iter(self._mapping._values.tolist())
+
+
 @dataclass(frozen=True)
 class UploadReport(Report):
     arrived: tuple[int, ...]
     dropped: tuple[int, ...]
     bytes_up: int
-    bytes_per_client: Mapping[str, int]
+    bytes_per_client: Mapping[str, int]  # a ClientValues from the engine
 
 
 @dataclass(frozen=True)

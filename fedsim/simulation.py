@@ -33,7 +33,8 @@ from .models import ModelSpec, initial_weights
 from .partition import Partition, client_arrays, partition_pool
 from .phases import PHASE_TABLE, Env
 from .privacy.base import UpdateBatch
-from .results import PHASES, ClientRecord, PhaseRecord, RoundResult, frozen, metric_key
+from .results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
+                      metric_key)
 from .round import RoundState, Snapshot
 
 
@@ -322,29 +323,14 @@ class Simulation:
         res = rs.train
         ids = rs.sampled
         dropped, rejected = set(rs.dropped), set(rs.rejected)
-        mal = set(self.config.clients.malicious.ids)
-        per_client = _per_client_extras(rs.trace, ids)
-        bytes_up = dict(zip(rs.protected.client_ids, rs.protected.bytes_up.tolist()))
-        norms = rs.norms if rs.norms is not None else np.zeros(0)
-        clients = []
-        for row, cid in enumerate(ids):
-            extra = dict(per_client.get(cid, {}))
-            extra["rejected"] = cid in rejected
-            clients.append(ClientRecord(
-                id=cid, num_examples=int(rs.counts[row]), num_val=int(rs.vcounts[row]),
-                dropped=cid in dropped, malicious=cid in mal,
-                train_loss=tuple(float(v) for v in res.epoch_loss[row]),
-                val_loss=float(res.val_loss[row]), val_metric=float(res.val_metric[row]),
-                update_norm=float(norms[row]),
-                bytes_up=0 if cid in dropped else int(bytes_up.get(cid, 0)),
-                extra=frozen(extra)))
+        clients = client_table(rs, self.config.clients.malicious.ids)
         privacy: dict = {}
         for name, rep in rs.privacy.items():
             items = rep.items()
             privacy.update(items if name == "dp" else {f"{name}.{k}": v for k, v in items})
         result = RoundResult(
             round=rs.round, sampled=tuple(ids), dropped=tuple(sorted(dropped)),
-            rejected=tuple(sorted(rejected)), clients=tuple(clients),
+            rejected=tuple(sorted(rejected)), clients=clients,
             global_metrics=rs.global_metrics, bytes_down=rs.bytes_down, bytes_up=rs.bytes_up,
             privacy=frozen(privacy), trace=rs.trace, aborted=rs.aborted)
         self._history.append(result)
@@ -365,23 +351,71 @@ class Simulation:
         return m.explain(self.env.context(rs), self.last.protected, row)
 
 
-def _per_client_extras(trace, ids) -> dict[int, dict]:
-    """Collect per-client lists that mechanisms report (``clipped``, ``verified``, ...).
+def client_table(rs: RoundState, malicious: tuple[int, ...] = ()) -> ClientTable:
+    """The sampled clients of a finished round as columns (no per-client Python objects).
+
+    Every column comes from an array the phases already made: the norms are the ones the
+    ``train`` phase computed (``rs.norms``), the losses are the trainer's own arrays (copied,
+    in their own dtype, so a record reads back exactly the floats it always held).
+    """
+    ids = rs.sampled
+    k = len(ids)
+    idx = np.fromiter(ids, np.int64, count=k)
+    dropped = np.isin(idx, np.array(rs.dropped, np.int64))
+    res = rs.train
+    if res is None:  # nobody was sampled
+        empty = np.zeros(k)
+        loss, vloss, vmetric, norms = np.zeros((k, 0)), empty, empty, empty
+    else:
+        loss, vloss, vmetric, norms = res.epoch_loss, res.val_loss, res.val_metric, rs.norms
+    prot = rs.protected
+    if prot is None:
+        up = np.zeros(k, np.int64)
+    elif tuple(prot.client_ids) == ids:  # the usual case: one row per sampled client
+        up = np.asarray(prot.bytes_up, np.int64)
+    else:
+        by_id = dict(zip(prot.client_ids, prot.bytes_up.tolist()))
+        up = np.array([by_id.get(c, 0) for c in ids], np.int64)
+    up = np.where(dropped, 0, up)  # a dropped client sent nothing
+    extra = _extra_columns(rs.trace, ids)
+    # Last, as the records always had it: mechanisms' own "rejected" keys are overwritten.
+    extra["rejected"] = ExtraColumn(np.isin(idx, np.array(rs.rejected, np.int64)))
+    # Client ids are below MAX_CLIENTS, so int32 holds them (4 bytes a client and round).
+    return ClientTable(ids=idx.astype(np.int32), num_examples=rs.counts if k else
+                       np.zeros(0, np.int32), num_val=rs.vcounts if k else np.zeros(0, np.int32),
+                       dropped=dropped,
+                       malicious=np.isin(idx, np.array(malicious, np.int64)),
+                       train_loss=loss, val_loss=vloss, val_metric=vmetric, update_norm=norms,
+                       bytes_up=up, extra=extra)
+
+
+def _extra_columns(trace, ids) -> dict[str, ExtraColumn]:
+    """Per-client values that mechanisms report (``clipped``, ``verified``, ...), by key.
 
     A mechanism's report with ``per_client = {"clipped": [..one per sampled client..]}`` or
-    ``{"verified": {"3": true}}`` ends up on each :class:`ClientRecord`.
+    ``{"verified": {"3": true}}`` (only some clients) ends up in each
+    :attr:`~fedsim.results.ClientRecord.extra`. A key reported twice keeps its first place and
+    the later values, as a per-client ``dict`` would.
     """
-    out: dict[int, dict] = {c: {} for c in ids}
+    k = len(ids)
+    cols: dict[str, tuple[list, np.ndarray | None]] = {}
+    row_of: dict[int, int] | None = None
     for rec in trace:
         for mm in rec.measurements.values():
             if not isinstance(mm, Mapping) or "per_client" not in mm:
                 continue
             for key, vals in mm["per_client"].items():
                 if isinstance(vals, Mapping):
+                    if row_of is None:
+                        row_of = {c: i for i, c in enumerate(ids)}
+                    values, present = cols.get(key) or ([None] * k, np.zeros(k, bool))
                     for cid, v in vals.items():
-                        if int(cid) in out:
-                            out[int(cid)][key] = v
-                elif len(vals) == len(ids):
-                    for cid, v in zip(ids, vals):
-                        out[cid][key] = v
-    return out
+                        row = row_of.get(int(cid))
+                        if row is not None:
+                            values[row] = v
+                            if present is not None:
+                                present[row] = True
+                    cols[key] = (values, present)
+                elif len(vals) == k:
+                    cols[key] = (list(vals), None)
+    return {key: ExtraColumn(tuple(values), present) for key, (values, present) in cols.items()}
