@@ -21,6 +21,15 @@ size min(B, n_k) (as Opacus does), so the step does not reveal the realized batc
 FedProx term's gradient μ(w − w_global) touches no data, so it is added after the noise at no
 privacy cost.
 
+Convolutional models skip ``vectorized_map``: TF 2.21 has no vectorized rule for
+``Conv2DBackpropFilter`` and runs it as a per-client ``while_loop`` there (and mis-converts
+Conv2D's bias add for K = 1). For them :func:`fedsim.stacked.stacked_forward` runs the Keras
+model's layers with the client axis explicit (every client's images in one grouped
+convolution, the max-pool fused in as offset planes; see :mod:`fedsim.stacked`), and since
+clients share no weights, one gradient of the *sum* of the K clients' losses is every
+client's own gradient. The same code gives DP-SGD's per-example gradients (K·B one-example
+"clients") and the server's test-set evaluation (one "client").
+
 The input signatures use ``None`` for K, N, T and B, so changing the number of clients, local
 epochs or batch size does not retrace.
 """
@@ -36,6 +45,7 @@ import tensorflow as tf
 from .batching import ClientData, batch_schedule, poisson_schedule, step_activity
 from .models import ModelSpec, build_keras_model
 from .rng import generator, tf_seed
+from .stacked import stacked_forward
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,8 @@ class VectorizedTrainer:
         self.spec, self.task, self.optimizer = spec, task, optimizer
         self.momentum, self.dpsgd = float(momentum), dpsgd
         self.model = build_keras_model(spec, 0)
+        # Forward pass for K clients at once (None: keep vectorized_map of stateless_call).
+        self._stacked = stacked_forward(self.model)
         self.shapes = [tuple(w.shape) for w in self.model.trainable_weights]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.num_params = int(sum(self.sizes))
@@ -87,6 +99,18 @@ class VectorizedTrainer:
     # ------------------------------------------------------------------ graph pieces
     def _per_example_loss(self, params, x, y):
         out, _ = self.model.stateless_call(params, [], x, training=True)
+        return self._loss_metric(out, y)
+
+    def _stacked_loss(self, params, x, y):
+        """Per-example loss and metric ``[K, B]`` of K clients' models, each on its own rows."""
+        out = self._stacked(params, x)
+        kb = tf.shape(y)
+        # Rank-2 logits: for rank 3, sparse_softmax_cross_entropy adds a shape Assert, and an
+        # Assert makes the whole step loop a stateful While.
+        loss, metric = self._loss_metric(tf.reshape(out, [kb[0] * kb[1], -1]), tf.reshape(y, [-1]))
+        return tf.reshape(loss, kb), tf.reshape(metric, kb)
+
+    def _loss_metric(self, out, y):
         if self.task == "classification":
             loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=out)
             metric = tf.cast(tf.equal(tf.argmax(out, -1, output_type=tf.int32), y), tf.float32)
@@ -107,6 +131,23 @@ class VectorizedTrainer:
             total = data_loss + prox
         return tape.gradient(total, params), data_loss
 
+    def _stacked_grads(self, params, wg, x, y, m, mu):
+        """:meth:`_client_grad` for all K clients in one tape, without ``vectorized_map``.
+
+        Client k's loss depends only on its own slice ``params[i][k]``, so the gradient of the
+        sum over clients is, slice by slice, each client's own gradient (the same arithmetic as
+        K separate tapes: the upstream gradient of each term is exactly 1).
+        """
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss, _ = self._stacked_loss(params, x, y)  # [K, B]
+            data_loss = tf.reduce_sum(loss * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
+            prox = 0.5 * mu * tf.add_n([
+                tf.reduce_sum(tf.reshape(tf.square(p - g), [tf.shape(p)[0], -1]), 1)
+                for p, g in zip(params, wg)])
+            total = tf.reduce_sum(data_loss + prox)
+        return tape.gradient(total, params), data_loss
+
     def _dpsgd_grads(self, params, x, y, m, clip, noise, seed, denom):
         """Per-example clipped, summed and noised gradients, divided by ``denom [K]``, the
         expected batch size min(B, n_k)."""
@@ -115,15 +156,24 @@ class VectorizedTrainer:
         xf = tf.reshape(x, [k * b, -1])
         yf = tf.reshape(y, [k * b])
 
-        def one(args):
-            ps, xe, ye = args
+        if self._stacked is not None:
+            # Each (client, slot) pair is its own one-example "client": the gradient of the
+            # summed losses w.r.t. the K·B repeated weights is the K·B per-example gradients.
             with tf.GradientTape() as tape:
-                tape.watch(ps)
-                loss, _ = self._per_example_loss(ps, xe[None], ye[None])
-                loss = loss[0]
-            return tape.gradient(loss, ps), loss
+                tape.watch(rep)
+                losses = self._stacked_loss(rep, xf[:, None], yf[:, None])[0][:, 0]
+                total = tf.reduce_sum(losses)
+            grads = tape.gradient(total, rep)
+        else:
+            def one(args):
+                ps, xe, ye = args
+                with tf.GradientTape() as tape:
+                    tape.watch(ps)
+                    loss, _ = self._per_example_loss(ps, xe[None], ye[None])
+                    loss = loss[0]
+                return tape.gradient(loss, ps), loss
 
-        grads, losses = tf.vectorized_map(one, (rep, xf, yf))
+            grads, losses = tf.vectorized_map(one, (rep, xf, yf))
         sq = tf.add_n([tf.reduce_sum(tf.reshape(g * g, [k * b, -1]), 1) for g in grads])
         factor = tf.minimum(1.0, clip / tf.maximum(tf.sqrt(sq), 1e-12)) * tf.reshape(m, [k * b])
         out = []
@@ -158,6 +208,8 @@ class VectorizedTrainer:
                                                 seed + tf.stack([0, t * 7919]), denom)
                 # FedProx after privatization: its gradient depends on no example.
                 grads = [g + mu * (p - s) for g, p, s in zip(grads, params, start)]
+            elif self._stacked is not None:
+                grads, loss = self._stacked_grads(params, list(start), xb, yb, mb, mu)
             else:
                 grads, loss = tf.vectorized_map(
                     lambda a: self._client_grad(a[0], a[1], a[2], a[3], a[4], mu),
@@ -188,7 +240,12 @@ class VectorizedTrainer:
         return params, losses.stack(), weights.stack(), vloss, vmetric
 
     def _eval_one_impl(self, params, x, y):
-        loss, metric = self._per_example_loss(params, x, y)
+        if self._stacked is not None:
+            # One "client" whose N examples fill the grouped convolution's channel axis: 2×
+            # faster than Keras's Conv2D on CPU for the 8×8 digits (a 1-channel conv is slow).
+            loss, metric = self._stacked_loss([p[None] for p in params], x[None], y[None])
+        else:
+            loss, metric = self._per_example_loss(params, x, y)
         return tf.reduce_mean(loss), tf.reduce_mean(metric)
 
     def _eval_impl(self, params, x, y, count):
@@ -200,7 +257,10 @@ class VectorizedTrainer:
             loss, metric = self._per_example_loss(a[0], a[1], a[2])
             return loss, metric
 
-        loss, metric = tf.vectorized_map(one, (params, x, y))
+        if self._stacked is not None:
+            loss, metric = self._stacked_loss(params, x, y)
+        else:
+            loss, metric = tf.vectorized_map(one, (params, x, y))
         denom = tf.maximum(tf.reduce_sum(mask, 1), 1.0)
         return tf.reduce_sum(loss * mask, 1) / denom, tf.reduce_sum(metric * mask, 1) / denom
 
@@ -225,14 +285,6 @@ class VectorizedTrainer:
         k = len(data.counts)
         if not stacked:
             start_weights = [np.broadcast_to(w, (k, *w.shape)) for w in start_weights]
-        if k == 1:
-            # tf.vectorized_map mis-converts Conv2D's bias add for a loop of length 1 (TF 2.21):
-            # run a copy of the client alongside and drop it afterwards.
-            start_weights = [np.concatenate([w, w]) for w in start_weights]
-            data = ClientData(*(np.concatenate([a, a]) for a in (
-                data.x, data.y, data.counts, data.xv, data.yv, data.vcounts)))
-            idx, emask = np.concatenate([idx, idx]), np.concatenate([emask, emask])
-            act, denom = np.concatenate([act, act]), np.concatenate([denom, denom])
         params, losses, weights, vloss, vmetric = self._train(
             [tf.constant(np.ascontiguousarray(w)) for w in start_weights], data.x, data.y, idx,
             emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
@@ -247,7 +299,7 @@ class VectorizedTrainer:
         vl, vm = vloss.numpy().astype(np.float64), vmetric.numpy().astype(np.float64)
         vl[nov] = np.nan
         vm[nov] = np.nan
-        return TrainResult([p.numpy()[:k] for p in params], epoch_loss[:k], vl[:k], vm[:k])
+        return TrainResult([p.numpy() for p in params], epoch_loss, vl, vm)
 
     def evaluate(self, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set)."""
@@ -258,9 +310,6 @@ class VectorizedTrainer:
     def evaluate_many(self, stacked: list[np.ndarray], x: np.ndarray, y: np.ndarray):
         """Per-model (loss, metric) of K models on the same set: ``[K]`` each."""
         k = stacked[0].shape[0]
-        if k == 1:  # see train(): a loop of length 1 trips tf.vectorized_map
-            loss, metric = self.evaluate_many([np.concatenate([w, w]) for w in stacked], x, y)
-            return loss[:1], metric[:1]
         xs = np.broadcast_to(x[None], (k, *x.shape))
         ys = np.broadcast_to(y[None], (k, *y.shape))
         loss, metric = self._eval(stacked, xs, ys, np.full(k, len(x), np.int32))
