@@ -20,7 +20,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-BEFORE = "4a93b2e"  # fedsim with the CNN inside vectorized_map (and the K = 1 workaround)
+BEFORE = "b76dded"  # fedsim just before this change: the CNN inside vectorized_map, K = 1 workaround
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("mlp", "cnn")
 
