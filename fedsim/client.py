@@ -321,6 +321,19 @@ class VectorizedTrainer:
         return np.asarray(out)
 
 
+def trace_ahead(trainer: "VectorizedTrainer") -> None:
+    """Trace ``trainer``'s compiled functions now, before any round needs them.
+
+    Every input signature has ``None`` dimensions (clients, examples, steps), so one trace per
+    trainer serves every configuration that shares its model and optimizer. Tracing is the
+    multi-second stall of a first round; the app calls this in a background thread at start
+    for the presets' models (``ui.runtime``), so a class never waits on it.
+    """
+    trainer._train.get_concrete_function()
+    trainer._eval.get_concrete_function()
+    trainer._eval_one.get_concrete_function()
+
+
 @lru_cache(maxsize=32)
 def get_trainer(spec: ModelSpec, task: str, optimizer: str, momentum: float,
                 dpsgd: bool) -> VectorizedTrainer:
