@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 from fedsim.results import PHASES, RoundResult, metric_key
 
 from .text import t
-from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, template_name,
-                    client_color, label_color, variant_color)
+from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, client_color,
+                    label_color, template_name, type_scale, variant_color)
 from .views import STATUS_CODES
 
 NEXT_FILL, DONE_FILL, IDLE_FILL = "#FFD54F", "#C8E6C9", "#FFFFFF"
@@ -43,7 +43,9 @@ def cycle_figure(next_phase: str | None = None, done: Sequence[str] = (),
     ang = [math.pi / 2 - 2 * math.pi * i / n for i in range(n)]
     xs = [1.55 * math.cos(a) for a in ang]
     ys = [1.0 * math.sin(a) for a in ang]
-    fig = _base(height=height, showlegend=False, margin=dict(l=10, r=10, t=10, b=10))
+    k = type_scale()  # the presenter view's larger type (ui.classroom)
+    fig = _base(height=round(height * k), showlegend=False,
+                margin=dict(l=10, r=10, t=10, b=10))
     fig.add_trace(go.Scatter(
         x=xs, y=ys, mode="markers", marker=dict(size=46, opacity=0),
         hovertext=[t(f"phase.{p}.what") for p in PHASES], hoverinfo="text",
@@ -65,13 +67,14 @@ def cycle_figure(next_phase: str | None = None, done: Sequence[str] = (),
         mark = "✓ " if is_done and not is_next else "▶ " if is_next else ""
         notes.append(dict(
             x=xs[i], y=ys[i], showarrow=False,
-            text=f"<b>{mark}{t('phase.' + p)}</b><br><span style='font-size:11px'>"
+            text=f"<b>{mark}{t('phase.' + p)}</b><br><span style='font-size:{round(11 * k)}px'>"
                  f"{t(f'phase.{p}.side')}</span>",
             bgcolor=fill, bordercolor="#E65100" if is_next else "#9E9E9E",
             borderwidth=3 if is_next else 1, borderpad=6,
-            font=dict(size=15 if is_next else 13, color="#111"), name=f"phase:{p}"))
+            font=dict(size=round((15 if is_next else 13) * k), color="#111"),
+            name=f"phase:{p}"))
     if center:
-        notes.append(dict(x=0, y=0, text=center, showarrow=False, font=dict(size=15),
+        notes.append(dict(x=0, y=0, text=center, showarrow=False, font=dict(size=round(15 * k)),
                           name="center"))
     fig.update_layout(annotations=notes)
     fig.update_xaxes(visible=False, range=[-2.05, 2.05], fixedrange=True)
@@ -317,8 +320,9 @@ def digits_figure(samples: Sequence[np.ndarray], sample_labels: Sequence[np.ndar
     h, w = samples[0].shape[1:] if rows and len(samples[0]) else (8, 8)
     pad = 2
     canvas = np.full((rows * (h + pad + 3), m * (w + pad)), np.nan)
-    # ~100 px a client: each 8×8 digit ~60 px on a side (at 70 px they read as squeezed).
-    fig = _base(t("data.digits_title"), height=90 + 100 * rows, showlegend=False,
+    # 90 px a client: an 8×8 digit ~55 px on a side, filling the Data page's chart column at
+    # 1280 px (70 px left them small and squeezed together; more only adds white space).
+    fig = _base(t("data.digits_title"), height=90 + 90 * rows, showlegend=False,
                 margin=dict(l=80, r=10, t=50, b=10))
     notes = []
     for i, (imgs, labs) in enumerate(zip(samples, sample_labels)):

@@ -112,3 +112,8 @@ def template_name() -> str:
 #: Plotly options for st.plotly_chart: no logo, keep the toolbar small.
 PLOTLY_CONFIG = {"displaylogo": False,
                  "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+
+
+def type_scale() -> float:
+    """How much larger hand-sized chart text (the cycle's boxes) is drawn for this session."""
+    return 1.35 if template_name() == PRESENT_TEMPLATE_NAME else 1.0

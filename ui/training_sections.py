@@ -163,9 +163,11 @@ def cycle(sim) -> None:
     counter(sim)
     trace = sim.current_trace if sim.in_round else ()
     nxt = None if sim.done else sim.next_phase
-    center = views.cycle_center(sim.round + 1, cfg.rounds) if nxt else ""
-    st.plotly_chart(charts.cycle_figure(nxt, [p.phase for p in trace], center=center,
-                                        height=270), key="cycle", **PLOT)
+    # No "round N" in the middle: the counter just above says it, and a figure that stays the
+    # same from round to round is updated in place while playing (a changed one is re-made,
+    # and can blank for a frame beside the charts).
+    st.plotly_chart(charts.cycle_figure(nxt, [p.phase for p in trace], height=270),
+                    key="cycle", **PLOT)
     if nxt:
         what, sees = views.phase_texts(nxt, cfg)
         st.info(t("tr.now", phase=t(f"phase.{nxt}"), what=what))
