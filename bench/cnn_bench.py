@@ -15,10 +15,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import textwrap
 from pathlib import Path
+
+from bench.snapshot import extract_engine
 
 BEFORE = "b76dded"  # fedsim just before this change: the CNN inside vectorized_map, K = 1 workaround
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,19 +54,11 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def _extract(rev: str, into: Path) -> Path:
-    archive = into / "old.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev, "fedsim"],
-                   check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into
-
 
 def compare(rev: str = BEFORE, clients: int = 100, blocks: int = 8, per_block: int = 4) -> dict:
     """Median ms per round for (engine, model) in before/after × mlp/cnn, and the ratios."""
     with tempfile.TemporaryDirectory() as tmp:
-        old_root = _extract(rev, Path(tmp))
+        old_root = extract_engine(rev, Path(tmp))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         keys = [(eng, m) for eng in ("before", "after") for m in MODELS]
         roots = {"before": old_root, "after": ROOT}

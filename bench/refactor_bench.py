@@ -13,10 +13,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import textwrap
 from pathlib import Path
+
+from bench.snapshot import extract_engine
 
 BEFORE = "1798ae4"  # fedsim before the typed round (landed main + DivergedError)
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,18 +44,10 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def _extract(rev: str, into: Path) -> Path:
-    archive = into / "old.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev, "fedsim"],
-                   check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into
-
 
 def compare(rev: str = BEFORE, clients: int = 100, blocks: int = 6, per_block: int = 5) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        old_root = _extract(rev, Path(tmp))
+        old_root = extract_engine(rev, Path(tmp))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         procs = {name: subprocess.Popen([sys.executable, "-c", WORKER, str(path), str(clients)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -27,10 +27,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import textwrap
 from pathlib import Path
+
+from bench.snapshot import extract_engine
 
 BEFORE = "b6da424"  # fedsim with one ClientRecord per client and round, MAX_CLIENTS = 2000
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,15 +110,6 @@ ONE_SHOT = PRELUDE + textwrap.dedent("""
 """)
 
 
-def _extract(rev: str, into: Path) -> Path:
-    into.mkdir(parents=True, exist_ok=True)
-    archive = into / "src.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev, "fedsim"],
-                   check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into
-
 
 def _env() -> dict:
     return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -173,9 +165,9 @@ def hundred_thousand(roots: dict[str, Path], fraction: float, rounds: int,
 def compare(before: str = BEFORE, after: str | None = None,
             fractions: tuple[tuple[float, int], ...] = ((0.01, 15), (0.1, 8), (1.0, 3))):
     with tempfile.TemporaryDirectory() as tmp:
-        roots = {"before": _extract(before, Path(tmp) / "before"),
+        roots = {"before": extract_engine(before, Path(tmp) / "before"),
                  "after": ROOT if after is None else Path(after) if Path(after).is_dir()
-                 else _extract(after, Path(tmp) / "after")}
+                 else extract_engine(after, Path(tmp) / "after")}
         small = ten_thousand(roots)
         big = {f: hundred_thousand(roots, f, n, flip=i % 2 == 1)
                for i, (f, n) in enumerate(fractions)}

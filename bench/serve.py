@@ -14,6 +14,19 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+#: Flags for Debian's Chromium in a container (no sandbox, no GPU, nothing fetched from outside).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+
+
+def find_chromium() -> str | None:
+    """The system Chromium (CI installs Debian's with apt; ``playwright install`` is never
+    used), or None."""
+    import os
+    import shutil
+
+    return next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
 
 
 def free_port() -> int:

@@ -16,17 +16,16 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import shutil
 
 import pytest
+
+from bench.serve import CHROMIUM_ARGS, find_chromium
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ASSETS = ROOT / os.environ.get("FEDSIM_SCREENSHOTS", "out/screenshots")
 ASSETS.mkdir(parents=True, exist_ok=True)
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
+CHROMIUM = find_chromium()
+ARGS = CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
 import tempfile
 
 import pytest
 
+from bench.serve import CHROMIUM_ARGS, find_chromium
+
 SHOTS = pathlib.Path(os.environ.get("FEDSIM_SHOTS")
                      or pathlib.Path(tempfile.gettempdir()) / "fedsim-classroom-shots")
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
+CHROMIUM = find_chromium()
+ARGS = CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
