@@ -3,8 +3,16 @@
 Why: a Python loop of ``model.fit`` costs ~100 ms per client (Keras rebuilds a ``tf.data``
 pipeline every call), ~9 s per round at 100 clients. Here the clients' weights are stacked on a
 leading client axis ``[K, ...]`` and every SGD step runs for all clients at once:
-``model.stateless_call`` (the Keras model stays the one definition of the architecture) inside
-``tf.vectorized_map`` over clients, in a ``tf.while_loop`` over steps, in one ``tf.function``.
+:func:`fedsim.stacked.stacked_forward` runs the Keras model's layers with the client axis
+explicit (Dense as a batched matmul, Conv2D as one grouped convolution with the max-pool fused
+in; the Keras model stays the one definition of the architecture), in a ``tf.while_loop`` over
+steps, in one ``tf.function``. Since clients share no weights, one gradient of the *sum* of
+the K clients' losses is every client's own gradient.
+
+This replaced ``tf.vectorized_map`` of ``model.stateless_call``: TF 2.21 has no vectorized rule
+for ``Conv2DBackpropFilter`` (a per-client ``while_loop`` there, 3.5-3.9x the MLP round) and
+mis-converts Conv2D's bias add for K = 1, and for the MLP the batched matmul is also ~7% faster
+than ``pfor``'s conversion (the weights agree to 3e-8).
 
 Unequal client sizes are handled by padding and masks: ``idx[k, t, b]`` says which of client
 k's rows is example b of its step t, ``emask[k, t, b]`` whether that slot is real. A step with
@@ -15,23 +23,15 @@ step counter), so each client follows exactly its own ``ceil(n_k / B)`` steps pe
 Optional per-example DP-SGD (Abadi et al., CCS 2016, "Deep Learning with Differential
 Privacy"): batches are Poisson-sampled (:func:`fedsim.batching.poisson_schedule`, so training
 matches the accountant's analysis; Chua et al., ICML 2024, show shuffled batches need not),
-per-example gradients (one ``vectorized_map`` over all K·W (client, slot) pairs) are each
+per-example gradients (the same stacked forward with K·B one-example "clients") are each
 clipped to L2 norm C, summed, plus N(0, (zC)²) noise, and divided by the *expected* batch
 size min(B, n_k) (as Opacus does), so the step does not reveal the realized batch size. The
 FedProx term's gradient μ(w − w_global) touches no data, so it is added after the noise at no
-privacy cost.
-
-Convolutional models skip ``vectorized_map``: TF 2.21 has no vectorized rule for
-``Conv2DBackpropFilter`` and runs it as a per-client ``while_loop`` there (and mis-converts
-Conv2D's bias add for K = 1). For them :func:`fedsim.stacked.stacked_forward` runs the Keras
-model's layers with the client axis explicit (every client's images in one grouped
-convolution, the max-pool fused in as offset planes; see :mod:`fedsim.stacked`), and since
-clients share no weights, one gradient of the *sum* of the K clients' losses is every
-client's own gradient. The same code gives DP-SGD's per-example gradients (K·B one-example
-"clients") and the server's test-set evaluation (one "client").
+privacy cost. The server's test-set evaluation is the same code with one "client".
 
 The input signatures use ``None`` for K, N, T and B, so changing the number of clients, local
-epochs or batch size does not retrace.
+epochs or batch size does not retrace; calls go straight to the one concrete function
+(:meth:`VectorizedTrainer._call`).
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ class VectorizedTrainer:
         self.spec, self.task, self.optimizer = spec, task, optimizer
         self.momentum, self.dpsgd = float(momentum), dpsgd
         self.model = build_keras_model(spec, 0)
-        # Forward pass for K clients at once (None: keep vectorized_map of stateless_call).
-        self._stacked = stacked_forward(self.model)
+        self._stacked = stacked_forward(self.model)  # the forward pass for K clients at once
+        if self._stacked is None:  # every model fedsim builds is covered (tests/test_cnn_vectorized.py)
+            raise TypeError(f"fedsim.stacked does not cover model {spec.name!r}")
         self.shapes = [tuple(w.shape) for w in self.model.trainable_weights]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.num_params = int(sum(self.sizes))
@@ -95,12 +96,29 @@ class VectorizedTrainer:
         self._eval_one = tf.function(self._eval_one_impl, input_signature=[
             [tf.TensorSpec(s, tf.float32) for s in self.shapes],
             tf.TensorSpec([None, d], tf.float32), tf.TensorSpec([None], ydt)])
+        self._concrete: dict[int, tuple] = {}
+
+    def _call(self, fn, *args):
+        """``fn(*args)`` through its one concrete function, the arguments already tensors.
+
+        Why: a ``tf.function`` with an ``input_signature`` binds and casts NumPy arguments in
+        Python on every call — 3 of the 5.5 ms a 100-client MLP training call took, more than
+        the 2.5 ms of compiled work. Converting each argument once to its spec's dtype
+        (NumPy, then ``tf.constant``) and calling the concrete function directly skips that;
+        it is the same graph, so the numbers are identical.
+        """
+        got = self._concrete.get(id(fn))
+        if got is None:
+            cf = fn.get_concrete_function()
+            specs = tf.nest.flatten(cf.structured_input_signature[0])
+            got = self._concrete[id(fn)] = (cf, [s.dtype.as_numpy_dtype for s in specs])
+        cf, dtypes = got
+        flat = tf.nest.flatten(list(args))
+        tensors = [a if isinstance(a, tf.Tensor) else tf.constant(np.asarray(a, dt))
+                   for a, dt in zip(flat, dtypes, strict=True)]
+        return cf(*tf.nest.pack_sequence_as(list(args), tensors))
 
     # ------------------------------------------------------------------ graph pieces
-    def _per_example_loss(self, params, x, y):
-        out, _ = self.model.stateless_call(params, [], x, training=True)
-        return self._loss_metric(out, y)
-
     def _stacked_loss(self, params, x, y):
         """Per-example loss and metric ``[K, B]`` of K clients' models, each on its own rows."""
         out = self._stacked(params, x)
@@ -120,23 +138,14 @@ class VectorizedTrainer:
             metric = loss
         return loss, metric
 
-    def _client_grad(self, params, wg, x, y, m, mu):
-        """Gradient of one client's masked mean batch loss (+ FedProx term) and that loss."""
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss, _ = self._per_example_loss(params, x, y)
-            data_loss = tf.reduce_sum(loss * m) / tf.maximum(tf.reduce_sum(m), 1.0)
-            # FedProx (Li et al., MLSys 2020): pull local weights toward the global model.
-            prox = 0.5 * mu * tf.add_n([tf.reduce_sum(tf.square(p - g)) for p, g in zip(params, wg)])
-            total = data_loss + prox
-        return tape.gradient(total, params), data_loss
-
     def _stacked_grads(self, params, wg, x, y, m, mu):
-        """:meth:`_client_grad` for all K clients in one tape, without ``vectorized_map``.
+        """Every client's gradient of its masked mean batch loss (+ FedProx term), and that
+        loss ``[K]``, in one tape.
 
         Client k's loss depends only on its own slice ``params[i][k]``, so the gradient of the
         sum over clients is, slice by slice, each client's own gradient (the same arithmetic as
-        K separate tapes: the upstream gradient of each term is exactly 1).
+        K separate tapes: the upstream gradient of each term is exactly 1). FedProx (Li et
+        al., MLSys 2020) pulls each client's weights toward its start ``wg``.
         """
         with tf.GradientTape() as tape:
             tape.watch(params)
@@ -156,24 +165,13 @@ class VectorizedTrainer:
         xf = tf.reshape(x, [k * b, -1])
         yf = tf.reshape(y, [k * b])
 
-        if self._stacked is not None:
-            # Each (client, slot) pair is its own one-example "client": the gradient of the
-            # summed losses w.r.t. the K·B repeated weights is the K·B per-example gradients.
-            with tf.GradientTape() as tape:
-                tape.watch(rep)
-                losses = self._stacked_loss(rep, xf[:, None], yf[:, None])[0][:, 0]
-                total = tf.reduce_sum(losses)
-            grads = tape.gradient(total, rep)
-        else:
-            def one(args):
-                ps, xe, ye = args
-                with tf.GradientTape() as tape:
-                    tape.watch(ps)
-                    loss, _ = self._per_example_loss(ps, xe[None], ye[None])
-                    loss = loss[0]
-                return tape.gradient(loss, ps), loss
-
-            grads, losses = tf.vectorized_map(one, (rep, xf, yf))
+        # Each (client, slot) pair is its own one-example "client": the gradient of the
+        # summed losses w.r.t. the K·B repeated weights is the K·B per-example gradients.
+        with tf.GradientTape() as tape:
+            tape.watch(rep)
+            losses = self._stacked_loss(rep, xf[:, None], yf[:, None])[0][:, 0]
+            total = tf.reduce_sum(losses)
+        grads = tape.gradient(total, rep)
         sq = tf.add_n([tf.reduce_sum(tf.reshape(g * g, [k * b, -1]), 1) for g in grads])
         factor = tf.minimum(1.0, clip / tf.maximum(tf.sqrt(sq), 1e-12)) * tf.reshape(m, [k * b])
         out = []
@@ -208,12 +206,8 @@ class VectorizedTrainer:
                                                 seed + tf.stack([0, t * 7919]), denom)
                 # FedProx after privatization: its gradient depends on no example.
                 grads = [g + mu * (p - s) for g, p, s in zip(grads, params, start)]
-            elif self._stacked is not None:
-                grads, loss = self._stacked_grads(params, list(start), xb, yb, mb, mu)
             else:
-                grads, loss = tf.vectorized_map(
-                    lambda a: self._client_grad(a[0], a[1], a[2], a[3], a[4], mu),
-                    (params, list(start), xb, yb, mb))
+                grads, loss = self._stacked_grads(params, list(start), xb, yb, mb, mu)
             active = act[:, t]  # [K]: 1 for the client's real steps
             count = count + active
             new_params, new1, new2 = [], [], []
@@ -240,27 +234,16 @@ class VectorizedTrainer:
         return params, losses.stack(), weights.stack(), vloss, vmetric
 
     def _eval_one_impl(self, params, x, y):
-        if self._stacked is not None:
-            # One "client" whose N examples fill the grouped convolution's channel axis: 2×
-            # faster than Keras's Conv2D on CPU for the 8×8 digits (a 1-channel conv is slow).
-            loss, metric = self._stacked_loss([p[None] for p in params], x[None], y[None])
-        else:
-            loss, metric = self._per_example_loss(params, x, y)
+        # One "client" whose N examples fill the grouped convolution's channel axis: 2× faster
+        # than Keras's Conv2D on CPU for the 8×8 digits (a 1-channel conv is slow).
+        loss, metric = self._stacked_loss([p[None] for p in params], x[None], y[None])
         return tf.reduce_mean(loss), tf.reduce_mean(metric)
 
     def _eval_impl(self, params, x, y, count):
         """Mean loss and metric of K models, each on its own padded rows ``x[k, :count[k]]``."""
         n = tf.shape(x)[1]
         mask = tf.cast(tf.range(n)[None, :] < count[:, None], tf.float32)
-
-        def one(a):
-            loss, metric = self._per_example_loss(a[0], a[1], a[2])
-            return loss, metric
-
-        if self._stacked is not None:
-            loss, metric = self._stacked_loss(params, x, y)
-        else:
-            loss, metric = tf.vectorized_map(one, (params, x, y))
+        loss, metric = self._stacked_loss(params, x, y)
         denom = tf.maximum(tf.reduce_sum(mask, 1), 1.0)
         return tf.reduce_sum(loss * mask, 1) / denom, tf.reduce_sum(metric * mask, 1) / denom
 
@@ -285,8 +268,8 @@ class VectorizedTrainer:
         k = len(data.counts)
         if not stacked:
             start_weights = [np.broadcast_to(w, (k, *w.shape)) for w in start_weights]
-        params, losses, weights, vloss, vmetric = self._train(
-            [tf.constant(np.ascontiguousarray(w)) for w in start_weights], data.x, data.y, idx,
+        params, losses, weights, vloss, vmetric = self._call(
+            self._train, [np.ascontiguousarray(w) for w in start_weights], data.x, data.y, idx,
             emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
             np.float32(dp_clip), np.float32(dp_noise), tf_seed(seed, "dpsgd", round_))
         losses, weights = losses.numpy().T, weights.numpy().T  # [K, T]
@@ -303,8 +286,7 @@ class VectorizedTrainer:
 
     def evaluate(self, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set)."""
-        loss, metric = self._eval_one([tf.constant(np.asarray(w, np.float32)) for w in weights],
-                                      np.asarray(x, np.float32), y)
+        loss, metric = self._call(self._eval_one, list(weights), x, y)
         return float(loss), float(metric)
 
     def evaluate_many(self, stacked: list[np.ndarray], x: np.ndarray, y: np.ndarray):
@@ -312,7 +294,7 @@ class VectorizedTrainer:
         k = stacked[0].shape[0]
         xs = np.broadcast_to(x[None], (k, *x.shape))
         ys = np.broadcast_to(y[None], (k, *y.shape))
-        loss, metric = self._eval(stacked, xs, ys, np.full(k, len(x), np.int32))
+        loss, metric = self._call(self._eval, list(stacked), xs, ys, np.full(k, len(x), np.int32))
         return loss.numpy(), metric.numpy()
 
     def predict(self, weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""A Keras CNN's forward pass for K clients at once, with no ``vectorized_map`` and no loop.
+"""A Keras model's forward pass for K clients at once, with no ``vectorized_map`` and no loop.
 
 Why: the trainer runs every sampled client in one compiled call with the clients' weights
-stacked on a leading axis ``[K, ...]``. For Dense layers ``tf.vectorized_map`` of
-``model.stateless_call`` does that well, but TF 2.21 has no vectorized rule for
+stacked on a leading axis ``[K, ...]``. ``tf.vectorized_map`` of ``model.stateless_call``
+used to do that, but TF 2.21 has no vectorized rule for
 ``Conv2DBackpropFilter`` (a convolution's gradient w.r.t. its kernel): inside
 ``vectorized_map`` it runs a per-client ``while_loop`` ("Conv2DBackpropFilter uses a
 while_loop. Fix that!"), which made a 100-client CNN round 3.2-3.8× the MLP round. It also
@@ -39,7 +39,8 @@ Here each layer is written with the client axis explicit:
 Keras stays the one definition of the architecture: :func:`stacked_forward` reads the layer
 kinds, sizes, padding, strides and activations, and the order of the weight tensors, from the
 built model. A model it does not recognise (any other layer, a branch, dilation, groups,
-channels-first) gets ``None`` and the trainer keeps the ``vectorized_map`` path.
+channels-first) gets ``None``; every model :func:`fedsim.models.build_keras_model` builds is
+covered (MLPs too: the batched matmul is ~7% faster than ``pfor``'s, 3e-8 apart).
 """
 
 from __future__ import annotations
@@ -220,12 +221,11 @@ def stacked_forward(model) -> StackedModel | None:
     """The :class:`StackedModel` for a built Keras model, or ``None`` if this does not cover it.
 
     ``None`` for anything outside a plain chain of :data:`SUPPORTED` layers (see the module
-    doc), and for a model with no Conv2D, whose ``vectorized_map`` path has no per-client loop
-    to remove.
+    doc).
     """
     layers = [l for l in model.layers if type(l).__name__ != "InputLayer"]
     kinds = [type(l).__name__ for l in layers]
-    if "Conv2D" not in kinds or model.non_trainable_weights or len(model.inputs) != 1:
+    if model.non_trainable_weights or len(model.inputs) != 1:
         return None
     for prev, layer, kind in zip([None, *layers], layers, kinds):
         if kind not in SUPPORTED:

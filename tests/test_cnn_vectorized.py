@@ -102,9 +102,11 @@ def test_forward_equals_keras_on_other_conv_chains(which):
     np.testing.assert_allclose(out, _keras_outputs(model, stacked, xs), rtol=1e-5, atol=2e-6)
 
 
-def test_unsupported_models_keep_the_vectorized_map_path():
+def test_every_built_in_model_is_stacked_and_others_are_refused():
     L = keras.layers
-    assert stacked_forward(build_keras_model(ModelSpec("mlp", 5, 3, hidden=4), 0)) is None
+    for name in ("logistic", "mlp", "seed_mlp", "cnn"):
+        spec = ModelSpec(name, 64, 10, hidden=4, image_shape=(8, 8) if name == "cnn" else None)
+        assert stacked_forward(build_keras_model(spec, 0)) is not None, name
     dilated = keras.Sequential([keras.Input((36,)), L.Reshape((6, 6, 1)),
                                 L.Conv2D(2, 3, dilation_rate=2), L.Flatten(), L.Dense(2)])
     normed = keras.Sequential([keras.Input((36,)), L.Reshape((6, 6, 1)), L.Conv2D(2, 3),
@@ -278,6 +280,7 @@ def test_cnn_graph_has_no_vectorized_map_fallback(dpsgd):
     ops = [n.op for n in nodes]
     assert "DepthwiseConv2dNativeBackpropFilter" in ops and "Conv2DBackpropFilter" not in ops
     assert sum(o in ("While", "StatelessWhile") for o in ops) == 1
-    # the MLP keeps vectorized_map (Dense layers vectorize well there)
-    mlp = VectorizedTrainer(ModelSpec("mlp", 64, 10, hidden=4), "classification", "sgd")
-    assert any("pfor" in n.name for n in _graph_nodes(mlp._train))
+    # the MLP's graph has no pfor either (one stacked formulation for every model)
+    mlp = VectorizedTrainer(ModelSpec("mlp", 64, 10, hidden=4), "classification", "sgd",
+                            dpsgd=dpsgd)
+    assert not [n.name for n in _graph_nodes(mlp._train) if "pfor" in n.name]

@@ -34,7 +34,7 @@ VIEWS: dict[str, CodeView] = {v.id: v for v in (
     CodeView("init", "init.py", ("fedsim.models:build_keras_model",)),
     CodeView("localize", "localize.py", ("fedsim.partition:partition_pool",)),
     CodeView("train", "train.py", ("fedsim.phases:train",
-                                   "fedsim.client:VectorizedTrainer._client_grad")),
+                                   "fedsim.client:VectorizedTrainer._stacked_grads")),
     CodeView("aggregate", "aggregate.py", ("fedsim.aggregators:WeightedMean",
                                            "fedsim.phases:aggregate")),
     CodeView("update", "update.py", ("fedsim.server_opt:server_update",)),
