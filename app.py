@@ -20,6 +20,7 @@ i18n.init_session()  # first: every string below is in this session's language
 
 runtime.keep_tensorflow_warm()  # see ui/runtime.py: ~200 ms per rerun otherwise
 runtime.preload_engine()  # first visit after a start: TensorFlow loads while the page draws
+runtime.start_janitor()  # a closed session's memory goes back to the system
 
 # A local icon: a ":material/...:" page icon makes the browser fetch it from a font CDN,
 # which fails in a classroom without internet.
@@ -88,10 +89,14 @@ def files(sim) -> None:
                            file_name="fedsim-config.json", mime="application/json",
                            help=t("side.download_config.help"), on_click="ignore",
                            key="download_config", icon=":material/download:")
-        if sim is not None and sim.history:
+        # Shown from round 0 on (a header-only CSV before any round), so the first round does
+        # not need a whole-app rerun to reveal it: the Training fragment reruns only itself.
+        st.session_state[state.RESULTS_PENDING] = sim is None
+        if sim is not None:
             from ui.views import results_csv
 
-            # A callable: the CSV is built when someone clicks, from the rounds run by then.
+            # A callable: the CSV is built when someone clicks, from the rounds run by then
+            # (Reset keeps the same Simulation object, so this never goes stale).
             st.download_button(t("side.download_results"),
                                data=lambda: results_csv(sim.history,
                                                         sim.config.clients.num_clients,

@@ -53,10 +53,8 @@ def live() -> None:
     sim = state.get_sim()
     if sim is None:
         return
-    if (sim.round > 0) != ss.get("tr_had_rounds", False):
-        ss["tr_had_rounds"] = sim.round > 0
-        if not INTERVAL:
-            st.rerun()  # first round or reset: the sidebar's results download changes
+    if ss.get(state.RESULTS_PENDING) and not INTERVAL:
+        st.rerun()  # the sidebar was drawn before this page built the run: add its download
     sections.controls(sim)
     with st.container(key="tr_notices"):
         sections.notices(sim)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .text import t
-from .theme import GLOBAL_COLOR, template_name
+from .theme import GLOBAL_COLOR, themed
 
 ATTACK_COLOR = "#B80C09"
 
@@ -28,7 +28,8 @@ def curves_figure(rounds: Sequence[int], acc: Sequence[float], asr: Sequence[flo
     if hit:
         fig.add_scatter(x=hit, y=[1.04] * len(hit), mode="markers", name=t("atk.ch.attack"),
                         marker=dict(symbol="x", color=ATTACK_COLOR, size=9))
-    fig.update_layout(template=template_name(), height=320, margin=dict(t=20, b=40),
+    themed(fig)
+    fig.update_layout(height=320, margin=dict(t=20, b=40),
                       xaxis_title=t("atk.ch.round"), yaxis=dict(title=t("atk.ch.share"),
                                                                 range=[0, 1.08]))
     return fig
@@ -43,7 +44,8 @@ def matrix_figure(attacks: Sequence[str], defences: Sequence[str], acc: np.ndarr
         text = [["–" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
         fig.add_heatmap(z=z, x=list(defences), y=list(attacks), colorscale=scale, zmin=0, zmax=1,
                         text=text, texttemplate="%{text}", showscale=False, row=1, col=col)
-    fig.update_layout(template=template_name(), height=300, margin=dict(t=40, b=40))
+    themed(fig)
+    fig.update_layout(height=300, margin=dict(t=40, b=40))
     return fig
 
 
@@ -55,7 +57,8 @@ def digits_figure(true_px: np.ndarray, recon_px: np.ndarray, shape=(8, 8)) -> go
                         zmin=0, zmax=16, showscale=False, row=1, col=col)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_layout(template=template_name(), height=260, margin=dict(t=30, b=10))
+    themed(fig)
+    fig.update_layout(height=260, margin=dict(t=30, b=10))
     return fig
 
 
@@ -65,7 +68,8 @@ def quality_curve(eps: Sequence[float], psnr: Sequence[float], guess: float) -> 
     fig.add_scatter(x=list(eps), y=list(psnr), mode="lines+markers", name=t("atk.ch.psnr"),
                     line=dict(color=ATTACK_COLOR))
     fig.add_hline(y=guess, line_dash="dash", annotation_text=t("atk.ch.guess"))
-    fig.update_layout(template=template_name(), height=300, margin=dict(t=20, b=40),
+    themed(fig)
+    fig.update_layout(height=300, margin=dict(t=20, b=40),
                       xaxis=dict(title=t("atk.ch.eps"), type="log"),
                       yaxis_title=t("atk.ch.psnr"))
     return fig

@@ -18,15 +18,15 @@ from fedsim.results import PHASES, RoundResult, metric_key
 
 from .text import t
 from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, client_color,
-                    label_color, template_name, type_scale, variant_color)
+                    label_color, themed, type_scale, variant_color)
 from .views import STATUS_CODES
 
 NEXT_FILL, DONE_FILL, IDLE_FILL = "#FFD54F", "#C8E6C9", "#FFFFFF"
 
 
 def _base(title: str = "", height: int = 340, **layout) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(template=template_name(), title=title or None, height=height, **layout)
+    fig = themed(go.Figure())
+    fig.update_layout(title=title or None, height=height, **layout)
     return fig
 
 

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from .crypto_views import PROOF_CODES
 from .text import t
-from .theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, template_name, client_color,
+from .theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, themed, client_color,
                     variant_color)
 
 #: Proof statuses → colours: the participation colours, plus a neutral blue-grey for updates
@@ -32,7 +32,8 @@ RING = 2 ** 32
 def _base(title: str = "", height: int = 300, **layout) -> go.Figure:
     fig = go.Figure()
     layout.setdefault("margin", dict(l=60, r=15, t=50, b=45))
-    fig.update_layout(template=template_name(), title=title or None, height=height, **layout)
+    themed(fig)
+    fig.update_layout(title=title or None, height=height, **layout)
     return fig
 
 
@@ -208,7 +209,8 @@ def cost_figure(plain: Mapping[str, float] | None, this: Mapping[str, float],
     fig = make_subplots(rows=1, cols=2, subplot_titles=(t("crypto.ch.cost_time"),
                                                         t("crypto.ch.cost_bytes")),
                         horizontal_spacing=0.2)
-    fig.update_layout(template=template_name(), height=330, barmode="group",
+    themed(fig)
+    fig.update_layout(height=330, barmode="group",
                       legend=dict(orientation="h", y=-0.25, x=0),
                       margin=dict(l=60, r=15, t=60, b=45))
     time_keys = ("protect_ms_per_client", "server_ms")

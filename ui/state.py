@@ -44,6 +44,8 @@ from .text import t
 CFG, SIM, PLAYING, FLASH = "cfg", "sim", "playing", "flash"
 #: (round, phase, what) of the last divergence, shown on the Training page until a reset
 DIVERGED = "diverged"
+#: True when the sidebar was drawn before the run existed (no results download yet)
+RESULTS_PENDING = "results_pending"
 #: Largest configuration file the uploader takes (MB); the JSON loader caps it lower still.
 MAX_UPLOAD_MB = 1
 #: Errors the engine may raise while building or stepping that we show instead of crashing:
