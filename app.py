@@ -13,6 +13,7 @@ import pathlib
 
 import streamlit as st
 
+from fedsim.privacy import workers
 from ui import classroom, controls, i18n, lesson_views, nav, runtime, state
 from ui.text import t
 
@@ -21,6 +22,7 @@ i18n.init_session()  # first: every string below is in this session's language
 runtime.keep_tensorflow_warm()  # see ui/runtime.py: ~200 ms per rerun otherwise
 runtime.preload_engine()  # first visit after a start: TensorFlow loads while the page draws
 runtime.start_janitor()  # a closed session's memory goes back to the system
+workers.enable()  # Paillier encryptions in worker processes: one student's never stall the rest
 
 # A local icon: a ":material/...:" page icon makes the browser fetch it from a font CDN,
 # which fails in a classroom without internet.

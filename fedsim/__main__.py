@@ -1,4 +1,5 @@
 from .cli import main
 import sys
 
-sys.exit(main())
+if __name__ == "__main__":  # guarded: a spawned worker process re-imports the main module
+    sys.exit(main())

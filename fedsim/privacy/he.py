@@ -60,6 +60,7 @@ from .crypto_reports import DecryptionReport, EncryptionReport
 from .base import Mechanism, PerClient, RoundContext, UpdateBatch
 from .quantize import clip as clip_values
 from .quantize import stochastic_round
+from .workers import paillier_encrypt_many
 
 CKKS_N = 8192
 CKKS_COEFF_BITS = (60, 40, 40, 60)
@@ -283,23 +284,33 @@ class HomomorphicEncryption(Mechanism):
         info = HERound(self.scheme, omega, n, enc_idx, clear_idx, packing)
 
         uploads, times, n_clipped = [], [], 0
-        for row, u in enumerate(ids):
-            t0 = time.perf_counter()
-            x = batch.deltas[row, enc_idx]
-            factor = weights[row] / omega
-            if self.scheme == "paillier":
-                xc, clipped = clip_values(x, self.clip)
+        if self.scheme == "paillier":
+            # Quantize and pack here; the encryptions (the costly, lock-holding part) run in
+            # worker processes, one task per client (fedsim.privacy.workers).
+            packed, pack_s = [], []
+            for row, u in enumerate(ids):
+                t0 = time.perf_counter()
+                xc, clipped = clip_values(batch.deltas[row, enc_idx], self.clip)
                 n_clipped += clipped
-                q = stochastic_round(xc * (factor * (1 << self.frac_bits)),
+                q = stochastic_round(xc * (weights[row] / omega * (1 << self.frac_bits)),
                                      generator(ctx.seed, "he", ctx.round, "quantize", u))
-                cts = tuple(pub.raw_encrypt(m) for m in packing.pack(q))
-            else:
-                import tenseal as ts
-                v = x * factor
+                packed.append(packing.pack(q))
+                pack_s.append(time.perf_counter() - t0)
+            encrypted = paillier_encrypt_many(pub.n, packed)
+            for row, u in enumerate(ids):
+                cts, enc_s = encrypted[row]
+                times.append(pack_s[row] + enc_s)  # the client's own work, wherever it ran
+                uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
+        else:
+            import tenseal as ts
+
+            for row, u in enumerate(ids):
+                t0 = time.perf_counter()
+                v = batch.deltas[row, enc_idx] * (weights[row] / omega)
                 cts = tuple(ts.ckks_vector(public_ctx, v[o:o + CKKS_SLOTS].tolist())
                             for o in range(0, len(v), CKKS_SLOTS))
-            times.append(time.perf_counter() - t0)
-            uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
+                times.append(time.perf_counter() - t0)
+                uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
 
         ct_bytes = [self._ct_bytes(up.ciphertexts) for up in uploads]
         clear_bytes = 4 * len(clear_idx)
