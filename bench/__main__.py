@@ -23,6 +23,8 @@ SECTIONS = [
     ("trainer before/after, and with XLA", "bench.trainer_bench", "main"),
     ("attacks and defences", "bench.attack_bench", "main"),
     ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
+    ("app in a real browser: click -> chart (Chromium)", "bench.browser_bench", "main"),
+    ("one server, 10/20/30 students at once", "bench.load_bench", "main"),
 ]
 
 

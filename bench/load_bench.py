@@ -171,6 +171,18 @@ def run_classroom(n: int, paillier: bool = False) -> dict:
         cpu = cpu_seconds(proc.pid) - cpu0
         time.sleep(10)  # sessions closed: dropped after the TTL, then the janitor (ui/runtime.py)
         rss_after = rss_mb(proc.pid)
+        # A second class on the same server: if closed sessions' memory is reused, the server
+        # does not grow past the first class's peak.
+        second = [Session(base, _query(i + n)) for i in range(n)]
+        threads = [threading.Thread(target=s.run) for s in second]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        rss_second_peak = rss_mb(proc.pid)
+        time.sleep(10)
+        rss_second_after = rss_mb(proc.pid)
+        errors_second = [s.error for s in second if s.error]
     errors = [s.error for s in sessions if s.error]
     clicks = [ms for s in sessions for ms in s.click_ms]
     leaks = []
@@ -187,6 +199,8 @@ def run_classroom(n: int, paillier: bool = False) -> dict:
             "max_ms": max(clicks) if clicks else float("nan"),
             "rss_before_mb": rss0, "rss_per_session_mb": (rss_peak - rss0) / max(n, 1),
             "rss_peak_mb": rss_peak, "rss_after_close_mb": rss_after,
+            "rss_second_peak_mb": rss_second_peak, "rss_second_after_mb": rss_second_after,
+            "errors_second": errors_second,
             "server_cpu_s": cpu, "wall_s": wall, "mismatches": leaks,
             "paillier_clicks_ms": extra[0].click_ms if extra else None}
 
@@ -206,7 +220,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"  N={n:>2}: click p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms  "
               f"max {r['max_ms']:7.0f} ms | RSS {r['rss_before_mb']:.0f} MB before, "
               f"+{r['rss_per_session_mb']:.1f} MB/session, {r['rss_peak_mb']:.0f} MB peak, "
-              f"{r['rss_after_close_mb']:.0f} MB after close | server CPU "
+              f"{r['rss_after_close_mb']:.0f} MB after close; a second class: "
+              f"{r['rss_second_peak_mb']:.0f} MB peak, {r['rss_second_after_mb']:.0f} MB after "
+              f"({len(r['errors_second'])} errors) | server CPU "
               f"{r['server_cpu_s']:.1f} s in {r['wall_s']:.1f} s | errors {len(r['errors'])} "
               f"| cross-session mismatches {len(r['mismatches'])}", flush=True)
         for e in r["errors"][:3]:
