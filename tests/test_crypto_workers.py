@@ -7,11 +7,17 @@ interpreter lock that every other session's clicks need (measured in ``bench.loa
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from fedsim.privacy import workers
 from fedsim.privacy.he import paillier_keys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -37,7 +43,12 @@ def test_worker_ciphertexts_decrypt_to_the_plaintexts(pool_on):
 
 
 def test_off_by_default_and_env_zero_keeps_it_in_process(monkeypatch):
-    assert workers._get_pool() is None  # a library user opts in (spawned workers re-import main)
+    # a fresh process (the app, run by other tests in this one, turns it on): a library user
+    # opts in, since spawned workers re-import the main module
+    code = "from fedsim.privacy import workers; print(workers._get_pool() is None)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
     monkeypatch.setattr(workers, "_enabled", True)
     monkeypatch.setenv("FEDSIM_CRYPTO_WORKERS", "0")
     assert workers._get_pool() is None
