@@ -10,6 +10,7 @@ Run: ``streamlit run app.py`` (or ``make run``).
 from __future__ import annotations
 
 import pathlib
+import weakref
 
 import streamlit as st
 
@@ -98,11 +99,17 @@ def files(sim) -> None:
             from ui.views import results_csv
 
             # A callable: the CSV is built when someone clicks, from the rounds run by then
-            # (Reset keeps the same Simulation object, so this never goes stale).
-            st.download_button(t("side.download_results"),
-                               data=lambda: results_csv(sim.history,
-                                                        sim.config.clients.num_clients,
-                                                        sim.fed.data.task),
+            # (Reset keeps the same Simulation object, so this never goes stale). It holds the
+            # run weakly: Streamlit keeps download callables after a session closes, and a
+            # strong reference kept every closed session's simulation alive.
+            ref = weakref.ref(sim)
+
+            def csv() -> str:
+                run = ref()
+                return "" if run is None else results_csv(
+                    run.history, run.config.clients.num_clients, run.fed.data.task)
+
+            st.download_button(t("side.download_results"), data=csv,
                                file_name="fedsim-results.csv", mime="text/csv",
                                help=t("side.download_results.help"), on_click="ignore",
                                key="download_results", icon=":material/download:")

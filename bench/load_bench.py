@@ -13,8 +13,9 @@ response time (click sent → ``script_finished``; sent as a whole-script rerun,
 more than the fragment rerun a browser sends, so the figures are an upper bound). Reported: p50/p95 per click, server RSS per
 session and after the sessions close, and a cross-session check: every session's final metric
 cards must equal those of a fresh engine run of *its own* configuration (computed afterwards
-in this process with the same ``ui.views.metric_cards``). With ``--paillier`` one extra session
-runs Paillier-encrypted rounds meanwhile, to see whether it blocks the others' clicks.
+in this process with the same ``ui.views.metric_cards``). With ``--paillier`` (``--zkp``) one
+extra session runs Paillier-encrypted rounds (range-proved rounds) meanwhile, to see whether it
+blocks the others' clicks.
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def _expected(query: dict) -> dict[str, str]:
     return {c.label: c.value for c in cards}
 
 
-def run_classroom(n: int, paillier: bool = False) -> dict:
-    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3"}
+def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
+    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3", "FEDSIM_JANITOR_LOG": "1"}
     with streamlit_server(env=env) as (base, proc):
         warm = Session(base, _query(999))  # import TensorFlow once, like a teacher's tab
         warm.run()
@@ -159,6 +160,9 @@ def run_classroom(n: int, paillier: bool = False) -> dict:
         if paillier:
             extra = [Session(base, {"he": "paillier", "clients": "4", "rounds": "30",
                                     "seed": "7"}, label="paillier")]
+        if zkp:  # range proofs are proved and verified in the server process
+            extra = [Session(base, {"zkp": "1", "clients": "4", "rounds": "30", "seed": "7"},
+                             label="zkp")]
         barrier = threading.Barrier(n + len(extra))
         threads = [threading.Thread(target=s.run, args=(barrier,)) for s in sessions + extra]
         t0 = time.perf_counter()
@@ -208,6 +212,7 @@ def run_classroom(n: int, paillier: bool = False) -> dict:
 def main(argv: list[str] | None = None) -> list[dict]:
     argv = list(sys.argv[1:] if argv is None else argv)
     paillier = "--paillier" in argv
+    zkp = "--zkp" in argv
     global WHOLE
     WHOLE = "--whole" in argv
     ns = [int(a) for a in argv if a.isdigit()] or [10, 20, 30]
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
           "(digits, 4-8 clients, own seed from the URL):")
     out = []
     for n in ns:
-        r = run_classroom(n, paillier=paillier)
+        r = run_classroom(n, paillier=paillier, zkp=zkp)
         out.append(r)
         print(f"  N={n:>2}: click p50 {r['p50_ms']:7.0f} ms  p95 {r['p95_ms']:7.0f} ms  "
               f"max {r['max_ms']:7.0f} ms | RSS {r['rss_before_mb']:.0f} MB before, "
@@ -229,8 +234,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print("     error:", e)
         for m in r["mismatches"][:3]:
             print("     mismatch:", m)
-        if paillier:
-            print(f"       meanwhile a Paillier session's clicks: "
+        if paillier or zkp:
+            print(f"       meanwhile a {'Paillier' if paillier else 'ZKP'} session's clicks: "
                   f"{[round(x) for x in r['paillier_clicks_ms'] or []]} ms")
     return out
 

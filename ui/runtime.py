@@ -169,6 +169,14 @@ def release_memory() -> None:
         pass
 
 
+def _simulations_alive() -> int:
+    """How many ``Simulation`` objects are reachable (a debugging aid: walks every object)."""
+    sim_mod = sys.modules.get("fedsim.simulation")
+    if sim_mod is None:
+        return 0
+    return sum(isinstance(o, sim_mod.Simulation) for o in gc.get_objects())
+
+
 def _janitor_loop() -> None:
     last = _session_count()
     while last is not None:
@@ -178,6 +186,9 @@ def _janitor_loop() -> None:
             return
         if now < last:
             release_memory()
+            if os.environ.get("FEDSIM_JANITOR_LOG") == "1":  # bench.load_bench reads it
+                print(f"fedsim-janitor: {last} -> {now} sessions; simulations alive: "
+                      f"{_simulations_alive()}", flush=True)
         last = now
 
 
