@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
-from bench.snapshot import extract_engine
+from bench.snapshot import extract_engine, interleaved
 
 BEFORE = "b76dded"  # fedsim just before this change: the CNN inside vectorized_map, K = 1 workaround
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,29 +61,10 @@ def compare(rev: str = BEFORE, clients: int = 100, blocks: int = 8, per_block: i
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         keys = [(eng, m) for eng in ("before", "after") for m in MODELS]
         roots = {"before": old_root, "after": ROOT}
-        procs = {key: subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(roots[key[0]]), str(clients), key[1]],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp)
-            for key in keys}
-        fallback: dict[str, bool] = {}
-        try:
-            for key, p in procs.items():
-                word, flag = p.stdout.readline().split()
-                assert word == "ready", word
-                if key[1] == "cnn":
-                    fallback[key[0]] = flag == "1"
-            times: dict[tuple[str, str], list[float]] = {key: [] for key in keys}
-            for b in range(blocks):
-                order = keys[b % len(keys):] + keys[:b % len(keys)]
-                for key in order:
-                    p = procs[key]
-                    p.stdin.write(f"{per_block}\n")
-                    p.stdin.flush()
-                    times[key] += [float(v) for v in p.stdout.readline().split()]
-        finally:
-            for p in procs.values():
-                p.stdin.close()
-                p.wait(timeout=60)
+        times, ready = interleaved(
+            {key: ([WORKER, str(roots[key[0]]), str(clients), key[1]], env) for key in keys},
+            Path(tmp), blocks, per_block)
+        fallback = {eng: ready[(eng, "cnn")] == ["1"] for eng in ("before", "after")}
     med = {f"{eng}_{m}": statistics.median(v) for (eng, m), v in times.items()}
     return {"clients": clients, "rev": rev, **med,
             "ratio_before": med["before_cnn"] / med["before_mlp"],

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
-from bench.snapshot import extract_engine
+from bench.snapshot import extract_engine, interleaved
 
 BEFORE = "1798ae4"  # fedsim before the typed round (landed main + DivergedError)
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,25 +48,9 @@ def compare(rev: str = BEFORE, clients: int = 100, blocks: int = 6, per_block: i
     with tempfile.TemporaryDirectory() as tmp:
         old_root = extract_engine(rev, Path(tmp))
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        procs = {name: subprocess.Popen([sys.executable, "-c", WORKER, str(path), str(clients)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True, env=env, cwd=tmp)
-                 for name, path in (("before", old_root), ("after", ROOT))}
-        try:
-            for p in procs.values():
-                assert p.stdout.readline().strip() == "ready"
-            times: dict[str, list[float]] = {"before": [], "after": []}
-            for b in range(blocks):
-                order = ("before", "after") if b % 2 == 0 else ("after", "before")
-                for name in order:
-                    p = procs[name]
-                    p.stdin.write(f"{per_block}\n")
-                    p.stdin.flush()
-                    times[name] += [float(v) for v in p.stdout.readline().split()]
-        finally:
-            for p in procs.values():
-                p.stdin.close()
-                p.wait(timeout=60)
+        times, _ = interleaved({name: ([WORKER, str(path), str(clients)], env)
+                                for name, path in (("before", old_root), ("after", ROOT))},
+                               Path(tmp), blocks, per_block)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"clients": clients, "rev": rev, **med, "ratio": med["after"] / med["before"]}
 

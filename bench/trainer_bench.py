@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
-from bench.snapshot import extract_engine
+from bench.snapshot import extract_engine, interleaved
 
 BEFORE = "28cb193"  # fedsim before the stacked MLP and the direct concrete-function calls
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,28 +70,10 @@ def compare_case(old_root: Path, clients: int, model: str, dp: str, blocks: int 
                  per_block: int = 5) -> dict[str, float]:
     """Median ms/round per engine for one case."""
     roots = {"before": old_root, "after": ROOT, "after + XLA": ROOT}
-    procs = {}
-    for eng in ENGINES:
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-               "BENCH_XLA": "1" if eng.endswith("XLA") else "0"}
-        procs[eng] = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(roots[eng]), str(clients), model, dp],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=old_root)
-    times: dict[str, list[float]] = {eng: [] for eng in ENGINES}
-    try:
-        for p in procs.values():
-            assert p.stdout.readline().split()[0] == "ready"
-        for b in range(blocks):
-            order = ENGINES[b % 3:] + ENGINES[:b % 3]
-            for eng in order:
-                p = procs[eng]
-                p.stdin.write(f"{per_block}\n")
-                p.stdin.flush()
-                times[eng] += [float(v) for v in p.stdout.readline().split()]
-    finally:
-        for p in procs.values():
-            p.stdin.close()
-            p.wait(timeout=60)
+    workers = {eng: ([WORKER, str(roots[eng]), str(clients), model, dp],
+                     {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+                      "BENCH_XLA": "1" if eng.endswith("XLA") else "0"}) for eng in ENGINES}
+    times, _ = interleaved(workers, old_root, blocks, per_block)
     return {eng: statistics.median(v) for eng, v in times.items()}
 
 
