@@ -147,6 +147,17 @@ def _expected(query: dict) -> dict[str, str]:
     return {c.label: c.value for c in cards}
 
 
+def _alive_after_close(log_path: str) -> int | None:
+    """Simulations still reachable in the server when the janitor last saw sessions leave
+    (``FEDSIM_JANITOR_LOG=1``: ui/runtime.py prints it after its collection)."""
+    found = None
+    with open(log_path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("fedsim-janitor:") and "simulations alive:" in line:
+                found = int(line.rsplit(":", 1)[1])
+    return found
+
+
 def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
     env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3", "FEDSIM_JANITOR_LOG": "1"}
     with streamlit_server(env=env) as (base, proc):
@@ -175,6 +186,7 @@ def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
         cpu = cpu_seconds(proc.pid) - cpu0
         time.sleep(10)  # sessions closed: dropped after the TTL, then the janitor (ui/runtime.py)
         rss_after = rss_mb(proc.pid)
+        alive_after = _alive_after_close(proc.log_path)
         # A second class on the same server: if closed sessions' memory is reused, the server
         # does not grow past the first class's peak.
         second = [Session(base, _query(i + n)) for i in range(n)]
@@ -186,6 +198,7 @@ def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
         rss_second_peak = rss_mb(proc.pid)
         time.sleep(10)
         rss_second_after = rss_mb(proc.pid)
+        alive_second = _alive_after_close(proc.log_path)
         errors_second = [s.error for s in second if s.error]
     errors = [s.error for s in sessions if s.error]
     clicks = [ms for s in sessions for ms in s.click_ms]
@@ -204,7 +217,8 @@ def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
             "rss_before_mb": rss0, "rss_per_session_mb": (rss_peak - rss0) / max(n, 1),
             "rss_peak_mb": rss_peak, "rss_after_close_mb": rss_after,
             "rss_second_peak_mb": rss_second_peak, "rss_second_after_mb": rss_second_after,
-            "errors_second": errors_second,
+            "errors_second": errors_second, "alive_after_close": alive_after,
+            "alive_after_second": alive_second,
             "server_cpu_s": cpu, "wall_s": wall, "mismatches": leaks,
             "paillier_clicks_ms": extra[0].click_ms if extra else None}
 
@@ -227,7 +241,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
               f"+{r['rss_per_session_mb']:.1f} MB/session, {r['rss_peak_mb']:.0f} MB peak, "
               f"{r['rss_after_close_mb']:.0f} MB after close; a second class: "
               f"{r['rss_second_peak_mb']:.0f} MB peak, {r['rss_second_after_mb']:.0f} MB after "
-              f"({len(r['errors_second'])} errors) | server CPU "
+              f"({len(r['errors_second'])} errors) | runs still in memory after each class "
+              f"left: {r['alive_after_close']}, {r['alive_after_second']} | server CPU "
               f"{r['server_cpu_s']:.1f} s in {r['wall_s']:.1f} s | errors {len(r['errors'])} "
               f"| cross-session mismatches {len(r['mismatches'])}", flush=True)
         for e in r["errors"][:3]:

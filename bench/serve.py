@@ -46,6 +46,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 90.0):
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     base = f"http://127.0.0.1:{port}"
+    proc.log_path = log.name  # what the server printed (the load bench reads the janitor's lines)
     try:
         deadline = time.time() + timeout
         while True:

@@ -28,8 +28,10 @@ else:
     sections.settings(state.config())
 
 with st.spinner(t("tr.building")):
-    sim = state.get_sim()
-if sim is None:
+    # Not kept in a page global: ``live`` below holds this page's globals for as long as the
+    # session lives, and Streamlit keeps the last closed session in its message loop.
+    built = state.get_sim() is not None
+if not built:
     st.stop()  # get_sim already showed the error; the controls above stay usable
 
 

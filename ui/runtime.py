@@ -30,8 +30,10 @@ Both are best-effort: if a future Streamlit renames the hook, the app works, onl
    session's objects, ~30 ms per click and growing with each student), cycles left by a
    closed session would wait for Python's next automatic full collection, and glibc keeps
    freed heap pages. :func:`start_janitor` watches the number of sessions and, when it
-   drops, runs one full collection and ``malloc_trim(0)`` — once per departure, never per
-   click.
+   drops (a closed tab's 2-minute reconnect window has passed), removes the expired
+   sessions from Streamlit's reconnect cache (:func:`reap_expired_sessions`; the cache only
+   hides them), runs one full collection and ``malloc_trim(0)`` — once per departure, never
+   per click.
 """
 
 from __future__ import annotations
@@ -147,15 +149,92 @@ def freeze_imported_objects() -> None:
         _frozen = True
 
 
-def _session_count() -> int | None:
+def _session_manager():
     try:
         from streamlit import runtime
 
         if not runtime.exists():
             return None
-        return len(runtime.get_instance()._session_mgr.list_sessions())
+        mgr = runtime.get_instance()._session_mgr
+        mgr.list_sessions  # noqa: B018 - the API the janitor needs
+        return mgr
     except Exception:  # noqa: BLE001 - a Streamlit without this API: no janitor
         return None
+
+
+def _session_count() -> int | None:
+    mgr = _session_manager()
+    if mgr is None:
+        return None
+    try:
+        return len(mgr.list_sessions())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _on_event_loop(fn) -> None:
+    """Run ``fn`` on Streamlit's event loop thread (where sessions are shut down) and wait for
+    it; directly if there is no loop to hand it to."""
+    try:
+        from streamlit import runtime
+
+        loop = runtime.get_instance()._get_async_objs().eventloop
+    except Exception:  # noqa: BLE001 - no running server (tests): nothing else touches it
+        fn()
+        return
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            fn()
+        finally:
+            done.set()
+
+    loop.call_soon_threadsafe(run)
+    done.wait(10.0)
+
+
+def _shut_down(session) -> None:
+    """What Streamlit does to a session it does not keep for reconnecting: shut it down (its
+    uploaded files, media and caches go) — and empty its state, since Streamlit's message
+    loop keeps the last session it flushed in a local variable."""
+    try:
+        session.shutdown()
+    except Exception:  # noqa: BLE001 - best effort, the state is still emptied below
+        pass
+    try:
+        session.session_state.clear()
+        # A fragment's function holds its page's globals (the Training page's ``live``).
+        session._fragment_storage.clear()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def reap_expired_sessions(mgr=None, on_loop=_on_event_loop) -> int:
+    """Shut down closed sessions whose reconnect window has passed; returns how many.
+
+    Why: Streamlit keeps a closed tab's session for ``server.disconnectedSessionTTL`` (2 min)
+    in case it reconnects. When that window passes its cache only *hides* the entry (it is
+    removed on the next write, i.e. when another student leaves, or by ``expire()``), and
+    the session is never shut down — so the last class of the day kept every run (model,
+    history, charts, uploaded files) alive until the server stopped. Measured with
+    ``bench.load_bench``: 10 of 10 simulations still reachable after a class of 10 left;
+    with this, none.
+    """
+    mgr = mgr if mgr is not None else _session_manager()
+    cache = getattr(getattr(mgr, "_session_storage", None), "_cache", None)
+    expire = getattr(cache, "expire", None)
+    if expire is None:
+        return 0
+    lock = getattr(mgr, "_storage_lock", None) or threading.Lock()
+    try:
+        with lock:  # the cache is not thread-safe; the session manager writes it under this
+            expired = [info for _, info in expire()]
+    except Exception:  # noqa: BLE001 - best effort: never take the server down over it
+        return 0
+    if expired:
+        on_loop(lambda: [_shut_down(info.session) for info in expired])
+    return len(expired)
 
 
 def release_memory() -> None:
@@ -185,6 +264,7 @@ def _janitor_loop() -> None:
         if now is None:
             return
         if now < last:
+            reap_expired_sessions()
             release_memory()
             if os.environ.get("FEDSIM_JANITOR_LOG") == "1":  # bench.load_bench reads it
                 print(f"fedsim-janitor: {last} -> {now} sessions; simulations alive: "
