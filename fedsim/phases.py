@@ -128,7 +128,7 @@ def train(env: Env, rs: RoundState):
         prox_mu=tcfg.prox_mu, dp_clip=dpm.clip if dpsgd else 0.0,
         dp_noise=dpm.noise_multiplier if dpsgd else 0.0, poisson=dpsgd, seed=cfg.seed,
         round_=rs.round)
-    raw = flatten_stacked(res.weights) - rs.start.weights[None, :]
+    raw = flatten_stacked(res.weights, minus=rs.start.weights)
     _finite_or_raise(rs, "train", "the clients' local models", raw, res.epoch_loss)
     raw, attacked = tamper_updates(raw, ids, mal, cfg.seed, rs.round)
     norms = np.linalg.norm(raw, axis=1)
