@@ -21,6 +21,7 @@ SECTIONS = [
     ("typed round vs the engine before it", "bench.refactor_bench", "main"),
     ("10,000 and 100,000 clients: per-client columns vs records", "bench.scale_bench", "main"),
     ("trainer before/after, and with XLA", "bench.trainer_bench", "main"),
+    ("TensorFlow threads: one intra-op thread vs the default", "bench.threads_bench", "main"),
     ("attacks and defences", "bench.attack_bench", "main"),
     ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
     ("app in a real browser: click -> chart (Chromium)", "bench.browser_bench", "main"),

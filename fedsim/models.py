@@ -32,6 +32,7 @@ class ModelSpec:
 
 def build_keras_model(spec: ModelSpec, seed: int = 0):
     """A built Keras model for ``spec`` with seeded initial weights."""
+    from . import tf_runtime  # noqa: F401  (TensorFlow's threading, before its runtime starts)
     import keras
 
     def dense(units, i, activation=None):

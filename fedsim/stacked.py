@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import tensorflow as tf
+from .tf_runtime import tf
 
 SUPPORTED = ("Reshape", "Flatten", "Dense", "Conv2D", "MaxPooling2D")
 

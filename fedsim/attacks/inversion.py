@@ -143,7 +143,7 @@ class _Graphs:
     """Compiled pieces for one architecture (cached per (spec, task))."""
 
     def __init__(self, spec: ModelSpec, task: str):
-        import tensorflow as tf
+        from ..tf_runtime import tf
 
         from ..models import build_keras_model
 
