@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from .tf_runtime import tf
 
 from .batching import ClientData, batch_schedule, poisson_schedule, step_activity
 from .models import ModelSpec, build_keras_model
 from .rng import generator, tf_seed
 from .stacked import stacked_forward
+from .tf_runtime import tf
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,17 @@ import os
 import tensorflow as tf
 
 
+def _threads(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit():
+        raise ValueError(f"{name}={raw[:40]!r}: expected a whole number of threads, "
+                         "0 (TensorFlow's default) or more")
+    return int(raw)
+
+
 def _configure() -> None:
-    intra = int(os.environ.get("FEDSIM_TF_INTRA_THREADS", "1"))
-    inter = int(os.environ.get("FEDSIM_TF_INTER_THREADS", "2"))
+    intra = _threads("FEDSIM_TF_INTRA_THREADS", 1)
+    inter = _threads("FEDSIM_TF_INTER_THREADS", 2)
     try:
         if intra and tf.config.threading.get_intra_op_parallelism_threads() == 0:
             tf.config.threading.set_intra_op_parallelism_threads(intra)

@@ -7,7 +7,6 @@ process with TensorFlow's default threading computes the identical global model,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -72,3 +71,11 @@ def test_in_graph_broadcast_equals_an_explicit_per_client_start():
         assert x.shape[0] == k and np.array_equal(x, y)
     assert np.array_equal(once.epoch_loss, many.epoch_loss)
     assert not np.array_equal(once.weights[0][0], start[0])  # it did train
+
+
+def test_a_bad_thread_count_names_the_variable():
+    run = subprocess.run([sys.executable, "-c", "import fedsim.tf_runtime"],
+                         env={**os.environ, "FEDSIM_TF_INTRA_THREADS": "two"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "FEDSIM_TF_INTRA_THREADS='two': expected a whole number of threads" in run.stderr

@@ -143,9 +143,8 @@ class _Graphs:
     """Compiled pieces for one architecture (cached per (spec, task))."""
 
     def __init__(self, spec: ModelSpec, task: str):
-        from ..tf_runtime import tf
-
         from ..models import build_keras_model
+        from ..tf_runtime import tf
 
         self.tf = tf
         self.spec, self.task = spec, task
