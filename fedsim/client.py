@@ -37,7 +37,7 @@ epochs or batch size does not retrace; calls go straight to the one concrete fun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -52,10 +52,18 @@ from .tf_runtime import tf
 class TrainResult:
     """What local training returns for K clients (NumPy)."""
 
-    weights: list[np.ndarray]  # [K, *shape] per tensor, the clients' new local weights
+    flat: np.ndarray  # [K, P] float32: client k's new local weights, its tensors concatenated
+    shapes: tuple  # each tensor's shape (without the client axis), in order
     epoch_loss: np.ndarray  # [K, E] mean training loss per local epoch
     val_loss: np.ndarray  # [K] local model on the client's own validation rows (nan if none)
     val_metric: np.ndarray  # [K] accuracy (classification) or MSE (regression)
+    delta: np.ndarray  # [K, P] float64: local − start weights, the clients' raw updates
+    finite: bool  # every local weight is finite (no NaN or ±inf: training did not diverge)
+
+    @cached_property
+    def weights(self) -> list[np.ndarray]:
+        """``[K, *shape]`` per tensor (built on first use: the round itself reads ``flat``)."""
+        return unflatten_stacked(self.flat, self.shapes)
 
 
 class VectorizedTrainer:
@@ -78,10 +86,11 @@ class VectorizedTrainer:
         self.num_params = int(sum(self.sizes))
         ydt = tf.int32 if task == "classification" else tf.float32
         d = spec.num_features
-        wspec = [tf.TensorSpec([None, *s], tf.float32) for s in self.shapes]
         data = [tf.TensorSpec([None, None, d], tf.float32), tf.TensorSpec([None, None], ydt)]
+        # Weights go in and come out as one flat float32 row per model ([S, P]) and are split
+        # into tensors in the graph: one conversion each way instead of one per tensor.
         self._train = tf.function(self._train_impl, input_signature=[
-            wspec, *data, tf.TensorSpec([None, None, None], tf.int32),
+            tf.TensorSpec([None, self.num_params], tf.float64), *data, tf.TensorSpec([None, None, None], tf.int32),
             tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None, None], tf.float32),
             tf.TensorSpec([None], tf.float32),
             *data, tf.TensorSpec([None], tf.int32),
@@ -94,7 +103,7 @@ class VectorizedTrainer:
         # One model on one set (the server's test set every round): a plain call, not a map
         # over a stack of copies (that was 16-20% of a 100-client round).
         self._eval_one = tf.function(self._eval_one_impl, input_signature=[
-            [tf.TensorSpec(s, tf.float32) for s in self.shapes],
+            tf.TensorSpec([self.num_params], tf.float32),
             tf.TensorSpec([None, d], tf.float32), tf.TensorSpec([None], ydt)])
         self._concrete: dict[int, tuple] = {}
 
@@ -191,14 +200,23 @@ class VectorizedTrainer:
         loss = tf.reduce_sum(tf.reshape(losses, [k, b]) * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
         return out, loss
 
-    def _train_impl(self, start, x, y, idx, emask, act, denom, xv, yv, vcount, lr, mu, clip,
-                    noise, seed):
+    def _split(self, flat):
+        """``[S, P]`` → one ``[S, *shape]`` tensor per weight."""
+        s = tf.shape(flat)[0]
+        return [tf.reshape(part, tf.concat([[s], shape], 0)) for part, shape in
+                zip(tf.split(flat, self.sizes, axis=1), [list(sh) for sh in self.shapes])]
+
+    def _train_impl(self, start64, x, y, idx, emask, act, denom, xv, yv, vcount, lr, mu,
+                    clip, noise, seed):
         k = tf.shape(x)[0]
         steps = tf.shape(idx)[1]
-        # The global model arrives once ([1, ...]) and is copied to the K clients here, in
-        # the graph: a host-side broadcast was a [K, P] copy and conversion every round.
-        # A per-client start ([K, ...], the local-only baseline) passes through unchanged.
-        start = [tf.broadcast_to(p, tf.concat([[k], tf.shape(p)[1:]], 0)) for p in start]
+        # The global model arrives once ([1, P], float64 as the server keeps it) and is
+        # copied to the K clients here, in the graph: a host-side broadcast was a [K, P] copy
+        # and conversion every round. A per-client start ([K, P], the local-only baseline)
+        # passes through unchanged. Training runs in float32 (the cast rounds to nearest,
+        # as NumPy's does).
+        start = [tf.broadcast_to(p, tf.concat([[k], tf.shape(p)[1:]], 0))
+                 for p in self._split(tf.cast(start64, tf.float32))]
         params = list(start)
         slots1 = [tf.zeros_like(p) for p in params]
         slots2 = [tf.zeros_like(p) for p in params]
@@ -241,12 +259,19 @@ class VectorizedTrainer:
             losses = losses.write(t, loss * active)
             weights = weights.write(t, tf.reduce_sum(mb, 1))
         vloss, vmetric = self._eval_impl(params, xv, yv, vcount)
-        return params, losses.stack(), weights.stack(), vloss, vmetric
+        flat = tf.concat([tf.reshape(p, [k, -1]) for p in params], 1)
+        # The update local − start in float64 (the float32 weights cast exactly, one IEEE
+        # subtraction: the bits NumPy computes), made here so the host gets it ready-made;
+        # a [K, P] float64 array freshly allocated by NumPy each round cost ~0.5 ms of page
+        # faults at 100 clients.
+        delta = tf.cast(flat, tf.float64) - start64
+        finite = tf.reduce_all(tf.math.is_finite(flat))
+        return flat, delta, finite, losses.stack(), weights.stack(), vloss, vmetric
 
-    def _eval_one_impl(self, params, x, y):
+    def _eval_one_impl(self, flat, x, y):
         # One "client" whose N examples fill the grouped convolution's channel axis: 2× faster
         # than Keras's Conv2D on CPU for the 8×8 digits (a 1-channel conv is slow).
-        loss, metric = self._stacked_loss([p[None] for p in params], x[None], y[None])
+        loss, metric = self._stacked_loss(self._split(flat[None]), x[None], y[None])
         return tf.reduce_mean(loss), tf.reduce_mean(metric)
 
     def _eval_impl(self, params, x, y, count):
@@ -264,7 +289,8 @@ class VectorizedTrainer:
               round_: int = 0, stacked: bool = False) -> TrainResult:
         """Train every client in ``data``; one compiled call.
 
-        ``start_weights`` is the global model (every client starts from it), or with
+        ``start_weights`` is the global model's tensors (or one flat vector of them: every
+        client starts from it), or with
         ``stacked=True`` one model per client ``[K, ...]`` (the local-only baseline). FedProx
         pulls each client toward its own starting point. ``poisson=True`` (DP-SGD) samples
         batches as :func:`~fedsim.batching.poisson_schedule` describes.
@@ -275,10 +301,11 @@ class VectorizedTrainer:
             idx, emask = batch_schedule(data.counts, epochs, batch_size, rng)
             act = step_activity(emask)
         denom = np.minimum(batch_size, np.maximum(data.counts, 1)).astype(np.float32)
-        if not stacked:  # one copy of the global model; the graph broadcasts it to K
-            start_weights = [np.asarray(w)[None] for w in start_weights]
-        params, losses, weights, vloss, vmetric = self._call(
-            self._train, [np.ascontiguousarray(w) for w in start_weights], data.x, data.y, idx,
+        # One copy of the global model ([1, P]; the graph broadcasts it to K), or one row
+        # per client with stacked=True.
+        start = flatten_stacked(start_weights) if stacked else _flat64(start_weights)[None]
+        flat, delta, finite, losses, weights, vloss, vmetric = self._call(
+            self._train, start, data.x, data.y, idx,
             emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
             np.float32(dp_clip), np.float32(dp_noise), tf_seed(seed, "dpsgd", round_))
         losses, weights = losses.numpy().T, weights.numpy().T  # [K, T]
@@ -291,12 +318,23 @@ class VectorizedTrainer:
         vl, vm = vloss.numpy().astype(np.float64), vmetric.numpy().astype(np.float64)
         vl[nov] = np.nan
         vm[nov] = np.nan
-        return TrainResult([p.numpy() for p in params], epoch_loss, vl, vm)
+        return TrainResult(flat.numpy(), tuple(self.shapes), epoch_loss, vl, vm, delta.numpy(),
+                           bool(finite))
 
-    def evaluate(self, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set)."""
-        loss, metric = self._call(self._eval_one, list(weights), x, y)
+    def evaluate(self, weights: list[np.ndarray] | np.ndarray, x, y) -> tuple[float, float]:
+        """(loss, accuracy-or-MSE) of one model on a whole set (e.g. the server's test set).
+
+        ``weights``: the model's tensors, or already one flat vector of ``num_params``.
+        ``x``/``y`` may be tensors made once (the simulation keeps its test set as tensors).
+        """
+        loss, metric = self._call(self._eval_one, _flat32(weights), x, y)
         return float(loss), float(metric)
+
+    def eval_tensors(self, x: np.ndarray, y: np.ndarray) -> tuple:
+        """``(x, y)`` as tensors in :meth:`evaluate`'s dtypes, to make once for a set that is
+        evaluated again and again (the conversion is a copy of the whole set)."""
+        ydt = np.int32 if self.task == "classification" else np.float32
+        return tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y, ydt))
 
     def evaluate_many(self, stacked: list[np.ndarray], x: np.ndarray, y: np.ndarray):
         """Per-model (loss, metric) of K models on the same set: ``[K]`` each."""
@@ -332,27 +370,50 @@ def get_trainer(spec: ModelSpec, task: str, optimizer: str, momentum: float,
     return VectorizedTrainer(spec, task, optimizer, momentum, dpsgd)
 
 
+def _flat(weights, dtype) -> np.ndarray:
+    """One model's tensors (or its flat vector) as one vector of ``dtype``."""
+    if isinstance(weights, np.ndarray) and weights.ndim == 1:
+        return weights.astype(dtype, copy=False)
+    return np.concatenate([np.asarray(w, dtype).ravel() for w in weights])
+
+
+def _flat32(weights) -> np.ndarray:
+    return _flat(weights, np.float32)
+
+
+def _flat64(weights) -> np.ndarray:
+    return _flat(weights, np.float64)
+
+
 def flatten(weights: list[np.ndarray]) -> np.ndarray:
     """Concatenate tensors into one float64 vector (one row per client if stacked)."""
     return np.concatenate([np.asarray(w, np.float64).ravel() for w in weights])
 
 
-def flatten_stacked(weights: list[np.ndarray], minus: np.ndarray | None = None) -> np.ndarray:
-    """``[K, P]`` float64: one row per client's tensors (``- minus`` per row, if given).
+def flatten_stacked(weights: list[np.ndarray], dtype=np.float64) -> np.ndarray:
+    """``[K, P]``: one row per client's tensors, in ``dtype``.
 
-    Written into one preallocated array (each layer cast in place, then the subtraction in
-    place): the concatenate-of-casts it replaces made three ``[K, P]`` float64 temporaries,
-    and was more of a 100-client round than the compiled training call. Same values.
+    Written into one preallocated array (each layer cast in place): a concatenate-of-casts
+    makes a ``[K, P]`` temporary per layer.
     """
     k = weights[0].shape[0]
     sizes = [int(np.prod(w.shape[1:])) for w in weights]
-    out = np.empty((k, sum(sizes)), np.float64)
+    out = np.empty((k, sum(sizes)), dtype)
     pos = 0
     for w, n in zip(weights, sizes):
         out[:, pos:pos + n] = np.asarray(w).reshape(k, n)
         pos += n
-    if minus is not None:
-        out -= minus[None, :]
+    return out
+
+
+def unflatten_stacked(flat: np.ndarray, shapes) -> list[np.ndarray]:
+    """``[K, P]`` → one contiguous ``[K, *shape]`` array per tensor (inverse of
+    :func:`flatten_stacked`)."""
+    k, out, pos = flat.shape[0], [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        out.append(np.ascontiguousarray(flat[:, pos:pos + n]).reshape(k, *s))
+        pos += n
     return out
 
 
@@ -366,4 +427,4 @@ def unflatten(vec: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray
 
 
 __all__ = ["ClientData", "TrainResult", "VectorizedTrainer", "batch_schedule", "flatten",
-           "flatten_stacked", "get_trainer", "unflatten", "generator"]
+           "flatten_stacked", "get_trainer", "unflatten", "unflatten_stacked", "generator"]

@@ -42,6 +42,9 @@ class Env:
     aggregator: Any  # Aggregator
     shapes: tuple
     num_params: int
+    #: the server's test set (x, y) as tensors, made once per simulation rather than every
+    #: round (it is the same set each round; a per-simulation value, never a process cache)
+    test_set: tuple = ()
 
     def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
         from .client import unflatten
@@ -110,8 +113,6 @@ def broadcast(env: Env, rs: RoundState):
 
 
 def train(env: Env, rs: RoundState):
-    from .client import flatten_stacked
-
     cfg, tcfg = env.config, env.config.training
     ids = np.array(rs.sampled, int)
     if len(ids) == 0:
@@ -123,15 +124,17 @@ def train(env: Env, rs: RoundState):
     dpm = env.pipeline.get("dp")
     dpsgd = cfg.privacy.dp.mode == "dpsgd"
     res = env.trainer.train(
-        env.unflat(rs.start.weights), data, epochs=tcfg.local_epochs,
+        rs.start.weights, data, epochs=tcfg.local_epochs,
         batch_size=tcfg.batch_size, lr=tcfg.lr, rng=generator(cfg.seed, "batches", rs.round),
         prox_mu=tcfg.prox_mu, dp_clip=dpm.clip if dpsgd else 0.0,
         dp_noise=dpm.noise_multiplier if dpsgd else 0.0, poisson=dpsgd, seed=cfg.seed,
         round_=rs.round)
-    raw = flatten_stacked(res.weights, minus=rs.start.weights)
-    _finite_or_raise(rs, "train", "the clients' local models", raw, res.epoch_loss)
+    raw = res.delta  # local − global, float64
+    if not res.finite:  # a NaN or ±inf weight: the update's float64 sum would not be finite
+        raise DivergedError(rs.round, "train", "the clients' local models")
+    _finite_or_raise(rs, "train", "the clients' local models", res.epoch_loss)
     raw, attacked = tamper_updates(raw, ids, mal, cfg.seed, rs.round)
-    norms = np.linalg.norm(raw, axis=1)
+    norms = np.sqrt(np.einsum("ij,ij->i", raw, raw))  # ‖raw_k‖₂, without a [K, P] temporary
     steps = -(-data.counts // tcfg.batch_size)
     return replace(rs, train=res, raw=raw, norms=norms, counts=data.counts,
                    vcounts=data.vcounts), TrainReport(
@@ -218,7 +221,7 @@ def update(env: Env, rs: RoundState):
 
 def evaluate(env: Env, rs: RoundState):
     data = env.fed.data
-    loss, metric = env.trainer.evaluate(env.unflat(rs.weights), data.x_test, data.y_test)
+    loss, metric = env.trainer.evaluate(rs.weights, *(env.test_set or (data.x_test, data.y_test)))
     _finite_or_raise(rs, "evaluate", "the test loss", np.array([loss, metric]))
     name = metric_key(data.task)
     metrics = {"loss": loss, name: metric}

@@ -113,10 +113,16 @@ class LastRound:
     raw_updates: np.ndarray  # [K, P] local − global, before protection
     protected: UpdateBatch | None  # after the client-side stages (what left the clients)
     aggregate: np.ndarray | None  # the mean update the server applied
-    local_weights: list[np.ndarray] | None  # [K, ...] per tensor: the clients' local models
     global_before: np.ndarray
     global_after: np.ndarray | None
     state: RoundState | None = None  # the whole frozen round, for the detail views
+
+    @property
+    def local_weights(self) -> list[np.ndarray] | None:
+        """``[K, ...]`` per tensor: the clients' local models (split from the trainer's flat
+        rows on first use, off the hot path)."""
+        res = None if self.state is None else self.state.train
+        return None if res is None else res.weights
 
     @property
     def plain_mean(self) -> np.ndarray | None:
@@ -178,16 +184,17 @@ class Simulation:
         self.pipeline = build_pipeline(cfg, layer_slices=self.layer_slices,
                                        client_sizes=self.fed.client_data.counts)
         self.aggregator = build_aggregator(cfg.aggregation)
+        data = self.fed.data
         self.env = Env(cfg, self.fed, self.trainer, self.pipeline, self.aggregator,
-                       tuple(self.shapes), self.num_params)
+                       tuple(self.shapes), self.num_params,
+                       self.trainer.eval_tensors(data.x_test, data.y_test))
         self._committed = Snapshot(flatten(initial_weights(self.fed.spec, cfg.seed)),
                                    ServerOptState(),
                                    tuple(m.initial_state() for m in self.pipeline.mechanisms))
         self._history: list[RoundResult] = []
         self._round: RoundState | None = None
         self.last: LastRound | None = None
-        loss, metric = self.trainer.evaluate(self._unflat(self._committed.weights),
-                                             self.fed.data.x_test, self.fed.data.y_test)
+        loss, metric = self.trainer.evaluate(self._committed.weights, *self.env.test_set)
         self.initial_metrics = frozen({"loss": loss, metric_key(self.fed.data.task): metric})
 
     @property
@@ -320,7 +327,6 @@ class Simulation:
     # ------------------------------------------------------------------ commit
     def _finish_round(self, rs: RoundState) -> None:
         """Build the round's immutable record, then commit (the only place state changes)."""
-        res = rs.train
         ids = rs.sampled
         dropped, rejected = set(rs.dropped), set(rs.rejected)
         clients = client_table(rs, self.config.clients.malicious.ids)
@@ -335,8 +341,7 @@ class Simulation:
             privacy=frozen(privacy), trace=rs.trace, aborted=rs.aborted)
         self._history.append(result)
         self.last = LastRound(rs.round, tuple(ids), rs.raw, rs.protected, rs.delta,
-                              res.weights if res is not None else None, rs.start.weights,
-                              rs.weights, rs)
+                              rs.start.weights, rs.weights, rs)
         self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
         self._round = None
 
