@@ -166,11 +166,12 @@ class VectorizedTrainer:
             tape.watch(params)
             loss, _ = self._stacked_loss(params, x, y)  # [K, B]
             data_loss = tf.reduce_sum(loss * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
-            prox = 0.5 * mu * tf.add_n([
-                tf.reduce_sum(tf.reshape(tf.square(p - g), [tf.shape(p)[0], -1]), 1)
-                for p, g in zip(params, wg)])
-            total = tf.reduce_sum(data_loss + prox)
-        return tape.gradient(total, params), data_loss
+            total = tf.reduce_sum(data_loss)
+        # The FedProx term 0.5·μ·‖w − w_global‖² has the gradient μ(w − w_global), added here
+        # rather than taped: the tape's own route, (0.5·μ)·(2·(w − w_global)), is the same
+        # product bit for bit (scaling by 2 is exact), at half the kernels per step.
+        return [g + mu * (p - s) for g, p, s in zip(tape.gradient(total, params), params, wg)], \
+            data_loss
 
     def _dpsgd_grads(self, params, x, y, m, clip, noise, seed, denom):
         """Per-example clipped, summed and noised gradients, divided by ``denom [K]``, the
@@ -190,13 +191,12 @@ class VectorizedTrainer:
         sq = tf.add_n([tf.reduce_sum(tf.reshape(g * g, [k * b, -1]), 1) for g in grads])
         factor = tf.minimum(1.0, clip / tf.maximum(tf.sqrt(sq), 1e-12)) * tf.reshape(m, [k * b])
         out = []
-        for i, g in enumerate(grads):
-            shape = tf.concat([[k, b], tf.shape(g)[1:]], 0)
-            fb = tf.reshape(factor, tf.concat([[k * b], tf.ones([tf.rank(g) - 1], tf.int32)], 0))
-            summed = tf.reduce_sum(tf.reshape(g * fb, shape), axis=1)
+        for i, (g, wshape) in enumerate(zip(grads, self.shapes)):
+            ones = [1] * len(wshape)  # static shapes: no shape kernels per step
+            summed = tf.reduce_sum(tf.reshape(g * tf.reshape(factor, [-1, *ones]),
+                                              [k, b, *wshape]), axis=1)
             z = tf.random.stateless_normal(tf.shape(summed), seed=seed + [i, 0], stddev=noise * clip)
-            dk = tf.reshape(denom, tf.concat([[k], tf.ones([tf.rank(g) - 1], tf.int32)], 0))
-            out.append((summed + z) / dk)
+            out.append((summed + z) / tf.reshape(denom, [-1, *ones]))
         loss = tf.reduce_sum(tf.reshape(losses, [k, b]) * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
         return out, loss
 
@@ -239,13 +239,16 @@ class VectorizedTrainer:
             active = act[:, t]  # [K]: 1 for the client's real steps
             count = count + active
             new_params, new1, new2 = [], [], []
-            for p, g, s1, s2 in zip(params, grads, slots1, slots2):
-                a = tf.reshape(active, tf.concat([[k], tf.ones([tf.rank(p) - 1], tf.int32)], 0))
+            for p, g, s1, s2, shape in zip(params, grads, slots1, slots2, self.shapes):
+                # [K, 1, ...]: a static shape (no shape kernels in the step loop)
+                a = tf.reshape(active, [-1] + [1] * len(shape))
+                # Only the slots an optimizer has are updated (a masked slot update is four
+                # kernels over every weight, per step); the others stay zeros, unread.
                 if self.optimizer == "sgd":
-                    upd, n1, n2 = -lr * g, s1, s2
+                    upd, n1, n2 = -lr * g, None, None
                 elif self.optimizer == "momentum":  # Keras SGD(momentum): v = m·v − lr·g; w += v
                     n1 = self.momentum * s1 - lr * g
-                    upd, n2 = n1, s2
+                    upd, n2 = n1, None
                 else:  # Adam, as Keras 3 writes it
                     n1 = s1 + (g - s1) * (1 - b1)
                     n2 = s2 + (g * g - s2) * (1 - b2)
@@ -253,8 +256,8 @@ class VectorizedTrainer:
                     alpha = lr * tf.sqrt(1 - tf.pow(b2, c)) / (1 - tf.pow(b1, c))
                     upd = -alpha * n1 / (tf.sqrt(n2) + eps)
                 new_params.append(p + a * upd)
-                new1.append(a * n1 + (1 - a) * s1)
-                new2.append(a * n2 + (1 - a) * s2)
+                new1.append(s1 if n1 is None else a * n1 + (1 - a) * s1)
+                new2.append(s2 if n2 is None else a * n2 + (1 - a) * s2)
             params, slots1, slots2 = new_params, new1, new2
             losses = losses.write(t, loss * active)
             weights = weights.write(t, tf.reduce_sum(mb, 1))
