@@ -47,6 +47,12 @@ from .rng import generator, tf_seed
 from .stacked import stacked_forward
 from .tf_runtime import tf
 
+try:  # private, resolved once; _to_tensor falls back to tf.constant
+    from tensorflow.python.eager.context import context as _context
+    from tensorflow.python.framework.ops import EagerTensor as _EagerTensor
+except ImportError:  # pragma: no cover
+    _context = _EagerTensor = None
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -64,6 +70,26 @@ class TrainResult:
     def weights(self) -> list[np.ndarray]:
         """``[K, *shape]`` per tensor (built on first use: the round itself reads ``flat``)."""
         return unflatten_stacked(self.flat, self.shapes)
+
+
+_NO_SEED = np.zeros(2, np.int32)  # the DP-SGD noise seed of a trainer that adds no noise
+
+
+def _to_tensor(a: np.ndarray):
+    """A NumPy array as an eager tensor of its own dtype: ``EagerTensor`` directly is ~10 µs
+    an argument against ~20-35 µs for ``tf.constant``'s dispatch (15 arguments a round)."""
+    try:
+        return _EagerTensor(a, _context().device_name, None)
+    except Exception:  # a TF whose private constructor changed: the public route
+        return tf.constant(a)
+
+
+def _host(t) -> np.ndarray:
+    """An output tensor as NumPy without a copy: a view of the tensor's own buffer, which the
+    array keeps alive (``numpy()`` copies: a fresh [K, P] float64 array each round costs page
+    faults). Falls back to the public copy if TF renames the private accessor."""
+    view = getattr(t, "_numpy", None)
+    return view() if view is not None else t.numpy()
 
 
 class VectorizedTrainer:
@@ -123,7 +149,7 @@ class VectorizedTrainer:
             got = self._concrete[id(fn)] = (cf, [s.dtype.as_numpy_dtype for s in specs])
         cf, dtypes = got
         flat = tf.nest.flatten(list(args))
-        tensors = [a if isinstance(a, tf.Tensor) else tf.constant(np.asarray(a, dt))
+        tensors = [a if isinstance(a, tf.Tensor) else _to_tensor(np.asarray(a, dt))
                    for a, dt in zip(flat, dtypes, strict=True)]
         call_flat = getattr(cf, "_call_flat", None)
         if call_flat is not None:
@@ -310,7 +336,8 @@ class VectorizedTrainer:
         flat, delta, finite, losses, weights, vloss, vmetric = self._call(
             self._train, start, data.x, data.y, idx,
             emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
-            np.float32(dp_clip), np.float32(dp_noise), tf_seed(seed, "dpsgd", round_))
+            np.float32(dp_clip), np.float32(dp_noise),
+            tf_seed(seed, "dpsgd", round_) if self.dpsgd else _NO_SEED)
         losses, weights = losses.numpy().T, weights.numpy().T  # [K, T]
         rows, t = losses.shape
         per_epoch = t // epochs
@@ -321,7 +348,7 @@ class VectorizedTrainer:
         vl, vm = vloss.numpy().astype(np.float64), vmetric.numpy().astype(np.float64)
         vl[nov] = np.nan
         vm[nov] = np.nan
-        return TrainResult(flat.numpy(), tuple(self.shapes), epoch_loss, vl, vm, delta.numpy(),
+        return TrainResult(_host(flat), tuple(self.shapes), epoch_loss, vl, vm, _host(delta),
                            bool(finite))
 
     def evaluate(self, weights: list[np.ndarray] | np.ndarray, x, y) -> tuple[float, float]:

@@ -97,8 +97,11 @@ def select(env: Env, rs: RoundState):
     else:
         m = max(1, int(round(q * n)))
         sampled, how = np.sort(g.choice(n, size=m, replace=False)), "uniform"
-    drop = generator(cfg.seed, "dropout", r)
-    dropped = sampled[drop.random(len(sampled)) < cfg.clients.dropout]
+    if cfg.clients.dropout > 0:
+        drop = generator(cfg.seed, "dropout", r)
+        dropped = sampled[drop.random(len(sampled)) < cfg.clients.dropout]
+    else:  # nobody can drop: the stream is not drawn from (streams are independent by name)
+        dropped = sampled[:0]
     ids = tuple(sampled.tolist())  # Python ints, converted in one call (100,000 clients)
     gone = tuple(dropped.tolist())
     return replace(rs, sampled=ids, dropped=gone), SelectReport(
@@ -225,7 +228,7 @@ def evaluate(env: Env, rs: RoundState):
     _finite_or_raise(rs, "evaluate", "the test loss", np.array([loss, metric]))
     name = metric_key(data.task)
     metrics = {"loss": loss, name: metric}
-    asr = attack_success(env.trainer, env.unflat(rs.weights), env.config.clients.malicious, data)
+    asr = attack_success(env.trainer, rs.weights, env.config.clients.malicious, data)
     if asr is not None:
         metrics["attack_success"] = asr
     ctx = env.context(rs)

@@ -189,9 +189,10 @@ def attack_test_set(malicious, dataset) -> tuple[np.ndarray, np.ndarray] | None:
     return xs, np.full(int(keep.sum()), malicious.target_label, dtype=y.dtype)
 
 
-def attack_success(trainer, weights: list[np.ndarray], malicious, dataset) -> float | None:
-    """The share of :func:`attack_test_set` the model ``weights`` sends to the target label
-    (its accuracy against the attacker's labels); ``None`` without a targeted attack."""
+def attack_success(trainer, weights, malicious, dataset) -> float | None:
+    """The share of :func:`attack_test_set` the model ``weights`` (its tensors or its flat
+    vector) sends to the target label (its accuracy against the attacker's labels); ``None``
+    without a targeted attack."""
     ts = attack_test_set(malicious, dataset)
     if ts is None:
         return None
