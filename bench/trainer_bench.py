@@ -3,12 +3,15 @@
 Three engines side by side, each in its own process, their rounds interleaved in blocks so
 machine noise hits all alike (median ms per whole round, all 8 phases):
 
-- ``before``: fedsim at ``BEFORE`` (the MLP inside ``tf.vectorized_map``, every call through
-  the ``tf.function``'s Python argument binding);
-- ``after``: this checkout (every model stacked, calls straight to the concrete function);
+- ``before``: fedsim at ``BEFORE`` (weights in and out as one tensor per layer, the update
+  ``local − global`` and its copies made by NumPy on the host, FedProx's term taped, every
+  optimizer slot updated every step);
+- ``after``: this checkout (one flat float64 row per model in, the update made in the graph
+  and read back without a copy, FedProx's gradient added analytically, only the slots an
+  optimizer has);
 - ``after + XLA``: this checkout with the training step loop and the evaluation compiled by
   XLA (``jit_compile=True`` on an inner ``tf.function``, patched in by the worker: fedsim
-  itself does not ship it, because it loses here — see the README's speed section).
+  itself does not ship it — see the README's speed section).
 
 Cases: digits MLP at 10 clients (9 local steps) and 100 clients (1 step), DP-SGD and the CNN at
 100 clients.
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from bench.snapshot import extract_engine, interleaved
 
-BEFORE = "28cb193"  # fedsim before the stacked MLP and the direct concrete-function calls
+BEFORE = "b823243"  # fedsim before the flat weight rows and the in-graph update
 ROOT = Path(__file__).resolve().parents[1]
 CASES = (("digits MLP, 10 clients", 10, "mlp", "off"), ("digits MLP, 100 clients", 100, "mlp", "off"),
          ("DP-SGD MLP, 100 clients", 100, "mlp", "dpsgd"), ("digits CNN, 100 clients", 100, "cnn", "off"))
@@ -36,8 +39,8 @@ WORKER = textwrap.dedent("""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, sys.argv[1])
     if os.environ.get("BENCH_XLA") == "1":
-        import tensorflow as tf
-        from fedsim import client
+        from fedsim import client  # first: fedsim's TF settings (oneDNN off, threads)
+        from fedsim.tf_runtime import tf
         init = client.VectorizedTrainer.__init__
 
         def init_xla(self, *a, **k):  # the step loop and the evaluation under jit_compile

@@ -113,10 +113,12 @@ class VectorizedTrainer:
         ydt = tf.int32 if task == "classification" else tf.float32
         d = spec.num_features
         data = [tf.TensorSpec([None, None, d], tf.float32), tf.TensorSpec([None, None], ydt)]
-        # Weights go in and come out as one flat float32 row per model ([S, P]) and are split
-        # into tensors in the graph: one conversion each way instead of one per tensor.
+        # Weights go in as one flat row per model ([S, P]; float64, as the server keeps them)
+        # and come out as flat rows, split into tensors in the graph: one conversion each way
+        # instead of one per tensor.
         self._train = tf.function(self._train_impl, input_signature=[
-            tf.TensorSpec([None, self.num_params], tf.float64), *data, tf.TensorSpec([None, None, None], tf.int32),
+            tf.TensorSpec([None, self.num_params], tf.float64), *data,
+            tf.TensorSpec([None, None, None], tf.int32),
             tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None, None], tf.float32),
             tf.TensorSpec([None], tf.float32),
             *data, tf.TensorSpec([None], tf.int32),
@@ -228,9 +230,8 @@ class VectorizedTrainer:
 
     def _split(self, flat):
         """``[S, P]`` → one ``[S, *shape]`` tensor per weight."""
-        s = tf.shape(flat)[0]
-        return [tf.reshape(part, tf.concat([[s], shape], 0)) for part, shape in
-                zip(tf.split(flat, self.sizes, axis=1), [list(sh) for sh in self.shapes])]
+        return [tf.reshape(part, [-1, *shape])
+                for part, shape in zip(tf.split(flat, self.sizes, axis=1), self.shapes)]
 
     def _train_impl(self, start64, x, y, idx, emask, act, denom, xv, yv, vcount, lr, mu,
                     clip, noise, seed):
@@ -318,9 +319,9 @@ class VectorizedTrainer:
               round_: int = 0, stacked: bool = False) -> TrainResult:
         """Train every client in ``data``; one compiled call.
 
-        ``start_weights`` is the global model's tensors (or one flat vector of them: every
-        client starts from it), or with
-        ``stacked=True`` one model per client ``[K, ...]`` (the local-only baseline). FedProx
+        ``start_weights`` is the global model, its tensors or its flat vector (every client
+        starts from it), or with ``stacked=True`` one model per client ``[K, ...]`` per
+        tensor (the local-only baseline). FedProx
         pulls each client toward its own starting point. ``poisson=True`` (DP-SGD) samples
         batches as :func:`~fedsim.batching.poisson_schedule` describes.
         """
