@@ -89,13 +89,16 @@ def _finite_or_raise(rs: RoundState, phase: str, what: str, *arrays) -> None:
 def select(env: Env, rs: RoundState):
     cfg = env.config
     n, q, r = cfg.clients.num_clients, cfg.clients.fraction, rs.round
-    g = generator(cfg.seed, "sample", r)
+    m = max(1, int(round(q * n)))
     if cfg.privacy.dp.mode == "central":
         # Poisson sampling: each client independently with probability q, as the
         # accountant's amplification-by-sampling analysis assumes.
+        g = generator(cfg.seed, "sample", r)
         sampled, how = np.flatnonzero(g.random(n) < q), "poisson"
+    elif m == n:  # everyone takes part: the sorted draw would be 0..n-1, so nothing is drawn
+        sampled, how = np.arange(n), "uniform"
     else:
-        m = max(1, int(round(q * n)))
+        g = generator(cfg.seed, "sample", r)
         sampled, how = np.sort(g.choice(n, size=m, replace=False)), "uniform"
     if cfg.clients.dropout > 0:
         drop = generator(cfg.seed, "dropout", r)
