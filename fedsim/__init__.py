@@ -6,10 +6,13 @@ The config, errors and presets import without TensorFlow (so bad input is report
 
 import os as _os
 
-# TensorFlow's C++ INFO lines are noise for students reading a terminal. oneDNN's fused
-# kernels are off by default: measured here they were no faster for these small models
-# (8.5 vs 9.5 ms per 100-client round), and without them results do not depend on which
-# oneDNN code path a CPU happens to take. Both stay overridable from the environment.
+# TensorFlow's C++ INFO lines are noise for students reading a terminal. oneDNN's kernels
+# are off by default: without them results do not depend on which oneDNN code path a CPU
+# happens to take, and across fedsim's workloads they do not win (``bench.threads_bench``,
+# two runs: the 100-client digits MLP 1.47-1.73x faster with them, but the CNN 1.02-1.42x
+# slower, the 2-D round 1.07-1.09x slower, DP-SGD 0.88-1.15x). The choice is fixed when
+# TensorFlow starts, for every model in the process, so it cannot follow the model. Both
+# stay overridable from the environment (``TF_ENABLE_ONEDNN_OPTS=1`` for MLP-only runs).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 

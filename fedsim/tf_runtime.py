@@ -6,11 +6,11 @@ so the threading below is in place before TensorFlow's runtime starts (it cannot
 Why one intra-op thread: a 100-client round is ~180 small kernels (a [16, 64] × [64, 32]
 matmul per client, batched over the clients), each too small to be worth splitting across
 cores; with TensorFlow's default (one intra-op thread per core) every kernel pays a hand-off
-and a wake-up. Measured by ``bench.threads_bench`` (separate processes, alternated, quiet
-2-core machine), TF's default ÷ this: digits MLP 10 clients 6.52 / 5.96 ms (1.09×), 100
-clients 8.71 / 7.71 ms (1.13×), CNN 100 clients 12.47 / 10.44 ms (1.19×), 2-D 1,000 clients
-19.46 / 17.21 ms (1.13×). Two inter-op threads keep independent ops (and concurrent app
-sessions) on both cores. The values computed are the same bits either way
+and a wake-up. Measured by ``bench.threads_bench`` (separate processes, alternated, 2-core
+machine), TF's default ÷ this, in two runs: digits MLP 10 clients 1.07-1.09×, 100 clients
+1.06-1.13×, CNN 100 clients 1.02-1.19×, 2-D 1,000 clients 1.13-1.21×. Two inter-op
+threads keep independent ops (and concurrent app sessions) on both cores. The values
+computed are the same bits either way
 (``tests/test_tf_runtime.py``). ``FEDSIM_TF_INTRA_THREADS`` / ``FEDSIM_TF_INTER_THREADS``
 override (0 = TF's default).
 """
