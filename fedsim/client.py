@@ -78,10 +78,9 @@ _NO_SEED = np.zeros(2, np.int32)  # the DP-SGD noise seed of a trainer that adds
 def _to_tensor(a: np.ndarray):
     """A NumPy array as an eager tensor of its own dtype: ``EagerTensor`` directly is ~10 µs
     an argument against ~20-35 µs for ``tf.constant``'s dispatch (15 arguments a round)."""
-    try:
-        return _EagerTensor(a, _context().device_name, None)
-    except Exception:  # a TF whose private constructor changed: the public route
+    if _EagerTensor is None:  # a TF without the private constructor: the public route
         return tf.constant(a)
+    return _EagerTensor(a, _context().device_name, None)
 
 
 def _host(t) -> np.ndarray:
@@ -333,7 +332,7 @@ class VectorizedTrainer:
         denom = np.minimum(batch_size, np.maximum(data.counts, 1)).astype(np.float32)
         # One copy of the global model ([1, P]; the graph broadcasts it to K), or one row
         # per client with stacked=True.
-        start = flatten_stacked(start_weights) if stacked else _flat64(start_weights)[None]
+        start = flatten_stacked(start_weights) if stacked else flatten(start_weights)[None]
         flat, delta, finite, losses, weights, vloss, vmetric = self._call(
             self._train, start, data.x, data.y, idx,
             emask, act, denom, data.xv, data.yv, data.vcounts, np.float32(lr), np.float32(prox_mu),
@@ -358,7 +357,7 @@ class VectorizedTrainer:
         ``weights``: the model's tensors, or already one flat vector of ``num_params``.
         ``x``/``y`` may be tensors made once (the simulation keeps its test set as tensors).
         """
-        loss, metric = self._call(self._eval_one, _flat32(weights), x, y)
+        loss, metric = self._call(self._eval_one, flatten(weights, np.float32), x, y)
         return float(loss), float(metric)
 
     def eval_tensors(self, x: np.ndarray, y: np.ndarray) -> tuple:
@@ -401,24 +400,12 @@ def get_trainer(spec: ModelSpec, task: str, optimizer: str, momentum: float,
     return VectorizedTrainer(spec, task, optimizer, momentum, dpsgd)
 
 
-def _flat(weights, dtype) -> np.ndarray:
-    """One model's tensors (or its flat vector) as one vector of ``dtype``."""
+def flatten(weights, dtype=np.float64) -> np.ndarray:
+    """One model's tensors concatenated into one vector of ``dtype`` (a vector already flat
+    is only cast, without a copy when it has that dtype)."""
     if isinstance(weights, np.ndarray) and weights.ndim == 1:
         return weights.astype(dtype, copy=False)
     return np.concatenate([np.asarray(w, dtype).ravel() for w in weights])
-
-
-def _flat32(weights) -> np.ndarray:
-    return _flat(weights, np.float32)
-
-
-def _flat64(weights) -> np.ndarray:
-    return _flat(weights, np.float64)
-
-
-def flatten(weights: list[np.ndarray]) -> np.ndarray:
-    """Concatenate tensors into one float64 vector (one row per client if stacked)."""
-    return np.concatenate([np.asarray(w, np.float64).ravel() for w in weights])
 
 
 def flatten_stacked(weights: list[np.ndarray], dtype=np.float64) -> np.ndarray:

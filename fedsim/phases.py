@@ -44,7 +44,7 @@ class Env:
     num_params: int
     #: the server's test set (x, y) as tensors, made once per simulation rather than every
     #: round (it is the same set each round; a per-simulation value, never a process cache)
-    test_set: tuple = ()
+    test_set: tuple
 
     def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
         from .client import unflatten
@@ -227,7 +227,7 @@ def update(env: Env, rs: RoundState):
 
 def evaluate(env: Env, rs: RoundState):
     data = env.fed.data
-    loss, metric = env.trainer.evaluate(rs.weights, *(env.test_set or (data.x_test, data.y_test)))
+    loss, metric = env.trainer.evaluate(rs.weights, *env.test_set)
     _finite_or_raise(rs, "evaluate", "the test loss", np.array([loss, metric]))
     name = metric_key(data.task)
     metrics = {"loss": loss, name: metric}
