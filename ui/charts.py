@@ -361,13 +361,18 @@ def points_figure(points: np.ndarray, labels: np.ndarray, clients: np.ndarray,
 
 
 def boundary_figure(gx: np.ndarray, gy: np.ndarray, prob: np.ndarray, points: np.ndarray,
-                    labels: np.ndarray, title: str, color: str = GLOBAL_COLOR,
+                    labels: np.ndarray, title: str = "", color: str = GLOBAL_COLOR,
                     height: int = 330) -> go.Figure:
-    """Predicted P(class 1) on a grid (label colours, white at 0.5) with the test points."""
+    """Predicted P(class 1) on a grid (label colours, white at 0.5) with the test points.
+
+    ``title=""`` leaves the title to the page: three panels side by side at 1280 px are too
+    narrow for a Plotly title, which does not wrap ("Global model (rou…").
+    """
     c0, c1 = label_color(0), label_color(1)
     fig = _base(title, height=height, showlegend=False,
-                margin=dict(l=30, r=10, t=45, b=30))
-    fig.update_layout(title=dict(text=f"<span style='color:{color}'>■</span> {title}"))
+                margin=dict(l=30, r=10, t=45 if title else 10, b=30))
+    if title:
+        fig.update_layout(title=dict(text=f"<span style='color:{color}'>■</span> {title}"))
     fig.add_trace(go.Heatmap(x=gx, y=gy, z=prob, zmin=0, zmax=1, showscale=False,
                              colorscale=[[0, c0], [0.5, "#FFFFFF"], [1, c1]],
                              hovertemplate=t("ch.boundary_hover") + "<extra></extra>",

@@ -111,7 +111,9 @@ def boundary_tab(sim, history) -> None:
     cols = st.columns(max(len(panels), 2))
     for col, (title, weights, color, px, py) in zip(cols, panels):
         prob = class1_probability(sim, weights, grid, n)
-        col.plotly_chart(charts.boundary_figure(gx, gy, prob, px, py, title, color),
+        # The panel's title as page text, which wraps in a narrow column (a Plotly title is cut).
+        col.markdown(f"<span style='color:{color}'>■</span> **{title}**", unsafe_allow_html=True)
+        col.plotly_chart(charts.boundary_figure(gx, gy, prob, px, py, color=color),
                          key=f"boundary_{title}", **PLOT)
     if not last_ids:
         st.info(t("tr.boundary_none"))
