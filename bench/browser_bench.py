@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench.serve import cpu_seconds, streamlit_server
+from tests.support.serve import cpu_seconds, streamlit_server
 
 CHROMIUM = "/usr/bin/chromium"
 TARGET_MS = 300.0

@@ -26,7 +26,7 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from bench.serve import cpu_seconds, rss_mb, streamlit_server
+from tests.support.serve import cpu_seconds, rss_mb, streamlit_server
 
 ROUNDS = 3
 TIMEOUT = float(__import__("os").environ.get("LB_TIMEOUT", 120))

@@ -1,4 +1,7 @@
-"""Shared fixtures. TensorFlow is imported lazily by the tests that need it."""
+"""Shared fixtures, and one marker per test folder (``pytest -m engine``, ``-m "not browser"``).
+
+TensorFlow is imported lazily by the tests that need it.
+"""
 
 import os
 import sys
@@ -12,6 +15,16 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 
 from fedsim import SimulationConfig  # noqa: E402
+
+#: Test folder -> its marker (declared in pyproject.toml). A new folder needs a line here.
+FOLDER_MARKERS = {"engine": "engine", "privacy": "privacy", "app": "app", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = Path(str(item.fspath)).resolve().relative_to(tests).parts[0]
+        item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))
 
 
 @pytest.fixture

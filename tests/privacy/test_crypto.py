@@ -281,7 +281,6 @@ def test_server_context_cannot_decrypt_ckks():
     assert meas["ciphertext_bytes_per_client"] == 2 * 8192 * 3 * 8
 
 
-@pytest.mark.slow
 def test_ckks_works_after_tensorflow_is_imported():
     """tenseal's protobuf serialization breaks once TensorFlow is loaded; the HE code must not
     need it (this runs in a fresh interpreter, TensorFlow first)."""
@@ -299,7 +298,7 @@ def test_ckks_works_after_tensorflow_is_imported():
         "print('CKKS-OK')\n")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, env=env, cwd=str(Path(__file__).resolve().parents[1]))
+                         timeout=120, env=env, cwd=str(Path(__file__).resolve().parents[2]))
     assert out.returncode == 0 and "CKKS-OK" in out.stdout, out.stderr[-2000:]
 
 

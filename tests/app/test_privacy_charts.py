@@ -21,7 +21,7 @@ from ui import privacy_views as pv
 from ui import theme
 from ui.text import STRINGS, t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ fixtures

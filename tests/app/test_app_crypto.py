@@ -21,7 +21,7 @@ from ui import crypto_views as cv
 from ui import views
 from ui.text import t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/crypto.py"
 TIMEOUT = 90  # the first run imports TensorFlow

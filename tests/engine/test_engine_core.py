@@ -351,7 +351,7 @@ def test_ui_never_touches_payloads_or_random_streams():
     import pathlib
     import re
 
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     bad = re.compile(r"\.payload\b|fedsim\.rng|from fedsim import rng|\bgenerator\(|tf_seed|"
                      r"int_seed|seed_sequence")
     hits = [f"{p.relative_to(root)}:{i}: {line.strip()}"
@@ -363,13 +363,13 @@ def test_ui_never_touches_payloads_or_random_streams():
 def test_pages_are_thin():
     import pathlib
 
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     sizes = {p.name: len(p.read_text().splitlines()) for p in (root / "pages").glob("*.py")}
     assert all(n <= 160 for n in sizes.values()), sizes
 
 
 def test_data_page_says_which_labels_a_pathological_split_left_out():
-    from apphelp import open_app
+    from tests.support.app import open_app
 
     from ui.text import t
 

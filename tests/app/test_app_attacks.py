@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from apphelp import arr, chart, open_app
+from tests.support.app import arr, chart, open_app
 
 PAGE = "pages/attacks.py"
 

@@ -88,7 +88,7 @@ def test_a_page_with_a_fragment_keeps_no_run_in_its_globals():
     import ast
     import pathlib
 
-    pages = pathlib.Path(__file__).resolve().parents[1] / "pages"
+    pages = pathlib.Path(__file__).resolve().parents[2] / "pages"
     checked = 0
     for path in sorted(pages.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))

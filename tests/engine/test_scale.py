@@ -20,7 +20,7 @@ from fedsim.config import MAX_CLIENTS, client_cap
 from fedsim.results import ClientTable, ExtraColumn
 from fedsim.round import ClientValues
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ the client cap

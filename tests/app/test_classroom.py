@@ -23,7 +23,7 @@ from ui import classroom, compare, params
 from ui import privacy_views as pv
 from ui.text import t
 
-from apphelp import cfg_of, chart, markdown_bodies, open_app, shown, sim_of, warnings
+from tests.support.app import cfg_of, chart, markdown_bodies, open_app, shown, sim_of, warnings
 
 TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}
 

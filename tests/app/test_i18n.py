@@ -235,7 +235,7 @@ def test_no_user_facing_literal_outside_the_catalogues():
     import ast
     import pathlib
 
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     found = []
     for path in sorted([*root.glob("pages/*.py"), *root.glob("ui/*.py"), root / "app.py"]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

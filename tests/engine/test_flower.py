@@ -23,7 +23,7 @@ from fedsim.flower.export import flower_strategy
 HAS_FLWR = all(importlib.util.find_spec(m) is not None for m in ("flwr", "ray"))
 needs_flwr = pytest.mark.skipif(not HAS_FLWR, reason="flwr[simulation] is not installed: "
                                 "pip install -e '.[flower]' (the test extra includes it)")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cfg(**sections) -> SimulationConfig:

@@ -21,7 +21,7 @@ from fedsim.results import PHASES, ClientRecord, PhaseRecord, RoundResult
 from ui import charts, compare, params, theme, views
 from ui.text import STRINGS, t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ fixtures

@@ -16,15 +16,14 @@ import tempfile
 
 import pytest
 
-from bench.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import CHROMIUM_ARGS, find_chromium
 
 SHOTS = pathlib.Path(os.environ.get("FEDSIM_SHOTS")
                      or pathlib.Path(tempfile.gettempdir()) / "fedsim-classroom-shots")
 CHROMIUM = find_chromium()
 ARGS = CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
                                  "(CI installs it with `apt-get install chromium`)")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -33,7 +32,7 @@ TINY = "data=2d&clients=4&rounds=8&samples=400&seed=1"
 
 @pytest.fixture(scope="module")
 def server():
-    from bench.serve import streamlit_server
+    from tests.support.serve import streamlit_server
 
     try:
         with streamlit_server(timeout=60) as (base, _proc):

@@ -18,8 +18,8 @@ from ui import params
 from ui import privacy_views as pv
 from ui.text import t
 
-import apphelp  # noqa: E402
-from apphelp import arr, cfg_of, chart, errors, metric, sim_of, warnings
+import tests.support.app as apphelp  # noqa: E402
+from tests.support.app import arr, cfg_of, chart, errors, metric, sim_of, warnings
 
 PAGE = "pages/privacy.py"
 TINY = {"data": "2d", "samples": "200", "clients": "4", "rounds": "3"}

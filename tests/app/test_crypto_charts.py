@@ -24,7 +24,7 @@ from ui import crypto_views as cv
 from ui import params, theme
 from ui.text import STRINGS, t
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ fixtures

@@ -29,7 +29,7 @@ from fedsim.presets import PRESETS
 from ui import charts, nav, params, views
 from ui.text import t
 
-from apphelp import (arr, cfg_of, chart, errors, markdown_bodies, metric, open_app,
+from tests.support.app import (arr, cfg_of, chart, errors, markdown_bodies, metric, open_app,
                      rendered_html, shown, sim_of, warnings)
 
 TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from fedsim.config import SimulationConfig
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 90  # the first run imports TensorFlow (~5 s; more on a busy CI machine)
 

@@ -17,7 +17,7 @@ import pytest
 from fedsim.privacy import workers
 from fedsim.privacy.he import paillier_keys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ import textwrap
 
 import pytest
 
-from apphelp import cfg_of, open_app
+from tests.support.app import cfg_of, open_app
 from ui import code_views, i18n, lessons
 from ui import lesson_views as lv
 from ui.text import STRINGS
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTICLE = ROOT.parent / "shared" / "seed" / "article-zh.txt"
 STEPS = [(lesson, i) for lesson in lessons.LESSONS for i in range(len(lesson.steps))]
 
@@ -191,7 +191,7 @@ def test_lessons_and_overview_paint_without_tensorflow():
         import os, sys
         os.environ["FEDSIM_PRELOAD"] = "0"
         sys.path.insert(0, {str(ROOT / 'tests')!r})
-        from apphelp import open_app
+        from tests.support.app import open_app
         open_app()
         open_app({{"lesson": "flow", "step": "1"}}, "pages/lessons.py")
         print("tensorflow" in sys.modules)

@@ -19,16 +19,15 @@ import re
 
 import pytest
 
-from bench.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import CHROMIUM_ARGS, find_chromium
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ASSETS = ROOT / os.environ.get("FEDSIM_SCREENSHOTS", "out/screenshots")
 ASSETS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = find_chromium()
 ARGS = CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
                                  "(CI installs it with `apt-get install chromium`)")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -36,9 +35,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 @pytest.fixture(scope="module")
 def server():
     """A fresh ``streamlit run app.py`` on a free port (nobody has visited it yet), served the
-    way ``make run`` serves it (:func:`bench.serve.streamlit_server`; its log is in the temp
+    way ``make run`` serves it (:func:`tests.support.serve.streamlit_server`; its log is in the temp
     folder)."""
-    from bench.serve import streamlit_server
+    from tests.support.serve import streamlit_server
 
     try:
         with streamlit_server(timeout=60) as (base, _proc):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from apphelp import open_app
+from tests.support.app import open_app
 from fedsim.errors import ConfigError
 from ui import compare
 from ui.text import t
