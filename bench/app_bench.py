@@ -77,7 +77,7 @@ def rerun_after_next_round(clicks: int = 15, warmup: int = 3) -> dict[str, float
     """Milliseconds per "Next round" rerun with 10 digits clients (median, p90, max)."""
     from streamlit.testing.v1 import AppTest
 
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["rounds"] = str(warmup + clicks + 5)  # digits, 10 clients (the defaults)
@@ -112,8 +112,8 @@ def rerun_after_next_round(clicks: int = 15, warmup: int = 3) -> dict[str, float
 _FIRST_ROUND = """
 import time
 from fedsim.presets import PRESETS
-from fedsim.simulation import Simulation, build_federation
-from fedsim.client import get_trainer, trace_ahead
+from fedsim.engine.simulation import Simulation, build_federation
+from fedsim.training.trainer import get_trainer, trace_ahead
 cfg = PRESETS["article-regression"].build()
 if {ahead}:
     fed = build_federation(cfg)

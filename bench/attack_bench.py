@@ -1,6 +1,6 @@
 """Cost of the attacks and of the L2-proof defence: ``python -m bench.attack_bench``.
 
-- **Gradient inversion** (:mod:`fedsim.attacks.inversion`) on the digits MLP (64-32-10, 2,410
+- **Gradient inversion** (:mod:`fedsim.tools.inversion`) on the digits MLP (64-32-10, 2,410
   parameters) at its seeded initialisation: the analytic first-layer inversion (and its max
   abs error), and DLG (cosine + TV, 1000 signed-Adam iterations, 2 restarts) for batch 1 and
   4 and 1 or 5 local steps, with PSNR/SSIM; the first DLG call of each shape pays tracing,
@@ -36,10 +36,10 @@ def _median_ms(fn, repeats: int = 3) -> tuple[float, object]:
 
 
 def bench_inversion(seeds=(0, 1, 2)) -> dict:
-    from fedsim.attacks import inversion as inv
+    from fedsim.tools import inversion as inv
     from fedsim.config import DatasetConfig
-    from fedsim.datasets import load_dataset
-    from fedsim.models import ModelSpec, initial_weights
+    from fedsim.data.datasets import load_dataset
+    from fedsim.training.models import ModelSpec, initial_weights
 
     ds = load_dataset(DatasetConfig(name="digits"), 0)
     spec = ModelSpec("mlp", 64, 10, 32, (8, 8))

@@ -44,7 +44,7 @@ def naive_ms(sim: Simulation, rounds: int = 2) -> float:
     """One FedAvg round the naive way, on the same clients' data: a Keras ``fit`` per client."""
     import keras
 
-    from fedsim.models import build_keras_model
+    from fedsim.training.models import build_keras_model
 
     fed = sim.fed
     model = build_keras_model(fed.spec, 0)

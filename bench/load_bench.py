@@ -136,7 +136,7 @@ def _wait_idle(pid: int, limit_s: float = 120.0) -> None:
 
 
 def _expected(query: dict) -> dict[str, str]:
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
     from ui import params, views
 
     cfg, _ = params.decode(query)

@@ -45,7 +45,7 @@ PRELUDE = textwrap.dedent("""
     # fedsim first: it sets TensorFlow's environment (oneDNN off) before TF is imported
     from fedsim import Simulation, SimulationConfig
     from fedsim.errors import ConfigError
-    import fedsim.simulation as engine
+    import fedsim.engine.simulation as engine
     import tensorflow  # noqa: F401  (imported before building: its RSS is the baseline)
 
     def rss_mb():

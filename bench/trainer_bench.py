@@ -39,8 +39,8 @@ WORKER = textwrap.dedent("""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, sys.argv[1])
     if os.environ.get("BENCH_XLA") == "1":
-        from fedsim import client  # first: fedsim's TF settings (oneDNN off, threads)
-        from fedsim.tf_runtime import tf
+        from fedsim.training import trainer as client  # first: fedsim's TF settings (oneDNN off, threads)
+        from fedsim.training.tf_runtime import tf
         init = client.VectorizedTrainer.__init__
 
         def init_xla(self, *a, **k):  # the step loop and the evaluation under jit_compile

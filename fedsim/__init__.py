@@ -16,9 +16,9 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .config import SimulationConfig, load_config
-from .errors import ConfigError, FedsimError, IncompatibleConfigError, PartitionError, ProtocolError
-from .results import PHASES, ClientRecord, PhaseRecord, RoundResult
+from fedsim.config import SimulationConfig, load_config
+from fedsim.errors import ConfigError, FedsimError, IncompatibleConfigError, PartitionError, ProtocolError
+from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # Lazy: importing fedsim must not import TensorFlow (~5 s).
     if name in ("Simulation", "build_federation"):
-        from . import simulation
+        from fedsim.engine import simulation
 
         return getattr(simulation, name)
     raise AttributeError(name)

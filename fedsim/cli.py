@@ -29,11 +29,11 @@ import sys
 import tempfile
 import time
 
-from . import jsonio
-from .config import SimulationConfig, load_config
-from .results import metric_key
-from .errors import FedsimError, short
-from .presets import PRESETS, get_preset
+from fedsim import jsonio
+from fedsim.config import SimulationConfig, load_config
+from fedsim.engine.results import metric_key
+from fedsim.errors import FedsimError, short
+from fedsim.presets import PRESETS, get_preset
 
 
 class OutputError(FedsimError):
@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--preset")
     sub.add_parser("schema", help="print the configuration's JSON Schema (for editors)")
     # Subcommands that live with their feature; each imports its heavy parts only when run.
-    from .attacks.cli import add_subcommand as add_invert
-    from .flower.cli import add_subcommand as add_flower
+    from fedsim.tools.invert_cli import add_subcommand as add_invert
+    from fedsim.flower.cli import add_subcommand as add_flower
 
     add_invert(sub)
     add_flower(sub)
@@ -218,8 +218,8 @@ def check_without_tensorflow(cfg: SimulationConfig):
     """Build the data split and the privacy pipeline with NumPy only: the same checks the
     simulation would make, before the ~5-90 s TensorFlow import. Returns the federation, which
     the simulation then reuses."""
-    from .privacy.pipeline import build_pipeline
-    from .simulation import build_federation
+    from fedsim.privacy.pipeline import build_pipeline
+    from fedsim.engine.simulation import build_federation
 
     fed = build_federation(cfg)
     build_pipeline(cfg, layer_slices=_layer_slices(fed.spec),
@@ -245,7 +245,7 @@ def _run(args, progress_state: _Progress) -> int:
         if not args.quiet:
             print(f"fedsim: importing TensorFlow and building {cfg.clients.num_clients} "
                   "clients...", file=sys.stderr)
-        from .simulation import Simulation
+        from fedsim.engine.simulation import Simulation
 
         sim = Simulation(cfg, federation=fed)
         key = metric_key(sim.fed.data.task)
@@ -264,7 +264,7 @@ def _run(args, progress_state: _Progress) -> int:
                   file=sys.stderr)
         baselines = None
         if args.baselines:
-            from .baselines import centralized_curve, local_only_curve
+            from fedsim.tools.baselines import centralized_curve, local_only_curve
 
             baselines = {"centralized": centralized_curve(sim.fed, cfg.rounds),
                          "local_only": local_only_curve(sim.fed, cfg.rounds)}
@@ -300,15 +300,15 @@ def main(argv: list[str] | None = None) -> int:
             print(_config(args).to_json())
             return 0
         if args.command == "schema":
-            from .schema import main as schema_main
+            from fedsim.schema import main as schema_main
 
             return schema_main()
         if args.command == "invert":
-            from .attacks.cli import main as invert_main
+            from fedsim.tools.invert_cli import main as invert_main
 
             return invert_main(args)
         if args.command == "flower":
-            from .flower.cli import main as flower_main
+            from fedsim.flower.cli import main as flower_main
 
             return flower_main(args)
         return _run(args, progress)

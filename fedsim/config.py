@@ -27,7 +27,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .errors import ConfigError, IncompatibleConfigError
+from fedsim.errors import ConfigError, IncompatibleConfigError
 
 DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "csv")
 SHAPES_2D = ("moons", "circles", "blobs", "xor")
@@ -253,7 +253,7 @@ class DatasetConfig(_Section):
     ``num_samples``, ``shape`` and ``noise`` only apply to the generated sets (``2d`` and
     ``seed_regression``); the scikit-learn sets use all their rows.
 
-    ``csv`` is the user's own file (:mod:`fedsim.csvdata`): ``path`` (required), ``label``
+    ``csv`` is the user's own file (:mod:`fedsim.data.csvfile`): ``path`` (required), ``label``
     (default: the last column), ``task_override`` (``auto`` infers it from the label column),
     the feature ``columns`` (null: all but the label and the partition column), columns forced
     ``categorical``/``numeric``, what to do with ``missing`` values (``error``, ``drop`` the
@@ -309,7 +309,7 @@ class DatasetConfig(_Section):
         if self.name == "csv":
             if self.task_override != "auto":
                 return self.task_override
-            from .csvdata import guess_task
+            from fedsim.data.csvfile import guess_task
 
             info = csv_info(self.path)
             if self.label is not None:
@@ -324,12 +324,12 @@ _CSV_INFO_LOCK = __import__("threading").Lock()  # Streamlit sessions share the 
 
 
 def csv_info(path: str) -> dict:
-    """:func:`fedsim.csvdata.inspect_csv` of ``path`` (columns, kinds, distinct counts; no
+    """:func:`fedsim.data.csvfile.inspect_csv` of ``path`` (columns, kinds, distinct counts; no
     data), cached on (path, mtime, size) in a small LRU so that validating a configuration
     does not re-read an unchanged file. Raises :class:`ConfigError` naming ``dataset.path``."""
     import os
 
-    from .csvdata import CSVError, inspect_csv
+    from fedsim.data.csvfile import CSVError, inspect_csv
 
     try:
         st = os.stat(path)
@@ -351,7 +351,7 @@ def csv_info(path: str) -> dict:
 def _csv_column(info: dict, where: str, name: str):
     cols = {c.name: c for c in info["columns"]}
     if name not in cols:
-        from .csvdata import CSVColumnError
+        from fedsim.data.csvfile import CSVColumnError
 
         raise CSVColumnError(f"{where}: no column {name!r} in {info['name']}; the columns are "
                              + ", ".join(map(repr, cols)), column=name, field=where,
@@ -361,7 +361,7 @@ def _csv_column(info: dict, where: str, name: str):
 
 @dataclass(frozen=True, kw_only=True)
 class MaliciousConfig(_Section):
-    """Malicious clients (:mod:`fedsim.attacks.poisoning`), from round ``start_round`` on.
+    """Malicious clients (:mod:`fedsim.engine.poisoning`), from round ``start_round`` on.
 
     ``attack``: ``scale`` (Δ ← factor·Δ), ``random`` (a random direction, factor × the honest
     norm), ``sign_flip`` (Δ ← −factor·Δ), ``gaussian`` (Δ plus noise of factor × its norm),
@@ -425,7 +425,7 @@ class PartitionConfig(_Section):
     - ``iid``: a uniform random split into (almost) equal parts.
     - ``dirichlet``: label skew; each class is spread over clients by Dirichlet(``alpha``).
     - ``pathological``: each client holds exactly ``classes_per_client`` classes (labels no
-      client can hold are left out; see :class:`fedsim.partition.Partition`).
+      client can hold are left out; see :class:`fedsim.data.partition.Partition`).
     - ``shards``: sort by label, cut into shards, deal ``shards_per_client`` to each client.
     - ``quantity``: IID labels, unequal sizes from a ``lognormal`` (``sigma``) or ``powerlaw``
       (exponent ``power``) distribution.
@@ -645,7 +645,7 @@ class SimulationConfig(_Section):
         """Parse strict, bounded JSON (:mod:`fedsim.jsonio`): duplicate keys, huge numbers,
         NaN, deep nesting and oversized input are errors. The top level must be an object,
         and a section may be left out (its defaults) but not set to ``null``."""
-        from .jsonio import loads
+        from fedsim.jsonio import loads
 
         data = loads(text)
         if not isinstance(data, dict):
@@ -694,7 +694,7 @@ def linear_reasons(cfg: SimulationConfig) -> list[str]:
 def require_linear(aggregator: str, reasons: list[str]) -> None:
     """The one place that says "this needs a linear aggregator" (config and pipeline use it).
 
-    ``Aggregator.linear`` in :mod:`fedsim.aggregators` is checked against
+    ``Aggregator.linear`` in :mod:`fedsim.engine.aggregators` is checked against
     :data:`LINEAR_AGGREGATORS` by the tests."""
     if reasons and aggregator not in LINEAR_AGGREGATORS:
         raise IncompatibleConfigError(
@@ -828,7 +828,7 @@ def _check_attacks(cfg: SimulationConfig, bad) -> None:
 def load_config(path: str) -> SimulationConfig:
     """Read a JSON configuration file (at most ``jsonio.MAX_BYTES``); every failure is a
     :class:`ConfigError` naming the file or the field."""
-    from .jsonio import read_file
+    from fedsim.jsonio import read_file
 
     return SimulationConfig.from_json(read_file(path, flag="--config"))
 

@@ -26,7 +26,7 @@ import os
 import re
 from typing import Any
 
-from .errors import ConfigError, short
+from fedsim.errors import ConfigError, short
 
 #: Largest configuration accepted, in bytes. A full configuration is ~1.5 kB.
 MAX_BYTES = 256 * 1024

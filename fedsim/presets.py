@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SimulationConfig
-from .errors import ConfigError
+from fedsim.config import SimulationConfig
+from fedsim.errors import ConfigError
 
 
 @dataclass(frozen=True)

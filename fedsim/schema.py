@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .config import config_schema
+from fedsim.config import config_schema
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.partition import skew_score
+from fedsim.data.partition import skew_score
 from ui import charts, compare, limits, nav, safe, state
 from ui.text import t
 from ui.theme import PLOTLY_CONFIG

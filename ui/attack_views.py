@@ -92,7 +92,7 @@ def inversion_config(batch: int, steps: int, noise: float, secagg: bool,
 def inversion(batch: int, steps: int, noise: float, secagg: bool, method: str,
               cached_run: Callable) -> dict:
     """The server's reconstruction of client 0 (cached per setting)."""
-    from fedsim.attacks.reconstruct import reconstruct
+    from fedsim.tools.reconstruct import reconstruct
 
     cfg = inversion_config(batch, steps, noise, secagg)
     key = "inversion:" + json.dumps([cfg.to_json(None), batch, steps, method])

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from fedsim.results import PHASES, RoundResult, metric_key
+from fedsim.engine.results import PHASES, RoundResult, metric_key
 
 from .text import t
 from .theme import (BASELINE_COLOR, BASELINE_DASH, GLOBAL_COLOR, STATUS_COLORS, client_color,

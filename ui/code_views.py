@@ -2,7 +2,7 @@
 
 The engine's side is read from fedsim's own source files with :mod:`ast`, function by function,
 so it can never drift from what runs (a test checks it equals ``inspect.getsource``). It is read
-without importing the engine, because importing ``fedsim.client`` loads TensorFlow (seconds)
+without importing the engine, because importing ``fedsim.training.trainer`` loads TensorFlow (seconds)
 and the Lessons page must paint without it. The article's side is in ``assets/article/`` (a test
 checks every line is in the article). What the article gets wrong is said in the catalogue
 (``code.<id>.wrong``), in the student's language.
@@ -31,21 +31,21 @@ class CodeView:
 
 
 VIEWS: dict[str, CodeView] = {v.id: v for v in (
-    CodeView("init", "init.py", ("fedsim.models:build_keras_model",)),
-    CodeView("localize", "localize.py", ("fedsim.partition:partition_pool",)),
-    CodeView("train", "train.py", ("fedsim.phases:train",
-                                   "fedsim.client:VectorizedTrainer._stacked_grads")),
-    CodeView("aggregate", "aggregate.py", ("fedsim.aggregators:WeightedMean",
-                                           "fedsim.phases:aggregate")),
-    CodeView("update", "update.py", ("fedsim.server_opt:server_update",)),
-    CodeView("evaluate", "evaluate.py", ("fedsim.phases:evaluate",)),
+    CodeView("init", "init.py", ("fedsim.training.models:build_keras_model",)),
+    CodeView("localize", "localize.py", ("fedsim.data.partition:partition_pool",)),
+    CodeView("train", "train.py", ("fedsim.engine.phases:train",
+                                   "fedsim.training.trainer:VectorizedTrainer._stacked_grads")),
+    CodeView("aggregate", "aggregate.py", ("fedsim.engine.aggregators:WeightedMean",
+                                           "fedsim.engine.phases:aggregate")),
+    CodeView("update", "update.py", ("fedsim.engine.server_opt:server_update",)),
+    CodeView("evaluate", "evaluate.py", ("fedsim.engine.phases:evaluate",)),
     CodeView("clip_noise", "noise.py", ("fedsim.privacy.dp:clip_rows",
                                         "fedsim.privacy.dp:CentralDP.server")),
     CodeView("mask", None, ("fedsim.privacy.secagg:prg",
                             "fedsim.privacy.secagg:SecureAggregation.client")),
     CodeView("encrypt", "encrypt.py", ("fedsim.privacy.he:HomomorphicEncryption.client",)),
     CodeView("prove", "prove.py", ("fedsim.privacy.zkp:prove_coordinate",)),
-    CodeView("robust", None, ("fedsim.aggregators:Median", "fedsim.aggregators:NormBounded")),
+    CodeView("robust", None, ("fedsim.engine.aggregators:Median", "fedsim.engine.aggregators:NormBounded")),
 )}
 
 
@@ -77,7 +77,7 @@ def engine_source(target: str) -> str:
 
 
 def engine_location(target: str) -> str:
-    """``fedsim/phases.py · train`` (what the code box is captioned with)."""
+    """``fedsim/engine/phases.py · train`` (what the code box is captioned with)."""
     module, qual = target.split(":")
     return f"{module.replace('.', '/')}.py · {qual}"
 

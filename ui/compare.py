@@ -92,7 +92,7 @@ def variants(base: SimulationConfig, knob: str, rounds: int | None = None,
 def run_variant(cfg: SimulationConfig,
                 progress: Callable[[int], None] | None = None) -> dict:
     """Run ``cfg`` to the end; returns its curve and label counts (picklable, for caching)."""
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     from .views import global_curve
 
@@ -162,7 +162,7 @@ def curve_from_run(data: bytes, name: str) -> tuple[str, list[int], list[float],
     made it (Flower's runs carry ``engine``)."""
     from fedsim.errors import ConfigError
     from fedsim.jsonio import loads
-    from fedsim.results import metric_key
+    from fedsim.engine.results import metric_key
 
     run = loads(data, what="the run file", max_bytes=MAX_RUN_BYTES)
     if not isinstance(run, dict) or not isinstance(run.get("rounds"), list) or not run["rounds"]:

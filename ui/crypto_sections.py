@@ -178,7 +178,7 @@ def reference_run(c: SimulationConfig, rounds: int) -> dict | None:
     """A real run of ``c`` for ``rounds`` rounds (its curve and measured costs), cached by
     configuration; an engine error becomes a warning, not a crash."""
     def compute(_progress):
-        from fedsim.simulation import Simulation
+        from fedsim.engine.simulation import Simulation
 
         ref = Simulation(c)
         ref.run(rounds)

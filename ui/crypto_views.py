@@ -2,7 +2,7 @@
 
 Pure NumPy (no Streamlit, no TensorFlow), so every function is unit-tested on hand-built
 inputs (``tests/test_crypto_charts.py``). The page reads a live
-:class:`~fedsim.simulation.Simulation`'s ``last`` round (the bulky arrays: each client's update,
+:class:`~fedsim.engine.simulation.Simulation`'s ``last`` round (the bulky arrays: each client's update,
 what it sent, the aggregate the server applied) and its ``history`` (measurements per phase).
 
 Two views, kept apart on purpose (PAIR's "server view vs simulator view"):
@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from fedsim.config import SimulationConfig
-from fedsim.results import RoundResult
+from fedsim.engine.results import RoundResult
 
 from .text import t
 

@@ -2,7 +2,7 @@
 configuration change.
 
 :func:`csv_upload_panel` draws a file uploader (at most 20 MB), a summary of the file's
-columns (:func:`fedsim.csvdata.inspect_csv`: parsed as CSV text only, never pickle or code)
+columns (:func:`fedsim.data.csvfile.inspect_csv`: parsed as CSV text only, never pickle or code)
 and a form: the label column, the task (inferred, can be overridden), the feature columns,
 columns forced categorical, what to do with missing values and an optional natural split
 column. On submit (a form callback, so it runs before the page is drawn) the file is fully
@@ -32,13 +32,13 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from fedsim import csvdata
+from fedsim.data import csvfile as csvdata
 from fedsim.errors import ConfigError
 
 from . import safe
 from .text import t as _t
 
-#: Largest upload (MB): :data:`fedsim.csvdata.MAX_BYTES`. Streamlit's server-wide
+#: Largest upload (MB): :data:`fedsim.data.csvfile.MAX_BYTES`. Streamlit's server-wide
 #: ``server.maxUploadSize`` must be at least this for the upload to reach the app.
 MAX_MB = csvdata.MAX_BYTES // 2**20
 #: Where uploads live: one private folder per browser session below it.

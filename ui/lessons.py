@@ -331,9 +331,9 @@ def find(lesson_id: object, step_no: object) -> tuple[Lesson, int]:
 
 def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
     """Run ``cfg`` to the end with the real engine; the numbers the lessons measure."""
-    from fedsim.baselines import centralized_curve
-    from fedsim.results import metric_key
-    from fedsim.simulation import Simulation
+    from fedsim.tools.baselines import centralized_curve
+    from fedsim.engine.results import metric_key
+    from fedsim.engine.simulation import Simulation
 
     sim = Simulation(cfg)
     key = metric_key(sim.fed.data.task)
@@ -370,6 +370,6 @@ def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = 
 
 
 def _skew(sim) -> float:
-    from fedsim.partition import skew_score
+    from fedsim.data.partition import skew_score
 
     return skew_score(sim.fed.label_counts())

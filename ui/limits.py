@@ -130,10 +130,10 @@ _OUTPUTS = {"digits": 10, "breast_cancer": 2, "seed_regression": 1, "2d": 4}
 
 def _shape(cfg: SimulationConfig) -> tuple[int, int, int]:
     """(rows, input features, outputs) of the data set, without TensorFlow. A CSV is read
-    (cached by path, mtime and size in fedsim.datasets) since only the file knows."""
+    (cached by path, mtime and size in fedsim.data.datasets) since only the file knows."""
     ds = cfg.dataset
     if ds.name == "csv":
-        from fedsim.datasets import load_dataset
+        from fedsim.data.datasets import load_dataset
 
         data = load_dataset(ds, cfg.seed)
         rows = len(data.y_train) + len(data.y_test)

@@ -1,6 +1,6 @@
 """Model predictions the charts need (decision boundaries of 2-D models).
 
-Needs a live :class:`fedsim.simulation.Simulation` (its trainer does the forward pass), so it is
+Needs a live :class:`fedsim.engine.simulation.Simulation` (its trainer does the forward pass), so it is
 kept apart from the pure chart code; no Streamlit here either.
 """
 

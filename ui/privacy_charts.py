@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from fedsim.results import RoundResult
+from fedsim.engine.results import RoundResult
 
 from .charts import _base
 from .privacy_views import WEAK_EPSILON, clip_bounds, clip_points, fmt_eps

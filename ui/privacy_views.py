@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fedsim.config import SimulationConfig
-from fedsim.results import RoundResult
+from fedsim.engine.results import RoundResult
 
 from .text import t
 from .views import Card, global_curve, metric_key
@@ -265,7 +265,7 @@ def run_to_end(cfg: SimulationConfig, progress: Callable[[int], None] | None = N
     Returns the global curve (round 0 … R), the final test metric, its key, and the final ε
     (``None`` without DP).
     """
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     sim = Simulation(cfg)
     sim.run(progress=(lambda r: progress(r.round)) if progress else None)

@@ -56,8 +56,8 @@ JANITOR_INTERVAL_S = 2.0
 
 def _import_engine() -> None:
     try:
-        import fedsim.client  # noqa: F401 - TensorFlow + Keras + the trainer module
-        import fedsim.simulation  # noqa: F401
+        import fedsim.training.trainer  # noqa: F401 - TensorFlow + Keras + the trainer module
+        import fedsim.engine.simulation  # noqa: F401
     except Exception:  # noqa: BLE001 - the page that needs it will show the real error
         pass
     finally:
@@ -70,10 +70,10 @@ def _trace_presets() -> None:
     while the first pages are read: a first round then takes ~0.1 s instead of 2-3 s of
     tracing. The trainers are cached process-wide and hold no user's data."""
     try:
-        from fedsim.client import get_trainer, trace_ahead
+        from fedsim.training.trainer import get_trainer, trace_ahead
         from fedsim.config import SimulationConfig
         from fedsim.presets import PRESETS
-        from fedsim.simulation import build_federation
+        from fedsim.engine.simulation import build_federation
 
         seen = set()
         for cfg in [SimulationConfig()] + [p.build() for p in PRESETS.values()]:
@@ -96,7 +96,7 @@ def preload_engine() -> None:
     global _preload
     if os.environ.get("FEDSIM_PRELOAD", "1") == "0":
         return
-    if _ready.is_set() or "fedsim.client" in sys.modules:
+    if _ready.is_set() or "fedsim.training.trainer" in sys.modules:
         _ready.set()
         return
     with _lock:
@@ -250,7 +250,7 @@ def release_memory() -> None:
 
 def _simulations_alive() -> int:
     """How many ``Simulation`` objects are reachable (a debugging aid: walks every object)."""
-    sim_mod = sys.modules.get("fedsim.simulation")
+    sim_mod = sys.modules.get("fedsim.engine.simulation")
     if sim_mod is None:
         return 0
     return sum(isinstance(o, sim_mod.Simulation) for o in gc.get_objects())

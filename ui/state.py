@@ -354,7 +354,7 @@ def get_sim(show_errors: bool = True):
         return sim
     try:
         limits.check(cfg, split_summary(cfg).train_sizes)  # a link may ask for anything
-        from fedsim.simulation import Simulation
+        from fedsim.engine.simulation import Simulation
 
         sim = Simulation(cfg)
     except ENGINE_ERRORS as exc:
@@ -422,7 +422,7 @@ def play_tick() -> bool:
 @st.cache_data(max_entries=16, show_spinner=False)
 def baselines(cfg_json: str) -> dict[str, list[dict]]:
     """Centralized and local-only curves for a configuration (same data, model and seed)."""
-    from fedsim.baselines import baseline_curves
+    from fedsim.tools.baselines import baseline_curves
 
     return baseline_curves(SimulationConfig.from_json(cfg_json))
 

@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from fedsim.config import SimulationConfig
-from fedsim.results import RoundResult
-from fedsim.results import metric_key as _metric_key
+from fedsim.engine.results import RoundResult
+from fedsim.engine.results import metric_key as _metric_key
 
 from .text import t
 
@@ -55,8 +55,8 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
     Raises the engine's :class:`~fedsim.errors.PartitionError` when the split is impossible
     (e.g. too many clients for the data), which is how the app rejects such settings early.
     """
-    from fedsim.partition import skew_score
-    from fedsim.simulation import build_federation  # TF-free: data, split and layout only
+    from fedsim.data.partition import skew_score
+    from fedsim.engine.simulation import build_federation  # TF-free: data, split and layout only
 
     fed = build_federation(cfg)
     data, part, cd = fed.data, fed.partition, fed.client_data

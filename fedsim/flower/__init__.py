@@ -9,7 +9,7 @@
 ``flwr`` is the optional ``flower`` extra; importing this package does not import it.
 """
 
-from .export import export_app, flower_strategy
-from .run import flower_available, run_simulation
+from fedsim.flower.export import export_app, flower_strategy
+from fedsim.flower.run import flower_available, run_simulation
 
 __all__ = ["export_app", "flower_available", "flower_strategy", "run_simulation"]

@@ -2,7 +2,7 @@
 
 Registration in :mod:`fedsim.cli` (two lines)::
 
-    from .flower.cli import add_subcommand as _add_flower   # at the top
+    from fedsim.flower.flower.cli import add_subcommand as _add_flower   # at the top
     _add_flower(sub)                                         # in _parser(), after the others
     ...
     if args.command == "flower": return flower_main(args)    # in main(), inside the try
@@ -19,7 +19,7 @@ import json
 import os
 import sys
 
-from ..errors import ConfigError, FedsimError
+from fedsim.errors import ConfigError, FedsimError
 
 
 def add_subcommand(subparsers) -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def add_subcommand(subparsers) -> argparse.ArgumentParser:
 
 
 def _config(args):
-    from ..config import SimulationConfig, load_config
+    from fedsim.config import SimulationConfig, load_config
 
     cfg = load_config(args.config)
     if getattr(args, "rounds", None) is not None:
@@ -57,14 +57,14 @@ def main(args) -> int:
     try:
         cfg = _config(args)
         if args.flower_command == "export":
-            from .export import export_app
+            from fedsim.flower.export import export_app
 
             out = export_app(cfg, args.dir)
             print(f"fedsim: Flower App written to {out}", file=sys.stderr)
             print(f"  how to simulate or deploy it: {out / 'README.md'}", file=sys.stderr)
             return 0
-        from .export import flower_strategy
-        from .run import run_simulation
+        from fedsim.flower.export import flower_strategy
+        from fedsim.flower.run import run_simulation
 
         flower_strategy(cfg)  # one line naming what Flower lacks, before anything starts
         if args.out and args.out != "-":

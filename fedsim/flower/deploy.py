@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .run import FlowerRunError
+from fedsim.flower.run import FlowerRunError
 
 
 def free_port() -> int:

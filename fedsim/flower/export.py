@@ -74,8 +74,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SimulationConfig
-from ..errors import IncompatibleConfigError
+from fedsim.config import SimulationConfig
+from fedsim.errors import IncompatibleConfigError
 
 TEMPLATE = Path(__file__).resolve().parent / "app_template"
 PACKAGE = "fedsim_app"
@@ -250,7 +250,7 @@ config). The ServerApp writes fedsim's run JSON to `result-path`.
 def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     """Write a Flower App for ``cfg`` into ``directory`` (created; must be empty if it exists).
 
-    Returns the directory. ``federation`` (from :func:`fedsim.simulation.build_federation`)
+    Returns the directory. ``federation`` (from :func:`fedsim.engine.simulation.build_federation`)
     may be passed to reuse an already built split.
     """
     strategy = flower_strategy(cfg)  # fail fast, before TensorFlow
@@ -258,8 +258,8 @@ def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     if out.exists() and any(out.iterdir()):
         raise IncompatibleConfigError("DIR", str(out), "an empty or new folder",
                                       message=f"flower export: {str(out)!r} is not empty")
-    from ..models import initial_weights
-    from ..simulation import build_federation
+    from fedsim.training.models import initial_weights
+    from fedsim.engine.simulation import build_federation
 
     fed = federation or build_federation(cfg)
     pkg, data = out / PACKAGE, out / "data"

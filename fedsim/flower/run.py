@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..config import SimulationConfig
-from ..errors import FedsimError
-from .export import PACKAGE, export_app, flower_strategy
+from fedsim.config import SimulationConfig
+from fedsim.errors import FedsimError
+from fedsim.flower.export import PACKAGE, export_app, flower_strategy
 
 _CHILD = r"""
 import sys

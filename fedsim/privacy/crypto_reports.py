@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..reports import Report
+from fedsim.reports import Report
 
 
 @dataclass(frozen=True)

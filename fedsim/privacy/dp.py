@@ -12,7 +12,7 @@ Three places to add noise, three different promises:
   sampling amplification).
 - :class:`DPSGD`: example-level DP-SGD (Abadi et al., "Deep Learning with Differential
   Privacy", CCS 2016) inside each client's training. The clipping and noise live in the TF
-  trainer (``fedsim.client``); this class only carries the settings and does the accounting.
+  trainer (``fedsim.training.trainer``); this class only carries the settings and does the accounting.
 
 Every mechanism reports an :class:`AccountingReport` from :meth:`end_round`: the headline ε is
 the tightest valid bound, min(RDP, PLD), with the accountant that gave it
@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import rng
-from ..errors import ConfigError, IncompatibleConfigError
-from ..reports import Report
-from . import accountant
-from .base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
+from fedsim import rng
+from fedsim.errors import ConfigError, IncompatibleConfigError
+from fedsim.reports import Report
+from fedsim.privacy import accountant
+from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import SimulationConfig
+    from fedsim.config import SimulationConfig
 
 __all__ = ["DPMechanism", "CentralDP", "LocalDP", "DPSGD", "from_config", "clip_rows",
            "adaptive_noise_multiplier", "CentralDPState", "AdaptiveClipReport", "ParticipationState", "ClipReport",
@@ -440,7 +440,7 @@ class LocalDP(DPMechanism):
 class DPSGD(DPMechanism):
     """Example-level DP-SGD inside each client (Abadi et al., CCS 2016).
 
-    The trainer in ``fedsim.client`` reads ``clip``, ``noise_multiplier`` and ``batch_size``
+    The trainer in ``fedsim.training.trainer`` reads ``clip``, ``noise_multiplier`` and ``batch_size``
     from this object: per-example gradients are clipped to C and N(0, (z·C)²) is added to each
     step's gradient sum, divided by the expected batch size. Updates then leave the client
     unchanged, so ``client``/``server`` pass through.

@@ -53,14 +53,14 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..rng import generator
-from ..reports import Report
-from .crypto_reports import DecryptionReport, EncryptionReport
-from .base import Mechanism, PerClient, RoundContext, UpdateBatch
-from .quantize import clip as clip_values
-from .quantize import stochastic_round
-from .workers import paillier_encrypt_many
+from fedsim.errors import ConfigError
+from fedsim.rng import generator
+from fedsim.reports import Report
+from fedsim.privacy.crypto_reports import DecryptionReport, EncryptionReport
+from fedsim.privacy.base import Mechanism, PerClient, RoundContext, UpdateBatch
+from fedsim.privacy.quantize import clip as clip_values
+from fedsim.privacy.quantize import stochastic_round
+from fedsim.privacy.workers import paillier_encrypt_many
 
 CKKS_N = 8192
 CKKS_COEFF_BITS = (60, 40, 40, 60)

@@ -69,7 +69,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .zkp import (IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES, VALUE_BASE, _BAD,
+from fedsim.privacy.zkp import (IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES, VALUE_BASE, _BAD,
                   CoordinateProof, _add, _mul, _mul_base, _random_scalar, _scalar,
                   _valid_point, commit, prove_coordinate, verify_coordinate)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import SimulationConfig, check_combination, require_linear
-from ..errors import IncompatibleConfigError
-from .base import Mechanism
+from fedsim.config import SimulationConfig, check_combination, require_linear
+from fedsim.errors import IncompatibleConfigError
+from fedsim.privacy.base import Mechanism
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,19 @@ def build_pipeline(cfg: SimulationConfig, *, layer_slices=None, client_sizes=Non
     mechs: list[Mechanism] = []
     p = cfg.privacy
     if p.dp.enabled:
-        from . import dp
+        from fedsim.privacy import dp
 
         mechs.append(dp.from_config(cfg, client_sizes=client_sizes))
     if p.zkp.enabled:
-        from . import zkp
+        from fedsim.privacy import zkp
 
         mechs.append(zkp.from_config(cfg, layer_slices=layer_slices))
     if p.secure_aggregation.enabled:
-        from . import secagg
+        from fedsim.privacy import secagg
 
         mechs.append(secagg.from_config(cfg))
     if p.he.enabled:
-        from . import he
+        from fedsim.privacy import he
 
         mechs.append(he.from_config(cfg, layer_slices=layer_slices))
     mechs = [m for m in mechs if m is not None]

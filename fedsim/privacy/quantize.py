@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from fedsim.errors import ConfigError
 
 RING_BITS = 32
 #: R, the modulus of the ring the masked vectors live in.

@@ -68,13 +68,13 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import ProtocolError
-from ..rng import generator
-from ..reports import Report
-from .crypto_reports import SecAggClientReport, SecureSumReport
-from .base import Mechanism, PerClient, RoundContext, UpdateBatch
-from .quantize import FixedPoint, ring_sum, to_ring
-from .quantize import clip as clip_values
+from fedsim.errors import ProtocolError
+from fedsim.rng import generator
+from fedsim.reports import Report
+from fedsim.privacy.crypto_reports import SecAggClientReport, SecureSumReport
+from fedsim.privacy.base import Mechanism, PerClient, RoundContext, UpdateBatch
+from fedsim.privacy.quantize import FixedPoint, ring_sum, to_ring
+from fedsim.privacy.quantize import clip as clip_values
 
 KEY_BYTES = 32          # X25519 keys, ChaCha20 keys, b_u
 CHUNK = 16              # pycryptodome's Shamir shares 16-byte secrets

@@ -58,9 +58,9 @@ from nacl.exceptions import CryptoError
 from nacl.exceptions import RuntimeError as SodiumRuntimeError
 from nacl.exceptions import ValueError as SodiumValueError
 
-from ..rng import generator
-from .crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
-from .base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
+from fedsim.rng import generator
+from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
+from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 
 #: ℓ, the order of ed25519's prime-order subgroup.
 ORDER = 2 ** 252 + 27742317777372353535851937790883648493
@@ -463,7 +463,7 @@ class L2NormProofs(Mechanism):
 
     # ---- client side
     def client(self, ctx: RoundContext, state, batch: UpdateBatch):
-        from .l2proof import prove_l2_with_openings, quantize_l2
+        from fedsim.privacy.l2proof import prove_l2_with_openings, quantize_l2
 
         ids = tuple(int(c) for c in batch.client_ids)
         sl = self._part(batch.deltas.shape[1])
@@ -506,7 +506,7 @@ class L2NormProofs(Mechanism):
 
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
-        from .l2proof import check_l2
+        from fedsim.privacy.l2proof import check_l2
 
         accepted, report = verify_all(batch, self.name, lambda up, u: check_l2(
             up.proof.commitments, up.proof, L2_UNITS, round=ctx.round, client_id=u), norm="l2")
@@ -516,7 +516,7 @@ class L2NormProofs(Mechanism):
     def server(self, ctx: RoundContext, state, agg: Aggregate, accepted: UpdateBatch):
         if self.name not in accepted.payload:
             return agg, state, None
-        from .l2proof import _safe_add
+        from fedsim.privacy.l2proof import _safe_add
 
         t0 = time.perf_counter()
         w = np.asarray(accepted.weights, np.float64)
@@ -587,11 +587,11 @@ def verify_all(batch: UpdateBatch, name: str, check, norm: str | None = None):
 
 def _layer_slice(cfg, layer: int, layer_slices) -> slice:
     """The flat-update slice of weight tensor ``layer``."""
-    from ..errors import ConfigError
+    from fedsim.errors import ConfigError
 
     if layer_slices is None:  # the pipeline did not pass them: the model's shapes give them
-        from ..datasets import load_dataset
-        from ..models import ModelSpec, initial_weights
+        from fedsim.data.datasets import load_dataset
+        from fedsim.training.models import ModelSpec, initial_weights
 
         data = load_dataset(cfg.dataset, cfg.seed)
         spec = ModelSpec(cfg.model_name, data.num_features,

@@ -1,7 +1,7 @@
 """Headless tests of the Streamlit app with ``streamlit.testing.v1.AppTest``.
 
 AppTest runs ``app.py`` in this process, with the real engine, so every number on screen can be
-compared with an independently run :class:`fedsim.simulation.Simulation` of the same
+compared with an independently run :class:`fedsim.engine.simulation.Simulation` of the same
 configuration. Configurations are tiny (2-D data, 3 clients, 3 rounds) to keep the whole file
 to well under a minute after the one-off TensorFlow import.
 
@@ -77,7 +77,7 @@ def test_overview_shows_the_round_cycle_and_every_preset():
 
 
 def test_next_round_shows_exactly_the_engines_numbers():
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     at = open_app(TINY, "pages/training.py")
     assert counter(at) == "Round 00/03"
@@ -108,7 +108,7 @@ def test_next_round_shows_exactly_the_engines_numbers():
 
 
 def test_next_phase_walks_the_cycle_and_lights_the_next_box():
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     at = open_app(TINY, "pages/training.py")
     ref = Simulation(cfg_of(at))
@@ -173,7 +173,7 @@ def test_baseline_toggles_add_dashed_grey_curves():
 
 def test_engine_error_during_a_step_is_shown_not_raised(monkeypatch):
     from fedsim.errors import ProtocolError
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     at = open_app(TINY, "pages/training.py")
 
@@ -488,7 +488,7 @@ def test_presets_load_or_explain_why_not():
 
 
 def test_data_page_shows_the_split_the_engine_uses():
-    from fedsim.simulation import build_federation
+    from fedsim.engine.simulation import build_federation
 
     at = open_app({"clients": "5", "split": "dirichlet", "alpha": "0.3"}, "pages/data.py")
     from ui.state import _split_summary_cached  # the page's cached summary
@@ -499,7 +499,7 @@ def test_data_page_shows_the_split_the_engine_uses():
     assert np.array_equal(counts, fed.label_counts())
     sizes = arr(chart(at, "data_sizes")["data"][0]["y"])
     assert sizes.tolist() == fed.client_data.counts.tolist()
-    from fedsim.partition import skew_score
+    from fedsim.data.partition import skew_score
 
     assert metric(at, t("data.skew")).value == f"{skew_score(fed.label_counts()):.2f}"
     chart(at, "data_digits")  # sample digits drawn
@@ -513,7 +513,7 @@ def test_data_page_draws_2d_points():
 
 
 def test_compare_runs_variants_with_the_same_seed_and_engine_numbers():
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     at = open_app({**TINY, "seed": "3"}, "pages/compare.py")
     at.selectbox(key="cmp_knob").set_value("weighting").run()

@@ -1,7 +1,7 @@
 """The "What the server sees" page, headless (``streamlit.testing.v1.AppTest``).
 
 Every number checked here is compared with an independently run
-:class:`fedsim.simulation.Simulation` of the same configuration: the recovered sum and the
+:class:`fedsim.engine.simulation.Simulation` of the same configuration: the recovered sum and the
 plain sum, who was rejected, the comparison run with proofs off. Configurations are tiny
 (digits, 4 clients, 1–2 rounds; Paillier with 1024-bit keys).
 """
@@ -73,7 +73,7 @@ def metric(at: AppTest, label: str):
 
 def engine_round(at: AppTest, rounds: int = 1):
     """An independent simulation of the page's configuration, run ``rounds`` rounds."""
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     sim = Simulation(SimulationConfig.from_json(at.session_state["cfg"].to_json()))
     sim.run(rounds)
@@ -221,7 +221,7 @@ def test_a_malicious_client_is_rejected_by_the_proofs():
 
 
 def engine_round_cfg(cfg: SimulationConfig, rounds: int):
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     sim = Simulation(cfg)
     sim.run(rounds)

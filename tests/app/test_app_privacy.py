@@ -1,7 +1,7 @@
 """The Privacy page (and the Training page's DP overlays) headless, with ``AppTest``.
 
 Every number on screen is compared with an independently built
-:class:`fedsim.simulation.Simulation` of the same configuration: ε per round, the planned ε,
+:class:`fedsim.engine.simulation.Simulation` of the same configuration: ε per round, the planned ε,
 the resolved noise multiplier, the no-DP curve and each point of the privacy–utility sweep.
 Configurations are tiny (2-D data, 4 clients, 2–3 rounds).
 """
@@ -30,7 +30,7 @@ def open_app(query: dict | None = None, page: str = PAGE) -> AppTest:
 
 
 def reference(cfg: SimulationConfig, rounds: int):
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     sim = Simulation(cfg)
     sim.run(rounds)

@@ -18,7 +18,7 @@ from fedsim.config import ATTACKS, SimulationConfig
 from fedsim.privacy.base import RoundContext, UpdateBatch
 from fedsim.privacy.quantize import from_ring, ring_sum
 from fedsim.privacy.secagg import SecureAggregation
-from fedsim.results import PHASES, ClientRecord, PhaseRecord, RoundResult
+from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
 from ui import crypto_charts as cc
 from ui import crypto_views as cv
 from ui import params, theme

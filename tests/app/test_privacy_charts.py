@@ -15,7 +15,7 @@ import pytest
 
 from fedsim.config import DP_MODES, SimulationConfig
 from fedsim.errors import ConfigError
-from fedsim.results import PHASES, ClientRecord, PhaseRecord, RoundResult
+from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
 from ui import privacy_charts as pc
 from ui import privacy_views as pv
 from ui import theme

@@ -6,8 +6,8 @@ from fedsim.config import SimulationConfig
 
 
 def test_a_traced_ahead_trainer_never_traces_again():
-    from fedsim.client import get_trainer, trace_ahead
-    from fedsim.simulation import Simulation, build_federation
+    from fedsim.training.trainer import get_trainer, trace_ahead
+    from fedsim.engine.simulation import Simulation, build_federation
 
     cfg = SimulationConfig.from_dict({"rounds": 2, "dataset": {"name": "2d", "num_samples": 200},
                                       "clients": {"num_clients": 3},
@@ -32,9 +32,9 @@ def test_the_app_traces_the_presets_models_in_the_background():
     from ui import runtime
 
     runtime._trace_presets()  # what the preload thread runs after importing the engine
-    from fedsim.client import get_trainer
+    from fedsim.training.trainer import get_trainer
     from fedsim.presets import PRESETS
-    from fedsim.simulation import build_federation
+    from fedsim.engine.simulation import build_federation
 
     cfg = PRESETS["article-regression"].build()
     fed = build_federation(cfg)

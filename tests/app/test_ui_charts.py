@@ -17,7 +17,7 @@ import pytest
 
 from fedsim.config import DATASETS, PARTITIONS, SimulationConfig
 from fedsim.errors import ConfigError
-from fedsim.results import PHASES, ClientRecord, PhaseRecord, RoundResult
+from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
 from ui import charts, compare, params, theme, views
 from ui.text import STRINGS, t
 

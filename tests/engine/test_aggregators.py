@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fedsim.aggregators import Krum, Median, TrimmedMean, WeightedMean
+from fedsim.engine.aggregators import Krum, Median, TrimmedMean, WeightedMean
 from fedsim.config import AggregationConfig
-from fedsim.server_opt import ServerOptState, server_update
+from fedsim.engine.server_opt import ServerOptState, server_update
 
 U = np.array([[1.0, 2.0], [3.0, 4.0]])
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from fedsim import Simulation, SimulationConfig
-from fedsim.aggregators import Median, NormBounded, WeightedMean
-from fedsim.attacks import poisoning as P
+from fedsim.engine.aggregators import Median, NormBounded, WeightedMean
+from fedsim.engine import poisoning as P
 from fedsim.config import DatasetConfig
-from fedsim.datasets import load_dataset
+from fedsim.data.datasets import load_dataset
 from fedsim.errors import ConfigError
 from fedsim.privacy.base import Aggregate, MechanismDriver, RoundContext, UpdateBatch
 from fedsim.privacy.zkp import L2NormProofs, RangeProofs

@@ -77,7 +77,7 @@ def test_bad_values_one_line_exit_2(tmp_path, cfg, field):
 
 def test_invert_analytic_recovers_the_digit_and_secagg_hides_it(tmp_path):
     p, out = _run(tmp_path, {"seed": 0}, "--client", "0", "--method", "analytic",
-                  module="fedsim.attacks.cli", cmd="invert")
+                  module="fedsim.tools.invert_cli", cmd="invert")
     assert p.returncode == 0, p.stderr
     assert out["psnr"] > 60 and out["ssim"] > 0.99 and out["mse"] < 1e-4
     assert len(out["true"][0]) == 64 and len(out["reconstruction"][0]) == 64
@@ -87,7 +87,7 @@ def test_invert_analytic_recovers_the_digit_and_secagg_hides_it(tmp_path):
 def test_invert_under_secure_aggregation_sees_only_the_sum(tmp_path, capsys):
     import argparse
 
-    from fedsim.attacks.cli import main
+    from fedsim.tools.invert_cli import main
     from fedsim.config import SimulationConfig
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"seed": 0, "privacy": {"secure_aggregation": {"enabled": True}}}))

@@ -1,4 +1,4 @@
-"""The CNN's client-stacked formulation (fedsim.stacked) against Keras's own Conv2D/MaxPool.
+"""The CNN's client-stacked formulation (fedsim.training.stacked) against Keras's own Conv2D/MaxPool.
 
 The trainer runs convolutional models as one grouped convolution over all clients' images with
 the max-pool fused in as offset planes (no ``vectorized_map``, so no per-client while-loop for
@@ -15,9 +15,9 @@ keras = pytest.importorskip("keras")
 
 from test_trainer import _clients, _reference  # noqa: E402  (the per-client Keras reference)
 
-from fedsim.client import ClientData, VectorizedTrainer, batch_schedule  # noqa: E402
-from fedsim.models import ModelSpec, build_keras_model, initial_weights  # noqa: E402
-from fedsim.stacked import stacked_forward  # noqa: E402
+from fedsim.training.trainer import ClientData, VectorizedTrainer, batch_schedule  # noqa: E402
+from fedsim.training.models import ModelSpec, build_keras_model, initial_weights  # noqa: E402
+from fedsim.training.stacked import stacked_forward  # noqa: E402
 
 CNN = ModelSpec("cnn", 64, 10, image_shape=(8, 8))
 

@@ -136,7 +136,7 @@ def test_cli_clean_csv_classification(tmp_path, capsys):
     assert run["partition"]["labels"] == ["sick", "well"]
     assert len(run["rounds"]) == 3 and 0 <= run["rounds"][-1]["global"]["accuracy"] <= 1
     # the hospital column is a categorical feature here (no natural split asked for)
-    from fedsim.datasets import load_dataset
+    from fedsim.data.datasets import load_dataset
 
     ds = load_dataset(SimulationConfig.from_dict(csv_cfg(p, label="outcome")).dataset, 0)
     assert ds.feature_names == ("age", "sex=F", "sex=M", "hospital=H0", "hospital=H1",
@@ -164,7 +164,7 @@ def test_cli_messy_csv_error_drop_impute(tmp_path, capsys):
     assert rc == 2 and not (tmp_path / "o.json").exists()
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "messy.csv, line 2, column 'Age': missing value" in err and "impute" in err
-    from fedsim.datasets import load_csv_data
+    from fedsim.data.datasets import load_csv_data
 
     for policy, rows in (("drop", None), ("impute", 59)):
         cfg = SimulationConfig.from_dict(csv_cfg(p, clients=2, missing=policy))
@@ -261,10 +261,10 @@ def test_natural_split_by_hospital_converges(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["partition"]["labels"] == ["benign", "malignant"]
     # each client holds exactly its hospital's rows of the training pool
-    from fedsim.simulation import build_federation
+    from fedsim.engine.simulation import build_federation
 
     fed = build_federation(SimulationConfig.from_dict(cfg))
-    from fedsim.datasets import load_csv_data
+    from fedsim.data.datasets import load_csv_data
 
     csv = load_csv_data(SimulationConfig.from_dict(cfg).dataset, 0)
     assert csv.client_names == ("site-0", "site-1", "site-2", "site-3")
@@ -281,7 +281,7 @@ def test_csv_of_a_builtin_set_gives_the_same_arrays(tmp_path):
     same test split, the same training-pool standardization."""
     from sklearn.datasets import load_breast_cancer
 
-    from fedsim.datasets import load_dataset
+    from fedsim.data.datasets import load_dataset
 
     d = load_breast_cancer()
     p = tmp_path / "bc01.csv"

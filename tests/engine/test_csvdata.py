@@ -1,11 +1,11 @@
-"""fedsim.csvdata: a user's CSV as a fedsim Dataset (clean, messy, malformed, too large)."""
+"""fedsim.data.csvfile: a user's CSV as a fedsim Dataset (clean, messy, malformed, too large)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fedsim.csvdata import (CSVColumnError, CSVData, CSVOptions, CSVParseError,
+from fedsim.data.csvfile import (CSVColumnError, CSVData, CSVOptions, CSVParseError,
                             CSVTooLargeError, CSVValueError, inspect_csv, load_csv,
                             natural_partition)
 from fedsim.errors import ConfigError
@@ -186,7 +186,7 @@ def test_too_large(tmp_path):
 
 
 def test_default_limits_are_20mb_and_200k_rows(tmp_path):
-    from fedsim import csvdata
+    from fedsim.data import csvfile as csvdata
 
     assert csvdata.MAX_BYTES == 20 * 2**20 and csvdata.MAX_ROWS == 200_000
     p = tmp_path / "huge.csv"

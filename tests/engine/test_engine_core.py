@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fedsim import Simulation, SimulationConfig
-from fedsim.batching import poisson_schedule
+from fedsim.training.batching import poisson_schedule
 from fedsim.errors import DivergedError
-from fedsim.partition import partition_pool
+from fedsim.data.partition import partition_pool
 from fedsim.privacy import accountant
 from fedsim.privacy.base import MechanismDriver, RoundContext, UpdateBatch
 from fedsim.privacy.dp import DPSGD, CentralDP, from_config
-from fedsim.results import PHASES
+from fedsim.engine.results import PHASES
 
 DELTA = 1e-5
 
@@ -279,7 +279,7 @@ def test_fedadam_default_trains_on_digits():
 
 # --------------------------------------------------------------------------- structure
 def test_one_place_for_the_linear_rule():
-    from fedsim.aggregators import build_aggregator
+    from fedsim.engine.aggregators import build_aggregator
     from fedsim.config import AGGREGATORS, LINEAR_AGGREGATORS, AggregationConfig
 
     for name in AGGREGATORS:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedsim.client import flatten_stacked, unflatten_stacked
+from fedsim.training.trainer import flatten_stacked, unflatten_stacked
 
 
 @settings(max_examples=60, deadline=None)
@@ -37,8 +37,8 @@ def test_flatten_stacked_tiny_exact():
 
 def _trainer_case(lr=0.1):
     pytest.importorskip("tensorflow")
-    from fedsim.client import ClientData, VectorizedTrainer
-    from fedsim.models import ModelSpec, initial_weights
+    from fedsim.training.trainer import ClientData, VectorizedTrainer
+    from fedsim.training.models import ModelSpec, initial_weights
 
     rng = np.random.default_rng(3)
     xs = [rng.normal(size=(n, 4)).astype(np.float32) for n in (5, 9, 2)]

@@ -82,8 +82,8 @@ def test_what_flower_lacks_is_one_line_naming_the_field(sections, field):
 # --------------------------------------------------------------------------- export (TF only)
 def test_export_writes_a_self_contained_app(tmp_path):
     from fedsim.flower.export import export_app
-    from fedsim.models import initial_weights
-    from fedsim.simulation import build_federation
+    from fedsim.training.models import initial_weights
+    from fedsim.engine.simulation import build_federation
 
     c = cfg(rounds=3, clients={"num_clients": 4}, partition={"name": "dirichlet", "alpha": 0.5})
     app = export_app(c, tmp_path / "app")
@@ -118,10 +118,10 @@ def test_export_writes_a_self_contained_app(tmp_path):
 @pytest.mark.parametrize("opt", ["fedadam", "fedyogi", "fedadagrad", "fedavgm"])
 def test_exported_server_optimizers_follow_fedsim_conventions(opt):
     """v₀ = τ², no Adam bias correction, β₁ for Adagrad: Flower's strategies as exported
-    step exactly like fedsim.server_opt.server_update (to float32 precision)."""
+    step exactly like fedsim.engine.server_opt.server_update (to float32 precision)."""
     from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
     from flwr.supercore.task_identity import TaskIdentity
-    from fedsim.server_opt import ServerOptState, server_update
+    from fedsim.engine.server_opt import ServerOptState, server_update
 
     spec = importlib.util.spec_from_file_location(
         "fedsim_app_strategies", ROOT / "fedsim" / "flower" / "app_template" / "strategies.py")
@@ -166,7 +166,7 @@ def test_flower_simulation_matches_fedsim_within_one_point():
     0.8774 (Flower, 1 Ray CPU); the same initial model gives the same round-0 accuracy."""
     from fedsim.cli import results_dict
     from fedsim.flower.run import run_simulation
-    from fedsim.simulation import Simulation
+    from fedsim.engine.simulation import Simulation
 
     c = cfg(seed=0, rounds=10, clients={"num_clients": 10}, partition={"name": "iid"})
     sim = Simulation(c)

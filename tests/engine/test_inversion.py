@@ -1,4 +1,4 @@
-"""Gradient inversion (fedsim.attacks.inversion) on the digits MLP.
+"""Gradient inversion (fedsim.tools.inversion) on the digits MLP.
 
 Thresholds come from measurements on this project's machine (seeds 0–7, the global model at
 its seeded initialisation, lr 0.1, DLG with the defaults: cosine loss, TV 1e-3, 1000 signed-Adam
@@ -17,10 +17,10 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from fedsim.attacks import inversion as inv  # noqa: E402
+from fedsim.tools import inversion as inv  # noqa: E402
 from fedsim.config import DatasetConfig  # noqa: E402
-from fedsim.datasets import load_dataset  # noqa: E402
-from fedsim.models import ModelSpec, initial_weights  # noqa: E402
+from fedsim.data.datasets import load_dataset  # noqa: E402
+from fedsim.training.models import ModelSpec, initial_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_client_update_is_sgd_and_seeded(setup):
     assert all(np.array_equal(a, b) for a, b in zip(u.delta, again.delta))
     # Δ = −lr·∇L: compare against Keras' own gradient.
     import keras
-    from fedsim.models import build_keras_model
+    from fedsim.training.models import build_keras_model
     model = build_keras_model(spec, 0)
     model.set_weights(w)
     with tf.GradientTape() as tape:

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from fedsim.config import PartitionConfig
 from fedsim.errors import PartitionError
-from fedsim.partition import partition_pool, skew_score
+from fedsim.data.partition import partition_pool, skew_score
 
 NAMES = ["iid", "dirichlet", "pathological", "shards", "quantity", "feature"]
 

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedsim import SimulationConfig
-from fedsim.batching import ClientData
-from fedsim.phases import select
+from fedsim.training.batching import ClientData
+from fedsim.engine.phases import select
 from fedsim.rng import generator
-from fedsim.round import RoundState, Snapshot
+from fedsim.engine.round import RoundState, Snapshot
 
 
 def _drawn(seed, n, q, dropout, r):

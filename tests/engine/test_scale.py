@@ -17,8 +17,8 @@ import pytest
 
 from fedsim import ClientRecord, ConfigError, RoundResult, SimulationConfig
 from fedsim.config import MAX_CLIENTS, client_cap
-from fedsim.results import ClientTable, ExtraColumn
-from fedsim.round import ClientValues
+from fedsim.engine.results import ClientTable, ExtraColumn
+from fedsim.engine.round import ClientValues
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,8 +152,8 @@ def test_upload_bytes_per_client_reads_as_a_dict():
     with pytest.raises(KeyError):
         v["4"]
     assert pickle.loads(pickle.dumps(v)) == v
-    from fedsim.results import PhaseRecord
-    from fedsim.round import UploadReport
+    from fedsim.engine.results import PhaseRecord
+    from fedsim.engine.round import UploadReport
 
     rep = UploadReport(arrived=(3,), dropped=(7,), bytes_up=40, bytes_per_client=v)
     assert PhaseRecord(1, "upload", 0.0, rep).to_dict()["measurements"]["bytes_per_client"] \

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from fedsim import PHASES, Simulation, SimulationConfig  # noqa: E402
-from fedsim.baselines import centralized_curve, local_only_curve  # noqa: E402
+from fedsim.tools.baselines import centralized_curve, local_only_curve  # noqa: E402
 from fedsim.errors import PartitionError, PhaseError  # noqa: E402
 
 
@@ -180,7 +180,7 @@ def test_build_federation_does_not_import_tensorflow():
     import sys
 
     code = ("import sys; from fedsim import SimulationConfig; "
-            "from fedsim.simulation import build_federation; "
+            "from fedsim.engine.simulation import build_federation; "
             "f = build_federation(SimulationConfig()); print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

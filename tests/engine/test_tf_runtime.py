@@ -1,4 +1,4 @@
-"""TensorFlow's threading as fedsim sets it (``fedsim.tf_runtime``), and that it changes no number.
+"""TensorFlow's threading as fedsim sets it (``fedsim.training.tf_runtime``), and that it changes no number.
 
 One intra-op thread made a 100-client round ~30% faster on the 2-core machine (see the module's
 docstring and ``bench.engine_bench``); these tests hold that it is really in effect, and that a
@@ -74,7 +74,7 @@ def test_in_graph_broadcast_equals_an_explicit_per_client_start():
 
 
 def test_a_bad_thread_count_names_the_variable():
-    run = subprocess.run([sys.executable, "-c", "import fedsim.tf_runtime"],
+    run = subprocess.run([sys.executable, "-c", "import fedsim.training.tf_runtime"],
                          env={**os.environ, "FEDSIM_TF_INTRA_THREADS": "two"},
                          capture_output=True, text=True, timeout=300)
     assert run.returncode != 0

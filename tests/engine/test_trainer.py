@@ -6,8 +6,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from fedsim.client import ClientData, VectorizedTrainer, batch_schedule  # noqa: E402
-from fedsim.models import ModelSpec, build_keras_model, initial_weights  # noqa: E402
+from fedsim.training.trainer import ClientData, VectorizedTrainer, batch_schedule  # noqa: E402
+from fedsim.training.models import ModelSpec, build_keras_model, initial_weights  # noqa: E402
 
 
 def _clients(sizes, d=5, classes=3, seed=0, regression=False):

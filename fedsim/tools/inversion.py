@@ -2,7 +2,7 @@
 
 The server in federated learning sees each client's update. For a small model and a small
 batch that update is enough to rebuild the inputs. This module implements the standard attacks
-in TensorFlow on fedsim's Keras models (:func:`fedsim.models.build_keras_model`, run through
+in TensorFlow on fedsim's Keras models (:func:`fedsim.training.models.build_keras_model`, run through
 ``stateless_call`` with the global weights), plus the client side they attack, so that a
 *defence dial* (batch size, local steps, clipping and DP noise) can be swept.
 
@@ -37,7 +37,7 @@ clipping. Multi-step FedAvg updates (Geiping et al. §5) are matched by simulati
 client's ``steps`` SGD steps in the attacker's graph and differentiating through them. The
 dummy images live in pixel space (digits: 0–16), are kept in the pixel box by projection after
 every step of Adam (Kingma & Ba 2015) on the sign of the gradient (as Geiping et al. do), and
-are standardized with the feature mean and std the server knows (:mod:`fedsim.datasets`).
+are standardized with the feature mean and std the server knows (:mod:`fedsim.data.datasets`).
 Several restarts run side by side in one compiled loop (``tf.vectorized_map`` over restarts,
 with the inner gradient per restart); the one with the lowest matching loss is returned.
 
@@ -61,8 +61,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..models import ModelSpec
-from ..rng import generator, tf_seed
+from fedsim.training.models import ModelSpec
+from fedsim.rng import generator, tf_seed
 
 __all__ = ["DPNoise", "ClientUpdate", "client_update", "select_examples", "AnalyticInversion",
            "invert_analytic", "recover_labels", "DLGResult", "invert_dlg", "psnr", "ssim", "mse",
@@ -143,8 +143,8 @@ class _Graphs:
     """Compiled pieces for one architecture (cached per (spec, task))."""
 
     def __init__(self, spec: ModelSpec, task: str):
-        from ..models import build_keras_model
-        from ..tf_runtime import tf
+        from fedsim.training.models import build_keras_model
+        from fedsim.training.tf_runtime import tf
 
         self.tf = tf
         self.spec, self.task = spec, task
@@ -206,7 +206,7 @@ def client_update(spec: ModelSpec, weights: Sequence[np.ndarray], x: np.ndarray,
     ``batch`` examples are drawn from the client's rows with :func:`select_examples` (all rows
     when ``None``); every step uses all of them (``steps = 1``, ``batch = 1``: FedSGD on one
     example, the attack's easiest case). ``weights`` are the global model's trainable weights
-    (``fedsim.models.initial_weights`` order). With ``dp`` the update is clipped and noised from
+    (``fedsim.training.models.initial_weights`` order). With ``dp`` the update is clipped and noised from
     the stream ("inversion", "dp", mode, round, client).
     """
     if steps < 1:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .client import ClientData
-from .rng import generator
-from .results import metric_key
-from .simulation import Federation, build_federation
+from fedsim.training.trainer import ClientData
+from fedsim.rng import generator
+from fedsim.engine.results import metric_key
+from fedsim.engine.simulation import Federation, build_federation
 
 
 def _trainer(fed: Federation):
-    from .client import get_trainer
+    from fedsim.training.trainer import get_trainer
 
     t = fed.config.training
     return get_trainer(fed.spec, fed.data.task, t.optimizer, t.momentum, False)
@@ -28,7 +28,7 @@ def _trainer(fed: Federation):
 
 def centralized_curve(fed: Federation, rounds: int) -> list[dict]:
     """Global-test metrics after each round of training on the pooled data."""
-    from .models import initial_weights
+    from fedsim.training.models import initial_weights
 
     cfg, cd = fed.config, fed.client_data
     xs = np.concatenate([cd.x[k, : cd.counts[k]] for k in range(len(cd.counts))])
@@ -51,7 +51,7 @@ def centralized_curve(fed: Federation, rounds: int) -> list[dict]:
 
 def local_only_curve(fed: Federation, rounds: int) -> list[dict]:
     """Mean (and spread) of each client's isolated model on the server's test set."""
-    from .models import initial_weights
+    from fedsim.training.models import initial_weights
 
     cfg, cd = fed.config, fed.client_data
     tr = _trainer(fed)

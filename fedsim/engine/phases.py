@@ -4,10 +4,10 @@
 
     select → broadcast → train → protect → upload → aggregate → update → evaluate
 
-A phase reads what earlier phases left in the :class:`~fedsim.round.RoundState` and returns a
+A phase reads what earlier phases left in the :class:`~fedsim.engine.round.RoundState` and returns a
 new one; it never changes the simulation, the mechanisms or the environment, so a phase that
 raises leaves nothing behind (the split FedJAX makes between ``apply`` and the training loop).
-:data:`PHASE_TABLE` is the one dispatch table; :class:`~fedsim.simulation.Simulation` steps it.
+:data:`PHASE_TABLE` is the one dispatch table; :class:`~fedsim.engine.simulation.Simulation` steps it.
 
 The privacy pipeline's hooks are run in one place, :func:`run_hooks`: client-side hooks in
 pipeline order, server-side hooks in reverse (an onion, like TFF's nested aggregators).
@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .attacks.poisoning import attack_success, poison_client_data, tamper_updates
-from .errors import DivergedError, ProtocolError
-from .privacy.base import Aggregate, RoundContext, UpdateBatch
-from .privacy.crypto_reports import AbortedSumReport
-from .results import PHASES, metric_key
-from .rng import generator
-from .round import (AggregateReport, BroadcastReport, ClientValues, EvaluateReport, ProtectReport,
+from fedsim.engine.poisoning import attack_success, poison_client_data, tamper_updates
+from fedsim.errors import DivergedError, ProtocolError
+from fedsim.privacy.base import Aggregate, RoundContext, UpdateBatch
+from fedsim.privacy.crypto_reports import AbortedSumReport
+from fedsim.engine.results import PHASES, metric_key
+from fedsim.rng import generator
+from fedsim.engine.round import (AggregateReport, BroadcastReport, ClientValues, EvaluateReport, ProtectReport,
                     RoundState, SelectReport, TrainReport, UpdateReport, UploadReport)
 
 
@@ -47,7 +47,7 @@ class Env:
     test_set: tuple
 
     def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
-        from .client import unflatten
+        from fedsim.training.trainer import unflatten
 
         return unflatten(vec, list(self.shapes))
 
@@ -204,7 +204,7 @@ def aggregate(env: Env, rs: RoundState):
 
 
 def update(env: Env, rs: RoundState):
-    from .server_opt import server_update
+    from fedsim.engine.server_opt import server_update
 
     before = rs.start.weights
     if rs.aborted:

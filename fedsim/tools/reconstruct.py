@@ -8,7 +8,7 @@ receives, and inverts it (``analytic`` or ``dlg``). Protections, as they bear on
 
 - **DP** (``privacy.dp``): ``local`` and ``central`` clip the update to ``clip`` and add
   noise of std z·C (central: the server that knows the other clients subtracts them; see
-  :mod:`fedsim.attacks.inversion`); ``dpsgd`` clips the per-example gradient to C and adds
+  :mod:`fedsim.tools.inversion`); ``dpsgd`` clips the per-example gradient to C and adds
   z·C to it, i.e. clip lr·C and noise lr·z·C on the update — exact for ``batch = 1`` and
   ``steps = 1``, the per-step noise of several steps is approximated by one draw. With a
   ``target_epsilon`` the engine's calibrated noise multiplier is used.
@@ -17,7 +17,7 @@ receives, and inverts it (``analytic`` or ``dlg``). Protections, as they bear on
 - **ZKP**: honest clients clip before proving (L∞: every coordinate to the bound; L2: the
   proved part's norm), so the server sees the clipped update.
 
-Imports TensorFlow (through :mod:`fedsim.attacks.inversion`) only when called.
+Imports TensorFlow (through :mod:`fedsim.tools.inversion`) only when called.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ import time
 
 import numpy as np
 
-from ..errors import ConfigError
+from fedsim.errors import ConfigError
 
 
 def _noise_multiplier(cfg, fed) -> float:
     dp = cfg.privacy.dp
     if dp.target_epsilon is None:
         return float(dp.noise_multiplier)
-    from ..privacy import dp as dpmod
+    from fedsim.privacy import dp as dpmod
 
     mech = dpmod.from_config(cfg, client_sizes=fed.client_data.counts)
     return float(getattr(mech, "noise_multiplier", dp.noise_multiplier))
@@ -66,9 +66,9 @@ def reconstruct(cfg, client: int = 0, method: str = "analytic", batch: int = 1,
     server saw (``sees``: ``"update"`` or ``"sum"``), the DP noise std and the seconds taken.
     ``weights`` is the global model to start from (default: the seeded initial model).
     """
-    from ..models import initial_weights
-    from ..simulation import build_federation
-    from . import inversion as inv
+    from fedsim.training.models import initial_weights
+    from fedsim.engine.simulation import build_federation
+    from fedsim.tools import inversion as inv
 
     if method not in ("analytic", "dlg"):
         raise ConfigError("--method", method, "'analytic' or 'dlg'")
@@ -122,7 +122,7 @@ def reconstruct(cfg, client: int = 0, method: str = "analytic", batch: int = 1,
             parts = [_clip_all(p, dpc.clip) for p in parts]
         seen = [sum(w * p[i] for w, p in zip(ws, parts)) / ws.sum() for i in range(len(seen))]
         if central and dp is not None and dp.noise_std > 0:
-            from ..rng import generator
+            from fedsim.rng import generator
 
             g = generator(cfg.seed, "inversion", "dp", "central-sum", client)
             std = dp.noise_std / n

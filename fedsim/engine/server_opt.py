@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import AggregationConfig
+from fedsim.config import AggregationConfig
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .reports import Report
+from fedsim.reports import Report
 
 
 # --------------------------------------------------------------------------- the value
@@ -46,7 +46,7 @@ class RoundState:
     # broadcast
     bytes_down: int = 0
     # train
-    train: Any = None  # fedsim.client.TrainResult, or None when nobody was sampled
+    train: Any = None  # fedsim.training.trainer.TrainResult, or None when nobody was sampled
     raw: np.ndarray | None = None  # [K, P] local − global (after any attack), before protection
     norms: np.ndarray | None = None  # [K] ‖raw‖₂, computed once
     counts: np.ndarray | None = None  # [K] training rows per sampled client

@@ -3,7 +3,7 @@
 Why: a Python loop of ``model.fit`` costs ~100 ms per client (Keras rebuilds a ``tf.data``
 pipeline every call), ~9 s per round at 100 clients. Here the clients' weights are stacked on a
 leading client axis ``[K, ...]`` and every SGD step runs for all clients at once:
-:func:`fedsim.stacked.stacked_forward` runs the Keras model's layers with the client axis
+:func:`fedsim.training.stacked.stacked_forward` runs the Keras model's layers with the client axis
 explicit (Dense as a batched matmul, Conv2D as one grouped convolution with the max-pool fused
 in; the Keras model stays the one definition of the architecture), in a ``tf.while_loop`` over
 steps, in one ``tf.function``. Since clients share no weights, one gradient of the *sum* of
@@ -21,7 +21,7 @@ step counter), so each client follows exactly its own ``ceil(n_k / B)`` steps pe
 ``fit(shuffle=...)`` would with the same batch order.
 
 Optional per-example DP-SGD (Abadi et al., CCS 2016, "Deep Learning with Differential
-Privacy"): batches are Poisson-sampled (:func:`fedsim.batching.poisson_schedule`, so training
+Privacy"): batches are Poisson-sampled (:func:`fedsim.training.batching.poisson_schedule`, so training
 matches the accountant's analysis; Chua et al., ICML 2024, show shuffled batches need not),
 per-example gradients (the same stacked forward with K·B one-example "clients") are each
 clipped to L2 norm C, summed, plus N(0, (zC)²) noise, and divided by the *expected* batch
@@ -41,11 +41,11 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .batching import ClientData, batch_schedule, poisson_schedule, step_activity
-from .models import ModelSpec, build_keras_model
-from .rng import generator, tf_seed
-from .stacked import stacked_forward
-from .tf_runtime import tf
+from fedsim.training.batching import ClientData, batch_schedule, poisson_schedule, step_activity
+from fedsim.training.models import ModelSpec, build_keras_model
+from fedsim.rng import generator, tf_seed
+from fedsim.training.stacked import stacked_forward
+from fedsim.training.tf_runtime import tf
 
 try:  # private, resolved once; _to_tensor falls back to tf.constant
     from tensorflow.python.eager.context import context as _context
@@ -105,7 +105,7 @@ class VectorizedTrainer:
         self.model = build_keras_model(spec, 0)
         self._stacked = stacked_forward(self.model)  # the forward pass for K clients at once
         if self._stacked is None:  # every model fedsim builds is covered (tests/test_cnn_vectorized.py)
-            raise TypeError(f"fedsim.stacked does not cover model {spec.name!r}")
+            raise TypeError(f"fedsim.training.stacked does not cover model {spec.name!r}")
         self.shapes = [tuple(w.shape) for w in self.model.trainable_weights]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.num_params = int(sum(self.sizes))
@@ -322,7 +322,7 @@ class VectorizedTrainer:
         starts from it), or with ``stacked=True`` one model per client ``[K, ...]`` per
         tensor (the local-only baseline). FedProx
         pulls each client toward its own starting point. ``poisson=True`` (DP-SGD) samples
-        batches as :func:`~fedsim.batching.poisson_schedule` describes.
+        batches as :func:`~fedsim.training.batching.poisson_schedule` describes.
         """
         if poisson:
             idx, emask, act = poisson_schedule(data.counts, epochs, batch_size, rng)

@@ -1,4 +1,4 @@
-"""Bring your own data: a user's CSV file as a fedsim :class:`~fedsim.datasets.Dataset`.
+"""Bring your own data: a user's CSV file as a fedsim :class:`~fedsim.data.datasets.Dataset`.
 
 Safe and bounded: the file is parsed as CSV text only (pandas' C parser on strings; no
 pickle, no ``eval``, no Excel/HTML readers), at most :data:`MAX_BYTES` (20 MB) and
@@ -22,7 +22,7 @@ What :func:`load_csv` does, in order (each step a choice in :class:`CSVOptions`)
    ``impute`` (numeric: the training pool's mean; categorical: its own ``(missing)``
    category). Rows without a label are always dropped (a label is never imputed), and
    counted in :attr:`CSVData.report`;
-4. the server's stratified test set, exactly as :func:`fedsim.datasets.load_dataset` holds it
+4. the server's stratified test set, exactly as :func:`fedsim.data.datasets.load_dataset` holds it
    out (``test_fraction``, the seed's ``test-split`` stream);
 5. categorical columns one-hot encoded (columns ``name=value``), numeric columns
    standardized with the *training pool's* mean and std (the one-round federated-analytics
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from fedsim.errors import ConfigError
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -121,7 +121,7 @@ class ColumnInfo:
 class CSVData:
     """The loaded file: a fedsim ``Dataset`` plus what was done to get it."""
 
-    dataset: Any  # fedsim.datasets.Dataset
+    dataset: Any  # fedsim.data.datasets.Dataset
     columns: tuple[ColumnInfo, ...]  # the feature columns used, in order
     label: str
     client_indices: tuple[np.ndarray, ...] | None  # natural partition: training-pool rows
@@ -290,7 +290,7 @@ def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS)
 # --------------------------------------------------------------------------- loading
 def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVData:
     """Read, check, encode and split a CSV into a fedsim ``Dataset`` (see the module doc)."""
-    from .datasets import Dataset, _stratified_test_split, label_strata
+    from fedsim.data.datasets import Dataset, _stratified_test_split, label_strata
 
     o = options or CSVOptions()
     body, lines, name = read_table(source, max_bytes=o.max_bytes, max_rows=o.max_rows)
@@ -425,7 +425,7 @@ def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVDat
         y = _as_numbers(body[label])
         class_names, num_classes = (label,), 1
 
-    # ---- the server's test split (as fedsim.datasets does it)
+    # ---- the server's test split (as fedsim.data.datasets does it)
     test = _stratified_test_split(label_strata(y, task), o.test_fraction, seed)
     tr = ~test
     if tr.sum() < 2 or test.sum() < 1:
@@ -499,11 +499,11 @@ def _numlike(v: str) -> bool:
 
 
 def natural_partition(data: CSVData, val_fraction: float, seed: int, min_samples: int = 2):
-    """A :class:`fedsim.partition.Partition` with one client per value of the partition
+    """A :class:`fedsim.data.partition.Partition` with one client per value of the partition
     column, each client's local validation rows chosen as ``partition_pool`` does."""
-    from .errors import PartitionError
-    from .partition import Partition
-    from .rng import generator
+    from fedsim.errors import PartitionError
+    from fedsim.data.partition import Partition
+    from fedsim.rng import generator
 
     if data.client_indices is None:
         raise ConfigError("dataset.partition_column", None,

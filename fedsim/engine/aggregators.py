@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import AggregationConfig
-from .privacy.base import Aggregate
+from fedsim.config import AggregationConfig
+from fedsim.privacy.base import Aggregate
 
 
 class Aggregator:

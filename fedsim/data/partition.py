@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import PartitionConfig
-from .errors import PartitionError
-from .rng import generator
+from fedsim.config import PartitionConfig
+from fedsim.errors import PartitionError
+from fedsim.rng import generator
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@
 - ``2d``: TensorFlow-Playground-style 2-D classification (moons, circles, blobs, xor), so
   decision boundaries can be drawn.
 - ``csv``: the user's own file (``dataset.path``), read, checked and encoded by
-  :mod:`fedsim.csvdata` (numeric columns standardized as below, categorical ones one-hot).
+  :mod:`fedsim.data.csvfile` (numeric columns standardized as below, categorical ones one-hot).
 
 Preprocessing (the article's step 2, "localize data"): the server keeps a held-out, stratified
 test set (``test_fraction``). Features are standardized with the mean and standard deviation of
@@ -27,8 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import DatasetConfig
-from .rng import generator
+from fedsim.config import DatasetConfig
+from fedsim.rng import generator
 
 
 @dataclass(frozen=True)
@@ -142,12 +142,12 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
 
 
 def load_csv_data(cfg: DatasetConfig, seed: int):
-    """The :class:`fedsim.csvdata.CSVData` of a ``csv`` data set (the Dataset plus the natural
+    """The :class:`fedsim.data.csvfile.CSVData` of a ``csv`` data set (the Dataset plus the natural
     partition's client rows and the loading report). Errors are ``ConfigError``s naming the
     line and column."""
     import os
 
-    from .csvdata import CSVError
+    from fedsim.data.csvfile import CSVError
 
     try:
         st = os.stat(cfg.path)
@@ -162,7 +162,7 @@ def load_csv_data(cfg: DatasetConfig, seed: int):
 @lru_cache(maxsize=4)
 def _load_csv_cached(path, _mtime, _size, label, task, columns, categorical, numeric, missing,
                      partition_column, test_fraction, seed):
-    from .csvdata import CSVOptions, load_csv
+    from fedsim.data.csvfile import CSVOptions, load_csv
 
     opts = CSVOptions(label=label, task=task, columns=columns, categorical=categorical,
                       numeric=numeric, missing=missing, partition_column=partition_column,

@@ -32,7 +32,7 @@ def metric_key(task: str) -> str:
 
 def _plain(v: Any) -> Any:
     """JSON-friendly copy: reports to dicts, NumPy scalars/arrays to Python, NaN to None."""
-    from .reports import Report
+    from fedsim.reports import Report
 
     if isinstance(v, Report):
         return _plain(v.to_dict())

@@ -5,11 +5,11 @@ One round runs the article's cycle with the protection stages in between::
     select → broadcast → train → protect → upload → aggregate → update → evaluate
 
 ``Simulation`` is a thin stepping facade: the phases are functions in
-:data:`fedsim.phases.PHASE_TABLE` that turn one frozen :class:`~fedsim.round.RoundState` into
+:data:`fedsim.engine.phases.PHASE_TABLE` that turn one frozen :class:`~fedsim.engine.round.RoundState` into
 the next, and the simulation only holds what survives a round (weights, server-optimizer state,
 each mechanism's state) plus the history. ``step()`` runs the next phase and returns its
-:class:`~fedsim.results.PhaseRecord`; ``step_round()`` finishes the current round; ``run(n)``
-plays n rounds. ``history`` is a tuple of immutable :class:`~fedsim.results.RoundResult`;
+:class:`~fedsim.engine.results.PhaseRecord`; ``step_round()`` finishes the current round; ``run(n)``
+plays n rounds. ``history`` is a tuple of immutable :class:`~fedsim.engine.results.RoundResult`;
 ``last`` holds the bulky arrays of the latest round (client updates, the aggregate) for the
 "what does the server see" views.
 
@@ -25,17 +25,17 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .batching import ClientData
-from .config import SimulationConfig
-from .datasets import Dataset, label_strata, load_dataset
-from .errors import FedsimError, PhaseError
-from .models import ModelSpec, initial_weights
-from .partition import Partition, client_arrays, partition_pool
-from .phases import PHASE_TABLE, Env
-from .privacy.base import UpdateBatch
-from .results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
+from fedsim.training.batching import ClientData
+from fedsim.config import SimulationConfig
+from fedsim.data.datasets import Dataset, label_strata, load_dataset
+from fedsim.errors import FedsimError, PhaseError
+from fedsim.training.models import ModelSpec, initial_weights
+from fedsim.data.partition import Partition, client_arrays, partition_pool
+from fedsim.engine.phases import PHASE_TABLE, Env
+from fedsim.privacy.base import UpdateBatch
+from fedsim.engine.results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
                       metric_key)
-from .round import RoundState, Snapshot
+from fedsim.engine.round import RoundState, Snapshot
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Federation:
     def sample_rows(self, client: int, k: int) -> np.ndarray:
         """A seeded random few of ``client``'s training rows, sorted (thumbnails for the Data
         page: the first rows are sorted by pool index and would not show the label mix)."""
-        from .rng import generator
+        from fedsim.rng import generator
 
         n = int(self.client_data.counts[client])
         g = generator(self.config.seed, "sample-rows", int(client))
@@ -77,9 +77,9 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     """
     data = load_dataset(cfg.dataset, cfg.seed)
     if cfg.partition.name == "natural":  # one client per value of dataset.partition_column
-        from .csvdata import natural_partition
-        from .datasets import load_csv_data
-        from .errors import PartitionError
+        from fedsim.data.csvfile import natural_partition
+        from fedsim.data.datasets import load_csv_data
+        from fedsim.errors import PartitionError
 
         csv = load_csv_data(cfg.dataset, cfg.seed)
         if len(csv.client_indices) != cfg.clients.num_clients:
@@ -156,7 +156,7 @@ class Simulation:
     """
 
     def __init__(self, config: SimulationConfig, *, federation: Federation | None = None):
-        from .client import get_trainer
+        from fedsim.training.trainer import get_trainer
 
         self.config = config
         self.fed = federation or build_federation(config)
@@ -175,10 +175,10 @@ class Simulation:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Back to round 0 with the seeded initial model; privacy state starts afresh."""
-        from .aggregators import build_aggregator
-        from .client import flatten
-        from .privacy.pipeline import build_pipeline
-        from .server_opt import ServerOptState
+        from fedsim.engine.aggregators import build_aggregator
+        from fedsim.training.trainer import flatten
+        from fedsim.privacy.pipeline import build_pipeline
+        from fedsim.engine.server_opt import ServerOptState
 
         cfg = self.config
         self.pipeline = build_pipeline(cfg, layer_slices=self.layer_slices,
@@ -258,7 +258,7 @@ class Simulation:
         return self._unflat(self.weights)
 
     def _unflat(self, vec: np.ndarray) -> list[np.ndarray]:
-        from .client import unflatten
+        from fedsim.training.trainer import unflatten
 
         return unflatten(vec, self.shapes)
 
@@ -399,7 +399,7 @@ def _extra_columns(trace, ids) -> dict[str, ExtraColumn]:
 
     A mechanism's report with ``per_client = {"clipped": [..one per sampled client..]}`` or
     ``{"verified": {"3": true}}`` (only some clients) ends up in each
-    :attr:`~fedsim.results.ClientRecord.extra`. A key reported twice keeps its first place and
+    :attr:`~fedsim.engine.results.ClientRecord.extra`. A key reported twice keeps its first place and
     the later values, as a per-client ``dict`` would.
     """
     k = len(ids)

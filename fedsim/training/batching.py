@@ -1,6 +1,6 @@
 """Client data laid out for vectorized training, and each round's batch order (NumPy only).
 
-Kept apart from :mod:`fedsim.client` so that building a federation (data, split, padded
+Kept apart from :mod:`fedsim.training.trainer` so that building a federation (data, split, padded
 arrays) does not import TensorFlow: the app and the CLI can check a split in milliseconds.
 """
 

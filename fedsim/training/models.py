@@ -1,7 +1,7 @@
 """Keras model definitions (the article's step 1, "initialize the model").
 
 Keras stays the single definition of each architecture; the engine never calls ``fit``: it runs
-the model through ``model.stateless_call`` with per-client weights (see :mod:`fedsim.client`).
+the model through ``model.stateless_call`` with per-client weights (see :mod:`fedsim.training.trainer`).
 Initial weights come from seeded initialisers, so the same seed gives the same global model.
 
 - ``logistic``: one Dense layer (multinomial logistic regression).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rng import int_seed
+from fedsim.rng import int_seed
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ModelSpec:
 
 def build_keras_model(spec: ModelSpec, seed: int = 0):
     """A built Keras model for ``spec`` with seeded initial weights."""
-    from . import tf_runtime  # noqa: F401  (TensorFlow's threading, before its runtime starts)
+    from fedsim.training import tf_runtime  # noqa: F401  (TensorFlow's threading, before its runtime starts)
     import keras
 
     def dense(units, i, activation=None):

@@ -7,12 +7,12 @@
 
 Reconstructs from the update client ``--client`` would send from the initial global model
 after ``--steps`` local steps on ``--batch`` of its examples, with the configured privacy
-mechanisms applied (:func:`fedsim.attacks.reconstruct.reconstruct`), and writes the
+mechanisms applied (:func:`fedsim.tools.reconstruct.reconstruct`), and writes the
 reconstruction's ``psnr``, ``ssim`` and ``mse`` with the true and reconstructed images as
 arrays. A bad value prints one line naming it and exits 2.
 
 ``fedsim.cli`` registers it with :func:`add_subcommand` and dispatches to :func:`main`; this
-module also runs on its own: ``python -m fedsim.attacks.cli invert ...``.
+module also runs on its own: ``python -m fedsim.tools.invert_cli invert ...``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 
-from ..errors import FedsimError
+from fedsim.errors import FedsimError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,8 +47,8 @@ def add_subcommand(subparsers) -> argparse.ArgumentParser:
 
 def main(args) -> int:
     """Run ``invert`` for parsed ``args``; 0 on success, 2 (one line on stderr) on a bad value."""
-    from ..config import SimulationConfig, load_config
-    from ..errors import ConfigError
+    from fedsim.config import SimulationConfig, load_config
+    from fedsim.errors import ConfigError
 
     try:
         cfg = load_config(args.config) if args.config else SimulationConfig()
@@ -56,7 +56,7 @@ def main(args) -> int:
                             ("--batch", args.batch, 1), ("--steps", args.steps, 1)):
             if v < lo or v > 100_000:
                 raise ConfigError(flag, v, f"an integer from {lo} to 100000")
-        from .reconstruct import reconstruct
+        from fedsim.tools.reconstruct import reconstruct
 
         out = reconstruct(cfg, args.client, args.method, args.batch, args.steps,
                           iterations=args.iterations, restarts=args.restarts)
@@ -79,7 +79,7 @@ def main(args) -> int:
 
 
 def _standalone(argv=None) -> int:
-    p = _Parser(prog="python -m fedsim.attacks.cli")
+    p = _Parser(prog="python -m fedsim.tools.invert_cli")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     add_subcommand(sub)
     return main(p.parse_args(argv))

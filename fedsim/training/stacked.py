@@ -39,7 +39,7 @@ Here each layer is written with the client axis explicit:
 Keras stays the one definition of the architecture: :func:`stacked_forward` reads the layer
 kinds, sizes, padding, strides and activations, and the order of the weight tensors, from the
 built model. A model it does not recognise (any other layer, a branch, dilation, groups,
-channels-first) gets ``None``; every model :func:`fedsim.models.build_keras_model` builds is
+channels-first) gets ``None``; every model :func:`fedsim.training.models.build_keras_model` builds is
 covered (MLPs too: the batched matmul is ~7% faster than ``pfor``'s, 3e-8 apart).
 """
 
@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .tf_runtime import tf
+from fedsim.training.tf_runtime import tf
 
 SUPPORTED = ("Reshape", "Flatten", "Dense", "Conv2D", "MaxPooling2D")
 

@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..rng import generator
+from fedsim.rng import generator
 
 #: (row, column) of the 8×8 digit pixels the backdoor trigger sets to :data:`TRIGGER_VALUE`.
 TRIGGER_PIXELS = ((6, 6), (6, 7), (7, 6), (7, 7))
@@ -149,7 +149,7 @@ DATA_ATTACKS: dict[str, Callable[..., tuple]] = {"label_flip": _label_flip,
 
 def poison_client_data(data, ids, malicious, dataset, seed: int, rnd: int
                        ) -> tuple[Any, dict[int, int]]:
-    """The sampled clients' training data (a :class:`~fedsim.batching.ClientData` for clients
+    """The sampled clients' training data (a :class:`~fedsim.training.batching.ClientData` for clients
     ``ids``) with the malicious clients' rows poisoned by a :data:`DATA_ATTACKS` attack.
     Returns the data (the same object when nothing changes) and ``{client: rows poisoned}``.
     Validation rows are left clean: a client reporting its own validation accuracy is honest
