@@ -5,7 +5,7 @@
   abs error), and DLG (cosine + TV, 1000 signed-Adam iterations, 2 restarts) for batch 1 and
   4 and 1 or 5 local steps, with PSNR/SSIM; the first DLG call of each shape pays tracing,
   which is reported separately. Then the defence dial: DLG's PSNR against DP noise.
-- **L2-norm proofs** (:mod:`fedsim.privacy.l2proof`): prove / verify time and bytes per client
+- **L2-norm proofs** (:mod:`fedsim.privacy.zkp.l2_proof`): prove / verify time and bytes per client
   for 16, 32, 64 and 256 coordinates (8-bit coordinates: bound 127 in quantized units), beside
   today's L∞ range proofs on the same number of coordinates, and as a ratio to one plain
   FedAvg round of the engine (10 digits clients).
@@ -38,7 +38,7 @@ def _median_ms(fn, repeats: int = 3) -> tuple[float, object]:
 def bench_inversion(seeds=(0, 1, 2)) -> dict:
     from fedsim.tools import inversion as inv
     from fedsim.config import DatasetConfig
-    from fedsim.data.datasets import load_dataset
+    from fedsim.data.load import load_dataset
     from fedsim.training.models import ModelSpec, initial_weights
 
     ds = load_dataset(DatasetConfig(name="digits"), 0)
@@ -122,7 +122,7 @@ def plain_round_ms() -> float | None:
 
 
 def bench_l2proof(sizes=(16, 32, 64, 256), bound: int = 127) -> dict:
-    from fedsim.privacy import l2proof as l2
+    from fedsim.privacy.zkp import l2_proof as l2
     from fedsim.privacy.zkp import prove_coordinate, verify_coordinate
 
     plain = plain_round_ms()

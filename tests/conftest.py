@@ -7,7 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+# What fedsim.training.tf_runtime chooses, set here too: some tests import TensorFlow first.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -1,4 +1,4 @@
-"""Bring your own data: a user's CSV file as a fedsim :class:`~fedsim.data.datasets.Dataset`.
+"""Bring your own data: a user's CSV file as a fedsim :class:`~fedsim.data.dataset.Dataset`.
 
 Safe and bounded: the file is parsed as CSV text only (pandas' C parser on strings; no
 pickle, no ``eval``, no Excel/HTML readers), at most :data:`MAX_BYTES` (20 MB) and
@@ -22,14 +22,14 @@ What :func:`load_csv` does, in order (each step a choice in :class:`CSVOptions`)
    ``impute`` (numeric: the training pool's mean; categorical: its own ``(missing)``
    category). Rows without a label are always dropped (a label is never imputed), and
    counted in :attr:`CSVData.report`;
-4. the server's stratified test set, exactly as :func:`fedsim.data.datasets.load_dataset` holds it
+4. the server's stratified test set, exactly as :func:`fedsim.data.load.load_dataset` holds it
    out (``test_fraction``, the seed's ``test-split`` stream);
 5. categorical columns one-hot encoded (columns ``name=value``), numeric columns
    standardized with the *training pool's* mean and std (the one-round federated-analytics
    statistics, never the test set's); a regression target likewise;
 6. optionally a natural partition (``partition_column``, e.g. a hospital id): one client per
    distinct value, as per-client index lists into the training pool
-   (:attr:`CSVData.client_indices`, :func:`natural_partition` for a fedsim ``Partition``).
+   (:attr:`CSVData.client_indices`, which partition ``natural`` hands out one client each).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from fedsim.data.dataset import Dataset, label_strata, stratified_test_split
 from fedsim.errors import ConfigError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -121,7 +122,7 @@ class ColumnInfo:
 class CSVData:
     """The loaded file: a fedsim ``Dataset`` plus what was done to get it."""
 
-    dataset: Any  # fedsim.data.datasets.Dataset
+    dataset: Any  # fedsim.data.dataset.Dataset
     columns: tuple[ColumnInfo, ...]  # the feature columns used, in order
     label: str
     client_indices: tuple[np.ndarray, ...] | None  # natural partition: training-pool rows
@@ -290,8 +291,6 @@ def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS)
 # --------------------------------------------------------------------------- loading
 def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVData:
     """Read, check, encode and split a CSV into a fedsim ``Dataset`` (see the module doc)."""
-    from fedsim.data.datasets import Dataset, _stratified_test_split, label_strata
-
     o = options or CSVOptions()
     body, lines, name = read_table(source, max_bytes=o.max_bytes, max_rows=o.max_rows)
     cols = list(body.columns)
@@ -425,8 +424,8 @@ def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVDat
         y = _as_numbers(body[label])
         class_names, num_classes = (label,), 1
 
-    # ---- the server's test split (as fedsim.data.datasets does it)
-    test = _stratified_test_split(label_strata(y, task), o.test_fraction, seed)
+    # ---- the server's test split (as fedsim.data.dataset does it)
+    test = stratified_test_split(label_strata(y, task), o.test_fraction, seed)
     tr = ~test
     if tr.sum() < 2 or test.sum() < 1:
         raise CSVValueError(f"{name}: too few rows for a training pool and a test set")
@@ -496,33 +495,3 @@ def _numlike(v: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def natural_partition(data: CSVData, val_fraction: float, seed: int, min_samples: int = 2):
-    """A :class:`fedsim.data.partition.Partition` with one client per value of the partition
-    column, each client's local validation rows chosen as ``partition_pool`` does."""
-    from fedsim.errors import PartitionError
-    from fedsim.data.partition import Partition
-    from fedsim.rng import generator
-
-    if data.client_indices is None:
-        raise ConfigError("dataset.partition_column", None,
-                          "a column name (the CSV was loaded without a partition column)")
-    for nm, idx in zip(data.client_names, data.client_indices):
-        if len(idx) < min_samples:
-            raise PartitionError("dataset.partition_column", nm,
-                                 f"clients with at least partition.min_samples={min_samples} "
-                                 f"training rows (client {nm!r} has {len(idx)})")
-    vrng = generator(seed, "local-val-split")
-    val = []
-    for idx in data.client_indices:
-        m = len(idx)
-        nv = int(round(val_fraction * m))
-        if val_fraction > 0:
-            nv = min(max(nv, 1), m - 1)
-        mask = np.zeros(m, bool)
-        mask[vrng.permutation(m)[:nv]] = True
-        val.append(mask)
-    k, d = len(data.client_indices), data.dataset.num_features
-    return Partition(tuple(data.client_indices), tuple(val), np.zeros((k, d), np.float32),
-                     np.zeros(k, np.float32))

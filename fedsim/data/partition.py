@@ -18,6 +18,7 @@ silos: an experimental study" (quantity and feature skew).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -160,24 +161,92 @@ def _quantity(n: int, k: int, cfg: PartitionConfig, rng: np.random.Generator) ->
     return np.split(perm, np.cumsum(sizes)[:-1])
 
 
+@dataclass(frozen=True)
+class Pool:
+    """What a partitioner may look at: each pool row's label (``strata``: classes, or binned
+    regression targets) and, for data split by nature, which group each row came from."""
+
+    strata: np.ndarray
+    groups: tuple[np.ndarray, ...] | None = None  # pool rows of each natural client
+    group_names: tuple[str, ...] = ()
+
+
+class Partitioner(Protocol):
+    """One way to split a training pool among ``k`` clients (flwr-datasets' ``Partitioner``).
+
+    ``split`` returns one array of pool rows per client and the labels no client holds. It
+    draws only from ``rng`` (the stream ``partition/<name>``), so a split is a function of the
+    seed. :func:`partition_pool` adds what every scheme shares: the ``min_samples`` check,
+    feature skew and the local validation rows.
+    """
+
+    def split(self, pool: Pool, k: int, cfg: PartitionConfig,
+              rng: np.random.Generator) -> tuple[list[np.ndarray], tuple[int, ...]]: ...
+
+
+class Iid:
+    """A uniform random split into (almost) equal parts (``feature`` skew uses it too)."""
+
+    def split(self, pool, k, cfg, rng):
+        return _iid(len(pool.strata), k, rng), ()
+
+
+class Dirichlet:
+    def split(self, pool, k, cfg, rng):
+        return _dirichlet(pool.strata, k, cfg.alpha, cfg.min_samples, rng), ()
+
+
+class Pathological:
+    def split(self, pool, k, cfg, rng):
+        return _pathological(pool.strata, k, cfg.classes_per_client, rng)
+
+
+class Shards:
+    def split(self, pool, k, cfg, rng):
+        return _shards(pool.strata, k, cfg.shards_per_client, rng), ()
+
+
+class Quantity:
+    def split(self, pool, k, cfg, rng):
+        return _quantity(len(pool.strata), k, cfg, rng), ()
+
+
+class Natural:
+    """One client per group the data came in (a CSV's ``dataset.partition_column``): the
+    split is the data's own, so nothing is drawn."""
+
+    def split(self, pool, k, cfg, rng):
+        if pool.groups is None:
+            raise PartitionError("dataset.partition_column", None,
+                                 "a column name (the data was loaded without one)")
+        for name, idx in zip(pool.group_names, pool.groups):
+            if len(idx) < cfg.min_samples:
+                raise PartitionError("dataset.partition_column", name,
+                                     f"clients with at least partition.min_samples="
+                                     f"{cfg.min_samples} training rows (client {name!r} has "
+                                     f"{len(idx)})")
+        return list(pool.groups), ()
+
+
+#: Partition name (``partition.name``) -> its partitioner. A new scheme is a class with
+#: ``split`` registered here and its name added to ``fedsim.config.fields.PARTITIONS``.
+PARTITIONERS: dict[str, Partitioner] = {
+    "iid": Iid(), "feature": Iid(), "dirichlet": Dirichlet(), "pathological": Pathological(),
+    "shards": Shards(), "quantity": Quantity(), "natural": Natural(),
+}
+
+
 def partition_pool(strata: np.ndarray, num_features: int, num_clients: int,
-                   cfg: PartitionConfig, val_fraction: float, seed: int) -> Partition:
+                   cfg: PartitionConfig, val_fraction: float, seed: int,
+                   groups: tuple[np.ndarray, ...] | None = None,
+                   group_names: tuple[str, ...] = ()) -> Partition:
     """Split pool rows (labelled ``strata``) among ``num_clients`` clients as ``cfg`` says."""
     n, k = len(strata), num_clients
-    if n < k * cfg.min_samples:
+    natural = cfg.name == "natural"
+    if not natural and n < k * cfg.min_samples:
         raise _too_small(k, n, cfg.min_samples)
-    rng = generator(seed, "partition", cfg.name)
-    unused: tuple[int, ...] = ()
-    if cfg.name in ("iid", "feature"):
-        parts = _iid(n, k, rng)
-    elif cfg.name == "dirichlet":
-        parts = _dirichlet(strata, k, cfg.alpha, cfg.min_samples, rng)
-    elif cfg.name == "pathological":
-        parts, unused = _pathological(strata, k, cfg.classes_per_client, rng)
-    elif cfg.name == "shards":
-        parts = _shards(strata, k, cfg.shards_per_client, rng)
-    else:
-        parts = _quantity(n, k, cfg, rng)
+    rng = None if natural else generator(seed, "partition", cfg.name)
+    parts, unused = PARTITIONERS[cfg.name].split(Pool(strata, groups, group_names), k, cfg, rng)
     sizes = [len(p) for p in parts]
     if min(sizes) < cfg.min_samples:
         worst = int(np.argmin(sizes))
@@ -189,7 +258,7 @@ def partition_pool(strata: np.ndarray, num_features: int, num_clients: int,
                              f"a setting that gives every client at least "
                              f"partition.min_samples={cfg.min_samples} examples (client "
                              f"{worst} got {sizes[worst]}); try fewer clients")
-    indices = tuple(np.sort(p).astype(np.int64) for p in parts)
+    indices = tuple(parts) if natural else tuple(np.sort(p).astype(np.int64) for p in parts)
 
     shift = np.zeros((k, num_features), np.float32)
     noise = np.zeros(k, np.float32)

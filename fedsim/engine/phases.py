@@ -17,9 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: the engine's parts, without importing TensorFlow here
+    from fedsim.config import SimulationConfig
+    from fedsim.engine.aggregators import Aggregator
+    from fedsim.engine.simulation import Federation
+    from fedsim.privacy.pipeline import Pipeline
+    from fedsim.training.trainer import VectorizedTrainer
 
 from fedsim.engine.poisoning import attack_success, poison_client_data, tamper_updates
 from fedsim.errors import DivergedError, ProtocolError
@@ -27,6 +34,7 @@ from fedsim.privacy.base import Aggregate, RoundContext, UpdateBatch
 from fedsim.privacy.crypto_reports import AbortedSumReport
 from fedsim.engine.results import PHASES, metric_key
 from fedsim.rng import generator
+from fedsim.weights import unflatten
 from fedsim.engine.round import (AggregateReport, BroadcastReport, ClientValues, EvaluateReport, ProtectReport,
                     RoundState, SelectReport, TrainReport, UpdateReport, UploadReport)
 
@@ -35,11 +43,11 @@ from fedsim.engine.round import (AggregateReport, BroadcastReport, ClientValues,
 class Env:
     """What stays fixed while a simulation runs: its configuration and the built parts."""
 
-    config: Any  # SimulationConfig
-    fed: Any  # Federation
-    trainer: Any  # VectorizedTrainer
-    pipeline: Any  # Pipeline
-    aggregator: Any  # Aggregator
+    config: SimulationConfig
+    fed: Federation
+    trainer: VectorizedTrainer
+    pipeline: Pipeline
+    aggregator: Aggregator
     shapes: tuple
     num_params: int
     #: the server's test set (x, y) as tensors, made once per simulation rather than every
@@ -47,8 +55,6 @@ class Env:
     test_set: tuple
 
     def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
-        from fedsim.training.trainer import unflatten
-
         return unflatten(vec, list(self.shapes))
 
     def context(self, rs: RoundState) -> RoundContext:

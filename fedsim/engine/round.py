@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, ValuesView
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from fedsim.reports import Report
+
+if TYPE_CHECKING:  # annotations only (the trainer imports TensorFlow)
+    from fedsim.privacy.base import Aggregate, UpdateBatch
+    from fedsim.training.trainer import TrainResult
 
 
 # --------------------------------------------------------------------------- the value
@@ -46,19 +50,19 @@ class RoundState:
     # broadcast
     bytes_down: int = 0
     # train
-    train: Any = None  # fedsim.training.trainer.TrainResult, or None when nobody was sampled
+    train: TrainResult | None = None  # None when nobody was sampled
     raw: np.ndarray | None = None  # [K, P] local − global (after any attack), before protection
     norms: np.ndarray | None = None  # [K] ‖raw‖₂, computed once
     counts: np.ndarray | None = None  # [K] training rows per sampled client
     vcounts: np.ndarray | None = None
     # protect / upload
-    protected: Any = None  # UpdateBatch after the client-side stages (what left the clients)
-    arrived: Any = None  # the part of it that reached the server
+    protected: UpdateBatch | None = None  # after the client-side stages (what left the clients)
+    arrived: UpdateBatch | None = None  # the part of it that reached the server
     bytes_up: int = 0
     # aggregate
-    accepted: Any = None  # what went into the sum, after proofs were checked
+    accepted: UpdateBatch | None = None  # what went into the sum, after proofs were checked
     rejected: tuple[int, ...] = ()
-    aggregate: Any = None  # fedsim.privacy.base.Aggregate
+    aggregate: Aggregate | None = None
     aborted: str = ""
     # update
     delta: np.ndarray | None = None  # the mean update the server applied
@@ -206,18 +210,12 @@ class UploadReport(Report):
 
 
 @dataclass(frozen=True)
-class AggregatorReport(Report):
-    name: str
-    note: str | None = None
-    selected: tuple[int, ...] | None = None  # Krum: rows picked
-    scores: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True)
 class AggregateReport(_WithMechanisms):
     num_aggregated: int
     rejected: tuple[int, ...]
-    aggregator: Any = None  # AggregatorReport, or None when a mechanism computed the sum
+    #: the aggregator's measurements (its name, and e.g. Krum's picks and scores); None when a
+    #: mechanism computed the sum
+    aggregator: Mapping[str, Any] | None = None
     aborted: str | None = None
     mechanisms: Mapping[str, Any] = field(default_factory=dict)
 
@@ -261,14 +259,3 @@ class EvaluateReport(Report):
             out["privacy"] = {k: v.to_dict() if isinstance(v, Report) else v
                               for k, v in self.privacy.items()}
         return out
-
-
-def as_plain(x: Any) -> Any:
-    """Reports to dicts, recursively (for JSON)."""
-    if isinstance(x, Report):
-        return {k: as_plain(v) for k, v in x.to_dict().items()}
-    if isinstance(x, Mapping):
-        return {k: as_plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [as_plain(v) for v in x]
-    return x

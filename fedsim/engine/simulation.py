@@ -27,8 +27,9 @@ import numpy as np
 
 from fedsim.training.batching import ClientData
 from fedsim.config import SimulationConfig
-from fedsim.data.datasets import Dataset, label_strata, load_dataset
-from fedsim.errors import FedsimError, PhaseError
+from fedsim.data.dataset import Dataset, label_strata
+from fedsim.data.load import check_files, load_csv_data, load_dataset
+from fedsim.errors import FedsimError, PartitionError, PhaseError
 from fedsim.training.models import ModelSpec, initial_weights
 from fedsim.data.partition import Partition, client_arrays, partition_pool
 from fedsim.engine.phases import PHASE_TABLE, Env
@@ -75,24 +76,20 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     Imports no TensorFlow: the app calls it to check (and draw) a split instantly; a
     :class:`~fedsim.errors.PartitionError` here means the split is impossible.
     """
+    check_files(cfg)
     data = load_dataset(cfg.dataset, cfg.seed)
+    groups, names = None, ()
     if cfg.partition.name == "natural":  # one client per value of dataset.partition_column
-        from fedsim.data.csvfile import natural_partition
-        from fedsim.data.datasets import load_csv_data
-        from fedsim.errors import PartitionError
-
         csv = load_csv_data(cfg.dataset, cfg.seed)
         if len(csv.client_indices) != cfg.clients.num_clients:
             raise PartitionError("clients.num_clients", cfg.clients.num_clients,
                                  f"{len(csv.client_indices)}: the training pool holds rows of "
                                  f"{len(csv.client_indices)} values of column "
                                  f"{cfg.dataset.partition_column!r}, one client each")
-        part = natural_partition(csv, cfg.dataset.val_fraction, cfg.seed,
-                                 cfg.partition.min_samples)
-    else:
-        strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
-        part = partition_pool(strata, data.num_features, cfg.clients.num_clients,
-                              cfg.partition, cfg.dataset.val_fraction, cfg.seed)
+        groups, names = tuple(csv.client_indices), tuple(csv.client_names)
+    strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
+    part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
+                          cfg.dataset.val_fraction, cfg.seed, groups, names)
     xs, ys, xvs, yvs = [], [], [], []
     for k, (idx, val) in enumerate(zip(part.indices, part.val_mask)):
         xk = client_arrays(data.x_train, part, k, cfg.seed)
@@ -176,7 +173,7 @@ class Simulation:
     def reset(self) -> None:
         """Back to round 0 with the seeded initial model; privacy state starts afresh."""
         from fedsim.engine.aggregators import build_aggregator
-        from fedsim.training.trainer import flatten
+        from fedsim.weights import flatten
         from fedsim.privacy.pipeline import build_pipeline
         from fedsim.engine.server_opt import ServerOptState
 
@@ -258,7 +255,7 @@ class Simulation:
         return self._unflat(self.weights)
 
     def _unflat(self, vec: np.ndarray) -> list[np.ndarray]:
-        from fedsim.training.trainer import unflatten
+        from fedsim.weights import unflatten
 
         return unflatten(vec, self.shapes)
 

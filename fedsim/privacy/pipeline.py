@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fedsim.config import SimulationConfig, check_combination, require_linear
+from fedsim.config import SimulationConfig, require_linear
 from fedsim.errors import IncompatibleConfigError
 from fedsim.privacy.base import Mechanism
 
@@ -55,9 +55,9 @@ def build_pipeline(cfg: SimulationConfig, *, layer_slices=None, client_sizes=Non
     """The mechanisms ``cfg.privacy`` asks for, in pipeline order, checked.
 
     ``layer_slices`` (one slice of the flat update per weight tensor) lets HE encrypt a single
-    layer; ``client_sizes`` lets DP-SGD calibrate its noise to the clients' data sizes.
+    layer; ``client_sizes`` lets DP-SGD calibrate its noise to the clients' data sizes. The
+    configuration's own rules already ran when it was built (it is frozen).
     """
-    check_combination(cfg)
     mechs: list[Mechanism] = []
     p = cfg.privacy
     if p.dp.enabled:

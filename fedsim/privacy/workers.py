@@ -13,8 +13,9 @@ no key material beyond the public key leaves the process, and the results are th
 whether a task runs in a worker or here. The pool is a process-wide compute resource, like the
 trainer cache: it holds no simulation's state between tasks.
 
-Off unless a program turns it on with :func:`enable` — the app's server does
-(``ui/runtime.py``), and the CLI. Worker processes are *spawned* (forking a process that holds
+Off unless a program turns it on with :func:`enable`. One program does: the app's server
+(``fedsim_app.base.runtime.start``, once per server process), where a student's Paillier
+rounds must not stall the class. The CLI and library users run in-process. Worker processes are *spawned* (forking a process that holds
 TensorFlow's threads is unsafe), and a spawned worker re-imports the parent's main module:
 harmless for ``streamlit``/``python -m fedsim``, whose main modules are guarded, but a user's
 unguarded script would run again in every worker, so a library user opts in.

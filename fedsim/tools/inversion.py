@@ -37,7 +37,7 @@ clipping. Multi-step FedAvg updates (Geiping et al. §5) are matched by simulati
 client's ``steps`` SGD steps in the attacker's graph and differentiating through them. The
 dummy images live in pixel space (digits: 0–16), are kept in the pixel box by projection after
 every step of Adam (Kingma & Ba 2015) on the sign of the gradient (as Geiping et al. do), and
-are standardized with the feature mean and std the server knows (:mod:`fedsim.data.datasets`).
+are standardized with the feature mean and std the server knows (:mod:`fedsim.data.dataset`).
 Several restarts run side by side in one compiled loop (``tf.vectorized_map`` over restarts,
 with the inner gradient per restart); the one with the lowest matching loss is returned.
 

@@ -63,26 +63,3 @@ def build_keras_model(spec: ModelSpec, seed: int = 0):
 def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
     """The seeded initial global weights as float32 arrays."""
     return [np.asarray(w, np.float32) for w in build_keras_model(spec, seed).get_weights()]
-
-
-def weight_names(spec: ModelSpec) -> list[str]:
-    """Human-readable names of the weight tensors, e.g. ``dense_0/kernel``."""
-    model = build_keras_model(spec, 0)
-    return [w.path for w in model.weights]
-
-
-def keras_code(spec: ModelSpec) -> str:
-    """The Keras code a student would write for this model (shown in the app)."""
-    if spec.name == "logistic":
-        body = f"    keras.layers.Dense({spec.num_outputs}),"
-    elif spec.name in ("mlp", "seed_mlp"):
-        hidden = 10 if spec.name == "seed_mlp" else spec.hidden
-        body = (f"    keras.layers.Dense({hidden}, activation='relu'),\n"
-                f"    keras.layers.Dense({spec.num_outputs}),")
-    else:
-        body = ("    keras.layers.Reshape((8, 8, 1)),\n"
-                "    keras.layers.Conv2D(8, 3, padding='same', activation='relu'),\n"
-                "    keras.layers.MaxPooling2D(2),\n    keras.layers.Flatten(),\n"
-                f"    keras.layers.Dense({spec.num_outputs}),")
-    return (f"model = keras.Sequential([\n    keras.Input(shape=({spec.num_features},)),\n"
-            f"{body}\n])")

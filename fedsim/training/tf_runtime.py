@@ -13,13 +13,26 @@ threads keep independent ops (and concurrent app sessions) on both cores. The va
 computed are the same bits either way
 (``tests/test_tf_runtime.py``). ``FEDSIM_TF_INTRA_THREADS`` / ``FEDSIM_TF_INTER_THREADS``
 override (0 = TF's default).
+
+This module is also where TensorFlow's own switches are chosen, right before it is imported
+(``import fedsim`` itself changes nothing in the environment): its C++ INFO lines are hidden
+(noise for a student reading a terminal), and oneDNN's kernels are off unless the environment
+says otherwise. Without them results do not depend on which oneDNN code path a CPU happens to
+take, and across fedsim's workloads they do not win (``bench.threads_bench``: the 100-client
+digits MLP 1.47-1.73x faster with them, the CNN 1.02-1.42x and the 2-D round 1.07-1.09x
+slower). The choice is fixed when TensorFlow starts, for every model in the process;
+``TF_ENABLE_ONEDNN_OPTS=1`` turns them on for MLP-only runs. A program that imported
+TensorFlow before fedsim keeps its own settings.
 """
 
 from __future__ import annotations
 
 import os
 
-import tensorflow as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import tensorflow as tf  # noqa: E402  (after the switches above, which it reads once)
 
 
 def _threads(name: str, default: int) -> int:

@@ -43,8 +43,9 @@ import numpy as np
 
 from fedsim.training.batching import ClientData, batch_schedule, poisson_schedule, step_activity
 from fedsim.training.models import ModelSpec, build_keras_model
-from fedsim.rng import generator, tf_seed
+from fedsim.rng import tf_seed
 from fedsim.training.stacked import stacked_forward
+from fedsim.weights import flatten, flatten_stacked, unflatten_stacked
 from fedsim.training.tf_runtime import tf
 
 try:  # private, resolved once; _to_tensor falls back to tf.constant
@@ -400,49 +401,5 @@ def get_trainer(spec: ModelSpec, task: str, optimizer: str, momentum: float,
     return VectorizedTrainer(spec, task, optimizer, momentum, dpsgd)
 
 
-def flatten(weights, dtype=np.float64) -> np.ndarray:
-    """One model's tensors concatenated into one vector of ``dtype`` (a vector already flat
-    is only cast, without a copy when it has that dtype)."""
-    if isinstance(weights, np.ndarray) and weights.ndim == 1:
-        return weights.astype(dtype, copy=False)
-    return np.concatenate([np.asarray(w, dtype).ravel() for w in weights])
-
-
-def flatten_stacked(weights: list[np.ndarray], dtype=np.float64) -> np.ndarray:
-    """``[K, P]``: one row per client's tensors, in ``dtype``.
-
-    Written into one preallocated array (each layer cast in place): a concatenate-of-casts
-    makes a ``[K, P]`` temporary per layer.
-    """
-    k = weights[0].shape[0]
-    sizes = [int(np.prod(w.shape[1:])) for w in weights]
-    out = np.empty((k, sum(sizes)), dtype)
-    pos = 0
-    for w, n in zip(weights, sizes):
-        out[:, pos:pos + n] = np.asarray(w).reshape(k, n)
-        pos += n
-    return out
-
-
-def unflatten_stacked(flat: np.ndarray, shapes) -> list[np.ndarray]:
-    """``[K, P]`` → one contiguous ``[K, *shape]`` array per tensor (inverse of
-    :func:`flatten_stacked`)."""
-    k, out, pos = flat.shape[0], [], 0
-    for s in shapes:
-        n = int(np.prod(s))
-        out.append(np.ascontiguousarray(flat[:, pos:pos + n]).reshape(k, *s))
-        pos += n
-    return out
-
-
-def unflatten(vec: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    out, pos = [], 0
-    for s in shapes:
-        n = int(np.prod(s))
-        out.append(np.asarray(vec[pos:pos + n], np.float32).reshape(s))
-        pos += n
-    return out
-
-
-__all__ = ["ClientData", "TrainResult", "VectorizedTrainer", "batch_schedule", "flatten",
-           "flatten_stacked", "get_trainer", "unflatten", "unflatten_stacked", "generator"]
+__all__ = ["ClientData", "TrainResult", "VectorizedTrainer", "batch_schedule", "get_trainer",
+           "trace_ahead"]

@@ -16,7 +16,7 @@ from fedsim import Simulation, SimulationConfig
 from fedsim.engine.aggregators import Median, NormBounded, WeightedMean
 from fedsim.engine import poisoning as P
 from fedsim.config import DatasetConfig
-from fedsim.data.datasets import load_dataset
+from fedsim.data.load import load_dataset
 from fedsim.errors import ConfigError
 from fedsim.privacy.base import Aggregate, MechanismDriver, RoundContext, UpdateBatch
 from fedsim.privacy.zkp import L2NormProofs, RangeProofs

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fedsim import config as fconfig
+from fedsim.data import load
 from fedsim.config import SimulationConfig
 from fedsim.errors import ConfigError, IncompatibleConfigError
 
@@ -47,12 +48,20 @@ def cli(argv, capsys):
 
 
 # --------------------------------------------------------------------------- config only
+def checked(d: dict) -> SimulationConfig:
+    """A configuration validated, then checked against its file as building a federation does
+    (validation alone never opens the file)."""
+    cfg = SimulationConfig.from_dict(d)
+    load.check_files(cfg)
+    return cfg
+
+
 def test_config_validation_names_the_field(tmp_path):
     p = write(tmp_path, clean_rows())
     with pytest.raises(ConfigError, match=r"^dataset\.path: got None"):
         SimulationConfig.from_dict({"dataset": {"name": "csv"}})
     with pytest.raises(ConfigError, match=r"^dataset\.path: cannot read") as e:
-        SimulationConfig.from_dict({"dataset": {"name": "csv", "path": str(tmp_path / "no")}})
+        checked({"dataset": {"name": "csv", "path": str(tmp_path / "no")}})
     assert "\n" not in str(e.value)
     with pytest.raises(IncompatibleConfigError, match="partition.name.*only with dataset 'csv'"):
         SimulationConfig.from_dict({"partition": {"name": "natural"}})
@@ -60,16 +69,16 @@ def test_config_validation_names_the_field(tmp_path):
         SimulationConfig.from_dict({**csv_cfg(p), "partition": {"name": "natural"}})
     with pytest.raises(IncompatibleConfigError,
                        match=r"clients\.num_clients: got 10.*'hospital' has 3 distinct"):
-        SimulationConfig.from_dict({**csv_cfg(p, clients=10, partition_column="hospital"),
+        checked({**csv_cfg(p, clients=10, partition_column="hospital"),
                                     "partition": {"name": "natural"}})
     with pytest.raises(ConfigError, match=r"dataset\.label: no column 'result'.*'outcome'"):
-        SimulationConfig.from_dict(csv_cfg(p, label="result"))
+        checked(csv_cfg(p, label="result"))
     with pytest.raises(ConfigError, match=r"dataset\.columns\[1\]: no column 'wt'"):
-        SimulationConfig.from_dict(csv_cfg(p, columns=["age", "wt"]))
+        checked(csv_cfg(p, columns=["age", "wt"]))
     with pytest.raises(ConfigError, match=r"dataset\.missing"):
-        SimulationConfig.from_dict(csv_cfg(p, missing="guess"))
+        checked(csv_cfg(p, missing="guess"))
     with pytest.raises(ConfigError, match=r"dataset\.task_override"):
-        SimulationConfig.from_dict(csv_cfg(p, task_override="clustering"))
+        checked(csv_cfg(p, task_override="clustering"))
     # the csv keys are ignored by the built-in data sets
     assert SimulationConfig.from_dict({"dataset": {"path": "nowhere.csv"}}).task == \
         "classification"
@@ -80,16 +89,16 @@ def test_task_is_inferred_from_the_file_and_overridable(tmp_path):
     rows = ["x1,x2,grade,price"] + [f"{a:.3f},{b:.3f},{int(rng.integers(0, 3))},{a * 3 + b:.4f}"
                                      for a, b in rng.normal(size=(50, 2))]
     p = write(tmp_path, "\n".join(rows) + "\n")
-    cfg = SimulationConfig.from_dict(csv_cfg(p))
-    assert cfg.task == "regression" and cfg.model_name == "mlp"  # last column: price
-    cfg = SimulationConfig.from_dict(csv_cfg(p, label="grade"))
-    assert cfg.task == "classification"
-    assert SimulationConfig.from_dict(csv_cfg(p, label="grade",
+    cfg = checked(csv_cfg(p))
+    assert load.task_of(cfg) == "regression" and cfg.model_name == "mlp"  # last column: price
+    cfg = checked(csv_cfg(p, label="grade"))
+    assert load.task_of(cfg) == "classification"
+    assert checked(csv_cfg(p, label="grade",
                                               task_override="regression")).task == "regression"
     with pytest.raises(IncompatibleConfigError, match="model.name"):
-        SimulationConfig.from_dict({**csv_cfg(p), "model": {"name": "logistic"}})
+        checked({**csv_cfg(p), "model": {"name": "logistic"}})
     with pytest.raises(IncompatibleConfigError, match="model.name.*cnn"):
-        SimulationConfig.from_dict({**csv_cfg(p, label="grade"), "model": {"name": "cnn"}})
+        checked({**csv_cfg(p, label="grade"), "model": {"name": "cnn"}})
 
 
 def test_json_round_trip_and_schema(tmp_path):
@@ -112,16 +121,16 @@ def test_json_round_trip_and_schema(tmp_path):
 
 def test_file_metadata_cache_is_keyed_on_mtime_and_size_and_bounded(tmp_path):
     p = write(tmp_path, clean_rows())
-    a = fconfig.csv_info(p)
-    assert fconfig.csv_info(p) is a  # unchanged file: not read again
+    a = load.csv_info(p)
+    assert load.csv_info(p) is a  # unchanged file: not read again
     write(tmp_path, clean_rows().replace("outcome", "result"))
     os.utime(p, ns=(1, 1))
-    assert fconfig.csv_info(p) is not a and fconfig.csv_info(p)["label"] == "result"
-    for i in range(fconfig._CSV_INFO_MAX + 3):
-        fconfig.csv_info(write(tmp_path, clean_rows(20), f"f{i}.csv"))
-    assert len(fconfig._CSV_INFO) == fconfig._CSV_INFO_MAX
+    assert load.csv_info(p) is not a and load.csv_info(p)["label"] == "result"
+    for i in range(load.CSV_INFO.size + 3):
+        load.csv_info(write(tmp_path, clean_rows(20), f"f{i}.csv"))
+    assert len(load.CSV_INFO) == load.CSV_INFO.size
     # only metadata is kept: names, kinds, counts, never rows
-    assert set(fconfig.csv_info(p)) == {"name", "rows", "columns", "label", "task"}
+    assert set(load.csv_info(p)) == {"name", "rows", "columns", "label", "task"}
 
 
 # --------------------------------------------------------------------------- engine + CLI
@@ -136,7 +145,7 @@ def test_cli_clean_csv_classification(tmp_path, capsys):
     assert run["partition"]["labels"] == ["sick", "well"]
     assert len(run["rounds"]) == 3 and 0 <= run["rounds"][-1]["global"]["accuracy"] <= 1
     # the hospital column is a categorical feature here (no natural split asked for)
-    from fedsim.data.datasets import load_dataset
+    from fedsim.data.load import load_dataset
 
     ds = load_dataset(SimulationConfig.from_dict(csv_cfg(p, label="outcome")).dataset, 0)
     assert ds.feature_names == ("age", "sex=F", "sex=M", "hospital=H0", "hospital=H1",
@@ -164,7 +173,7 @@ def test_cli_messy_csv_error_drop_impute(tmp_path, capsys):
     assert rc == 2 and not (tmp_path / "o.json").exists()
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "messy.csv, line 2, column 'Age': missing value" in err and "impute" in err
-    from fedsim.data.datasets import load_csv_data
+    from fedsim.data.load import load_csv_data
 
     for policy, rows in (("drop", None), ("impute", 59)):
         cfg = SimulationConfig.from_dict(csv_cfg(p, clients=2, missing=policy))
@@ -264,7 +273,7 @@ def test_natural_split_by_hospital_converges(tmp_path):
     from fedsim.engine.simulation import build_federation
 
     fed = build_federation(SimulationConfig.from_dict(cfg))
-    from fedsim.data.datasets import load_csv_data
+    from fedsim.data.load import load_csv_data
 
     csv = load_csv_data(SimulationConfig.from_dict(cfg).dataset, 0)
     assert csv.client_names == ("site-0", "site-1", "site-2", "site-3")
@@ -281,7 +290,7 @@ def test_csv_of_a_builtin_set_gives_the_same_arrays(tmp_path):
     same test split, the same training-pool standardization."""
     from sklearn.datasets import load_breast_cancer
 
-    from fedsim.data.datasets import load_dataset
+    from fedsim.data.load import load_dataset
 
     d = load_breast_cancer()
     p = tmp_path / "bc01.csv"

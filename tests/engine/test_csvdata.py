@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fedsim.config import PartitionConfig
 from fedsim.data.csvfile import (CSVColumnError, CSVData, CSVOptions, CSVParseError,
-                            CSVTooLargeError, CSVValueError, inspect_csv, load_csv,
-                            natural_partition)
+                                 CSVTooLargeError, CSVValueError, inspect_csv, load_csv)
+from fedsim.data.partition import partition_pool
 from fedsim.errors import ConfigError
 
 
@@ -49,7 +50,8 @@ def test_clean_classification_with_natural_partition(tmp_path):
     assert d.client_names == ("H0", "H1", "H2")
     allidx = np.concatenate(d.client_indices)
     assert sorted(allidx.tolist()) == list(range(len(ds.x_train)))
-    part = natural_partition(d, val_fraction=0.2, seed=0)
+    part = partition_pool(ds.y_train, ds.num_features, 3, PartitionConfig(name="natural", min_samples=2),
+                          0.2, 0, d.client_indices, d.client_names)
     assert part.num_clients == 3 and all(m.sum() >= 1 for m in part.val_mask)
     # the same seed gives the same split and encoding
     again = load_csv(p, CSVOptions(label="outcome", partition_column="hospital"), seed=0)

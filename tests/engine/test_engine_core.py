@@ -340,7 +340,7 @@ def test_schema_command_prints_the_schema():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "fedsim.schema"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "fedsim.config.schema"], capture_output=True,
                          text=True, check=True)
     assert json.loads(out.stdout)["properties"]["rounds"]["maximum"] == 10_000
 

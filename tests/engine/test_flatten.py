@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedsim.training.trainer import flatten_stacked, unflatten_stacked
+from fedsim.weights import flatten_stacked, unflatten_stacked
 
 
 @settings(max_examples=60, deadline=None)

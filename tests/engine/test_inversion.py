@@ -19,7 +19,7 @@ tf = pytest.importorskip("tensorflow")
 
 from fedsim.tools import inversion as inv  # noqa: E402
 from fedsim.config import DatasetConfig  # noqa: E402
-from fedsim.data.datasets import load_dataset  # noqa: E402
+from fedsim.data.load import load_dataset  # noqa: E402
 from fedsim.training.models import ModelSpec, initial_weights  # noqa: E402
 
 

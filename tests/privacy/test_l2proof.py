@@ -1,4 +1,4 @@
-"""L2 norm-bound zero-knowledge proofs (fedsim.privacy.l2proof, RoFL-style)."""
+"""L2 norm-bound zero-knowledge proofs (fedsim.privacy.zkp.l2_proof, RoFL-style)."""
 
 import dataclasses
 import math
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fedsim.privacy import l2proof as l2
+from fedsim.privacy.zkp import l2_proof as l2
 from fedsim.privacy.zkp import ORDER, commit
 from fedsim.rng import generator
 

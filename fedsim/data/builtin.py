@@ -1,5 +1,7 @@
 """Built-in data sets, loaded or generated locally (nothing is downloaded at run time).
 
+Each is standardized and split as :mod:`fedsim.data.dataset` describes.
+
 - ``digits``: scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes).
 - ``breast_cancer``: scikit-learn's bundled Wisconsin breast-cancer table (569 rows, 30
   features, 2 classes).
@@ -10,59 +12,17 @@
   decision boundaries can be drawn.
 - ``csv``: the user's own file (``dataset.path``), read, checked and encoded by
   :mod:`fedsim.data.csvfile` (numeric columns standardized as below, categorical ones one-hot).
-
-Preprocessing (the article's step 2, "localize data"): the server keeps a held-out, stratified
-test set (``test_fraction``). Features are standardized with the mean and standard deviation of
-the *training pool only* — the union of all clients' data, never the test set. In a real
-deployment those two statistics are exactly what one round of federated analytics computes
-(each client sends Σx, Σx² and its count; a secure sum hides the individual terms), so using
-them here does not give the simulation knowledge a federation could not have. The regression
-target is standardized the same way, so a mean predictor has MSE ≈ 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from fedsim.config import DatasetConfig
+from fedsim.data.dataset import Dataset, label_strata, stratified_test_split
 from fedsim.rng import generator
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A standardized data set split into a training pool and the server's test set."""
-
-    name: str
-    task: str  # "classification" or "regression"
-    x_train: np.ndarray  # float32 [n, *feature_shape]
-    y_train: np.ndarray  # int32 labels, or float32 targets
-    x_test: np.ndarray
-    y_test: np.ndarray
-    num_classes: int  # 1 for regression
-    feature_names: tuple[str, ...]
-    class_names: tuple[str, ...]
-    image_shape: tuple[int, int] | None = None  # (8, 8) for digits
-    feature_mean: np.ndarray | None = None
-    feature_std: np.ndarray | None = None
-
-    @property
-    def num_features(self) -> int:
-        return int(np.prod(self.x_train.shape[1:]))
-
-    def strata(self, bins: int = 5) -> np.ndarray:
-        """Labels for stratification/label skew: classes, or target quantile bins for regression."""
-        return label_strata(self.y_train, self.task, bins)
-
-
-def label_strata(y: np.ndarray, task: str, bins: int = 5) -> np.ndarray:
-    """Class labels as-is; regression targets cut into ``bins`` equal-count bins."""
-    if task == "classification":
-        return np.asarray(y, np.int64)
-    edges = np.quantile(y, np.linspace(0, 1, bins + 1)[1:-1])
-    return np.searchsorted(edges, y, side="right").astype(np.int64)
 
 
 def _raw(cfg: DatasetConfig, seed: int):
@@ -118,62 +78,10 @@ def make_2d(shape: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np
     return x.astype(np.float64), y.astype(np.int64)
 
 
-def _stratified_test_split(strata: np.ndarray, frac: float, seed: int) -> np.ndarray:
-    """Boolean mask of test rows: ``frac`` of every stratum, chosen by a seeded shuffle."""
-    rng = generator(seed, "test-split")
-    test = np.zeros(len(strata), bool)
-    for s in np.unique(strata):
-        idx = np.flatnonzero(strata == s)
-        rng.shuffle(idx)
-        test[idx[: int(round(frac * len(idx)))]] = True
-    return test
-
-
-def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
-    """Load (or generate) ``cfg.name``, hold out the server's test set and standardize.
-
-    Cached per (config, seed): the result is immutable (arrays are made read-only), so it is
-    safe to share between simulations and Streamlit sessions. A CSV is cached on its path,
-    modification time and size too, so an edited file is read again.
-    """
-    if cfg.name == "csv":
-        return load_csv_data(cfg, seed).dataset
-    return _load_builtin(cfg, seed)
-
-
-def load_csv_data(cfg: DatasetConfig, seed: int):
-    """The :class:`fedsim.data.csvfile.CSVData` of a ``csv`` data set (the Dataset plus the natural
-    partition's client rows and the loading report). Errors are ``ConfigError``s naming the
-    line and column."""
-    import os
-
-    from fedsim.data.csvfile import CSVError
-
-    try:
-        st = os.stat(cfg.path)
-    except (OSError, TypeError) as exc:
-        raise CSVError(f"dataset.path: cannot read {cfg.path!r}: "
-                       f"{getattr(exc, 'strerror', None) or exc}", value=cfg.path) from None
-    return _load_csv_cached(os.path.abspath(cfg.path), st.st_mtime_ns, st.st_size, cfg.label,
-                            cfg.task_override, cfg.columns, cfg.categorical, cfg.numeric,
-                            cfg.missing, cfg.partition_column, cfg.test_fraction, seed)
-
-
-@lru_cache(maxsize=4)
-def _load_csv_cached(path, _mtime, _size, label, task, columns, categorical, numeric, missing,
-                     partition_column, test_fraction, seed):
-    from fedsim.data.csvfile import CSVOptions, load_csv
-
-    opts = CSVOptions(label=label, task=task, columns=columns, categorical=categorical,
-                      numeric=numeric, missing=missing, partition_column=partition_column,
-                      test_fraction=test_fraction)
-    return load_csv(path, opts, seed)
-
-
 @lru_cache(maxsize=16)
-def _load_builtin(cfg: DatasetConfig, seed: int) -> Dataset:
+def load_builtin(cfg: DatasetConfig, seed: int) -> Dataset:
     x, y, task, num_classes, feats, classes, image_shape = _raw(cfg, seed)
-    test = _stratified_test_split(label_strata(y, task), cfg.test_fraction, seed)
+    test = stratified_test_split(label_strata(y, task), cfg.test_fraction, seed)
     xtr, xte, ytr, yte = x[~test], x[test], y[~test], y[test]
     mean, std = xtr.mean(axis=0), xtr.std(axis=0)
     std = np.where(std > 1e-8, std, 1.0)  # constant pixels (digits' borders) stay 0

@@ -1,29 +1,8 @@
-"""Zero-knowledge range proofs on committed update coordinates (input validation, RoFL-style).
-
-Secure aggregation and HE hide each update, which also hides a poisoned one. RoFL (Lycklama,
-Burkhalter et al., S&P 2023) restores accountability: every client commits to its update and
-proves in zero knowledge that it is bounded, the server drops clients whose proofs fail, and
-checks that the accepted commitments add up to the aggregate it used. This module does that for
-an L∞ bound on ``coordinates`` randomly chosen coordinates.
-
-**Commitments** (Pedersen 1991) on ed25519 via libsodium (``pynacl``):
-C = m·V + r·B, where B is ed25519's standard base point and V = from_uniform(SHA-512(tag)),
-a point nobody knows the discrete logarithm of (so nobody can open C two ways). The blinding
-factor goes on B because libsodium's fixed-base multiplication is ~4× faster than its
-variable-base one (33 vs 121 µs measured here), and every response below multiplies B.
-Commitments are additive: C(m1, r1) + C(m2, r2) = C(m1 + m2, r1 + r2).
-
-**Range proof by bit decomposition.** A coordinate x ∈ [-bound, bound] is mapped to an integer
-v = round((x + bound)/δ) with δ = 2·bound/(2^L − 1), so v ∈ [0, 2^L − 1] exactly when x is in
-range (up to rounding). The client commits to each bit b_i of v with randomness r_i chosen so
-that Σ 2^i r_i = r; then Σ 2^i·C_i = C_v holds homomorphically iff v = Σ 2^i b_i, which the
-verifier checks with L doublings and additions. For each C_i the client gives a
-Cramer–Damgård–Schoenmakers (CRYPTO 1994) OR-proof that C_i opens to 0 or to 1: a Schnorr proof
-of knowledge of r_i for "C_i = r_i·B" OR "C_i − V = r_i·B", where the branch that is false is
-simulated and the two challenges must add up to the Fiat–Shamir hash of the transcript
-(SHA-512 of a domain tag, round, client, coordinate, bit, C_v, C_i and both announcements).
-A value out of range has no such decomposition: a cheating client's bits (its value mod 2^L)
-do not add up to C_v and the proof is rejected. Each bit costs 32 + 128 bytes.
+"""Zero-knowledge proofs as a step of the privacy pipeline (RoFL, Lycklama, Burkhalter et al.,
+S&P 2023): every client commits to its update and proves it is bounded — an L∞ bound on
+randomly chosen coordinates (:mod:`.range_proof`) or an L2 bound on the whole update or one
+weight tensor (:mod:`.l2_proof`) — the server drops clients whose proofs fail and checks that
+the accepted commitments add up to the aggregate it used.
 
 **Which coordinates.** The checked coordinates are the same for all clients (so commitments
 can be added per coordinate) and come from a public per-round random stream,
@@ -40,206 +19,26 @@ openings travel inside the secure sum; here :meth:`RangeProofs.receive` adds the
 clients' openings directly, which reveals no more than that sum.
 
 **Randomness.** Blinding factors and proof nonces come from named seeded streams for
-reproducibility; a real client must draw them from ``os.urandom``
-(``crypto_core_ed25519_scalar_random``), since predictable nonces leak the committed values.
+reproducibility; a real client must draw them from ``os.urandom``, since predictable nonces
+leak the committed values.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
 import time
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import numpy as np
-from nacl import bindings as sodium
-from nacl.exceptions import CryptoError
-from nacl.exceptions import RuntimeError as SodiumRuntimeError
-from nacl.exceptions import ValueError as SodiumValueError
 
-from fedsim.rng import generator
-from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
 from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
-
-#: ℓ, the order of ed25519's prime-order subgroup.
-ORDER = 2 ** 252 + 27742317777372353535851937790883648493
-POINT_BYTES = 32
-SCALAR_BYTES = 32
-RESPONSE_BYTES = 4 * SCALAR_BYTES          # (e0, e1, z0, z1)
-IDENTITY = b"\x01" + b"\x00" * 31
-DOMAIN = b"fedsim/zkp/v1"
-#: B, the blinding base (ed25519's standard base point, fast fixed-base multiplication).
-BLIND_BASE = sodium.crypto_scalarmult_ed25519_base_noclamp((1).to_bytes(32, "little"))
-#: V, the value base: hashed to the curve, so nobody knows log_B V.
-VALUE_BASE = sodium.crypto_core_ed25519_from_uniform(
-    hashlib.sha512(DOMAIN + b"/pedersen-value-base").digest()[:32])
-_BAD = (CryptoError, SodiumRuntimeError, SodiumValueError, ValueError, TypeError)
+from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
+from fedsim.privacy.zkp.group import IDENTITY, ORDER, add, commit, mul, random_scalar, safe_add
+from fedsim.privacy.zkp.l2_proof import check_l2, prove_l2_with_openings, quantize_l2
+from fedsim.privacy.zkp.range_proof import RangeProof, prove_coordinate, verify_range_proof
+from fedsim.rng import generator
 
 
-# --------------------------------------------------------------------------- group helpers
-def _scalar(x: int) -> bytes:
-    return (x % ORDER).to_bytes(SCALAR_BYTES, "little")
-
-
-def _mul_base(s: int) -> bytes:
-    """s·B; libsodium refuses a zero scalar (identity result), so handle it here."""
-    s %= ORDER
-    return IDENTITY if s == 0 else sodium.crypto_scalarmult_ed25519_base_noclamp(_scalar(s))
-
-
-def _mul(s: int, point: bytes) -> bytes:
-    """s·P for a variable point P (identity-safe)."""
-    s %= ORDER
-    if s == 0 or point == IDENTITY:
-        return IDENTITY
-    if s == 1:
-        return point
-    return sodium.crypto_scalarmult_ed25519_noclamp(_scalar(s), point)
-
-
-def _add(p: bytes, q: bytes) -> bytes:
-    return sodium.crypto_core_ed25519_add(p, q)
-
-
-def _sub(p: bytes, q: bytes) -> bytes:
-    return sodium.crypto_core_ed25519_sub(p, q)
-
-
-def commit(m: int, r: int) -> bytes:
-    """Pedersen commitment C = m·V + r·B (m, r taken modulo ℓ)."""
-    m %= ORDER
-    mv = IDENTITY if m == 0 else VALUE_BASE if m == 1 else _mul(m, VALUE_BASE)
-    return _add(mv, _mul_base(r))
-
-
-def _valid_point(p: bytes) -> bool:
-    # Canonical encoding, on the curve, in the prime-order subgroup, not of small order.
-    return (isinstance(p, bytes) and len(p) == POINT_BYTES and
-            (p == IDENTITY or sodium.crypto_core_ed25519_is_valid_point(p)))
-
-
-def _random_scalar(rng: np.random.Generator) -> int:
-    # 512 uniform bits reduced mod ℓ: statistically uniform. Seeded for reproducibility only.
-    return int.from_bytes(rng.bytes(64), "little") % ORDER
-
-
-def _challenge(context: bytes, c: bytes, a0: bytes, a1: bytes) -> int:
-    return int.from_bytes(hashlib.sha512(context + c + a0 + a1).digest(), "little") % ORDER
-
-
-# --------------------------------------------------------------------------- proofs
-@dataclass(frozen=True)
-class CoordinateProof:
-    """The proof that one committed coordinate lies in range."""
-
-    index: int                          # which coordinate (public: the challenge)
-    commitment: bytes                   # C_v
-    bit_commitments: tuple[bytes, ...]  # C_0 … C_{L-1}
-    responses: tuple[bytes, ...]        # per bit: e0 ‖ e1 ‖ z0 ‖ z1
-
-    @property
-    def nbytes(self) -> int:
-        return POINT_BYTES + len(self.bit_commitments) * (POINT_BYTES + RESPONSE_BYTES)
-
-
-@dataclass(frozen=True)
-class RangeProof:
-    """One client's proofs for all checked coordinates of one round."""
-
-    client_id: int
-    round: int
-    bits: int
-    coordinates: tuple[CoordinateProof, ...]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(c.nbytes for c in self.coordinates)
-
-
-def _bit_context(rnd: int, cid: int, index: int, bit: int, c_v: bytes) -> bytes:
-    return DOMAIN + b"/bit" + struct.pack("<QQQB", rnd, cid, index, bit) + c_v
-
-
-def prove_coordinate(v: int, r: int, bits: int, rnd: int, cid: int, index: int,
-                     rng: np.random.Generator) -> CoordinateProof:
-    """Commit to v with randomness r and prove v ∈ [0, 2^bits).
-
-    An honest v is in range. For any other v the prover still runs (a cheating client uses v
-    mod 2^bits for the bits), and the verifier's sum check fails.
-    """
-    c_v = commit(v, r)
-    low = v % (1 << bits)
-    b = [(low >> i) & 1 for i in range(bits)]
-    rs = [0] + [_random_scalar(rng) for _ in range(1, bits)]
-    rs[0] = (r - sum((1 << i) * rs[i] for i in range(1, bits))) % ORDER   # Σ 2^i r_i = r
-    cs, resp = [], []
-    for i in range(bits):
-        c_i = commit(b[i], rs[i])
-        stmts = (c_i, _sub(c_i, VALUE_BASE))        # branch j: stmts[j] = r_i·B iff b_i = j
-        real, fake = b[i], 1 - b[i]
-        e = [0, 0]
-        z = [0, 0]
-        a = [b"", b""]
-        e[fake], z[fake] = _random_scalar(rng), _random_scalar(rng)
-        a[fake] = _sub(_mul_base(z[fake]), _mul(e[fake], stmts[fake]))   # simulated branch
-        k = _random_scalar(rng)
-        a[real] = _mul_base(k)
-        total = _challenge(_bit_context(rnd, cid, index, i, c_v), c_i, a[0], a[1])
-        e[real] = (total - e[fake]) % ORDER
-        z[real] = (k + e[real] * rs[i]) % ORDER
-        cs.append(c_i)
-        resp.append(b"".join(_scalar(x) for x in (e[0], e[1], z[0], z[1])))
-    return CoordinateProof(index, c_v, tuple(cs), tuple(resp))
-
-
-def verify_coordinate(p: CoordinateProof, bits: int, rnd: int, cid: int) -> tuple[bool, str]:
-    """Check one coordinate's proof; returns (ok, reason)."""
-    try:
-        if len(p.bit_commitments) != bits or len(p.responses) != bits:
-            return False, f"coordinate {p.index}: expected {bits} bits"
-        if not _valid_point(p.commitment):
-            return False, f"coordinate {p.index}: the commitment is not a valid group element"
-        for i, (c_i, r) in enumerate(zip(p.bit_commitments, p.responses)):
-            if not _valid_point(c_i) or len(r) != RESPONSE_BYTES:
-                return False, f"coordinate {p.index} bit {i}: malformed commitment or response"
-            e0, e1, z0, z1 = (int.from_bytes(r[o:o + SCALAR_BYTES], "little")
-                              for o in range(0, RESPONSE_BYTES, SCALAR_BYTES))
-            if max(e0, e1, z0, z1) >= ORDER:
-                return False, f"coordinate {p.index} bit {i}: non-canonical scalar"
-            a0 = _sub(_mul_base(z0), _mul(e0, c_i))
-            a1 = _sub(_mul_base(z1), _mul(e1, _sub(c_i, VALUE_BASE)))
-            if (e0 + e1) % ORDER != _challenge(_bit_context(rnd, cid, p.index, i, p.commitment),
-                                               c_i, a0, a1):
-                return False, (f"coordinate {p.index} bit {i}: the OR-proof fails (not a "
-                               "commitment to 0 or 1)")
-        acc = p.bit_commitments[-1]
-        for c_i in reversed(p.bit_commitments[:-1]):      # Horner: Σ 2^i C_i
-            acc = _add(_add(acc, acc), c_i)
-        if acc != p.commitment:
-            return False, (f"coordinate {p.index}: the bits do not add up to the committed "
-                           f"value (out of range)")
-    except _BAD as exc:       # libsodium rejects malformed points
-        return False, f"coordinate {p.index}: invalid group element ({exc})"
-    return True, "ok"
-
-
-def verify_range_proof(proof: RangeProof, expected_coords: Iterable[int], bits: int,
-                       rnd: int, cid: int) -> tuple[bool, str]:
-    """Check a client's whole proof against the round's challenge; returns (ok, reason)."""
-    expected = tuple(int(j) for j in expected_coords)
-    if proof.client_id != cid or proof.round != rnd or proof.bits != bits:
-        return False, "proof made for another client, round or bit width"
-    if tuple(c.index for c in proof.coordinates) != expected:
-        return False, "proof does not cover the challenged coordinates"
-    for cp in proof.coordinates:
-        ok, reason = verify_coordinate(cp, bits, rnd, cid)
-        if not ok:
-            return False, reason
-    return True, "ok"
-
-
-# --------------------------------------------------------------------------- mechanism
 @dataclass(frozen=True)
 class ZKPUpload:
     """One client's row: its proof (sent), and its openings (v_k, r_k per checked coordinate),
@@ -321,7 +120,7 @@ class RangeProofs(Mechanism):
                 deltas[row] = clipped
             rng = generator(ctx.seed, "zkp", ctx.round, "prover", u)
             values = self.to_grid(deltas[row, coords])
-            rand = [_random_scalar(rng) for _ in coords]
+            rand = [random_scalar(rng) for _ in coords]
             proofs = tuple(prove_coordinate(int(v), r, self.bits, ctx.round, u, int(j), rng)
                            for v, r, j in zip(values, rand, coords))
             proof = RangeProof(u, ctx.round, self.bits, proofs)
@@ -372,7 +171,7 @@ class RangeProofs(Mechanism):
             for k in range(len(coords)):
                 acc = IDENTITY
                 for weight, up in zip(wi, ups):
-                    acc = _add(acc, _mul(weight, up.proof.coordinates[k].commitment))
+                    acc = add(acc, mul(weight, up.proof.coordinates[k].commitment))
                 sums.append(acc)
             # Stand-in for the secure sum of the openings (RoFL sends them inside it).
             pending["commit_sums"] = sums
@@ -420,7 +219,7 @@ class L2Upload:
     (x_i, r_i), which only enter the aggregate check as a sum."""
 
     client_id: int
-    proof: object  # fedsim.privacy.l2proof.L2Proof
+    proof: object  # fedsim.privacy.zkp.l2_proof.L2Proof
     values: tuple[int, ...]
     randomness: tuple[int, ...]
     prove_ms: float
@@ -428,17 +227,17 @@ class L2Upload:
 
 class L2NormProofs(Mechanism):
     """Clients prove ‖Δ‖₂ ≤ ``bound`` on the committed update (RoFL, Lycklama et al. S&P 2023;
-    the proof is :mod:`fedsim.privacy.l2proof`); the server drops failures and checks the
+    the proof is :mod:`fedsim.privacy.zkp.l2_proof`); the server drops failures and checks the
     accepted commitments against the aggregate, as :class:`RangeProofs` does.
 
     Unlike sampled L∞ range proofs this bounds the update's *size*: a boosted update whose
     every coordinate is within the L∞ bound is still rejected. The proved vector is the whole
     flat update, or only ``part`` (a slice: one weight tensor, ``privacy.zkp.layer``), because
     proving costs ~3 ms and verifying ~4 ms per coordinate per client (measured, see
-    :mod:`fedsim.privacy.l2proof`); a bound on one layer does not bound the others.
+    :mod:`fedsim.privacy.zkp.l2_proof`); a bound on one layer does not bound the others.
 
     Honest clients clip the proved part to L2 norm ``clip`` (default ``bound``) and commit to
-    trunc(Δ·127/bound), which never exceeds the bound (:func:`~fedsim.privacy.l2proof.quantize_l2`),
+    trunc(Δ·127/bound), which never exceeds the bound (:func:`~fedsim.privacy.zkp.l2_proof.quantize_l2`),
     so they always verify; clients in ``malicious_ids`` commit to what they hold unclipped.
     """
 
@@ -463,7 +262,6 @@ class L2NormProofs(Mechanism):
 
     # ---- client side
     def client(self, ctx: RoundContext, state, batch: UpdateBatch):
-        from fedsim.privacy.l2proof import prove_l2_with_openings, quantize_l2
 
         ids = tuple(int(c) for c in batch.client_ids)
         sl = self._part(batch.deltas.shape[1])
@@ -506,7 +304,6 @@ class L2NormProofs(Mechanism):
 
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
-        from fedsim.privacy.l2proof import check_l2
 
         accepted, report = verify_all(batch, self.name, lambda up, u: check_l2(
             up.proof.commitments, up.proof, L2_UNITS, round=ctx.round, client_id=u), norm="l2")
@@ -516,7 +313,6 @@ class L2NormProofs(Mechanism):
     def server(self, ctx: RoundContext, state, agg: Aggregate, accepted: UpdateBatch):
         if self.name not in accepted.payload:
             return agg, state, None
-        from fedsim.privacy.l2proof import _safe_add
 
         t0 = time.perf_counter()
         w = np.asarray(accepted.weights, np.float64)
@@ -537,7 +333,7 @@ class L2NormProofs(Mechanism):
             acc, m, r = IDENTITY, 0, 0
             for weight, up in zip(wi, ups):
                 c = up.proof.commitments[i]
-                acc = _safe_add(acc, _mul(weight, c))
+                acc = safe_add(acc, mul(weight, c))
                 m += weight * up.values[i]
                 r += weight * up.randomness[i]
             # Stand-in for the secure sum of the openings (RoFL sends them inside it).
@@ -590,7 +386,7 @@ def _layer_slice(cfg, layer: int, layer_slices) -> slice:
     from fedsim.errors import ConfigError
 
     if layer_slices is None:  # the pipeline did not pass them: the model's shapes give them
-        from fedsim.data.datasets import load_dataset
+        from fedsim.data.load import load_dataset
         from fedsim.training.models import ModelSpec, initial_weights
 
         data = load_dataset(cfg.dataset, cfg.seed)

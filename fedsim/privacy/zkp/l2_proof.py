@@ -69,9 +69,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fedsim.privacy.zkp import (IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES, VALUE_BASE, _BAD,
-                  CoordinateProof, _add, _mul, _mul_base, _random_scalar, _scalar,
-                  _valid_point, commit, prove_coordinate, verify_coordinate)
+from fedsim.privacy.zkp.group import (BAD, IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES,
+                                      SCALAR_BYTES, VALUE_BASE, commit, mul, mul_base,
+                                      mul_value, random_scalar, safe_add, safe_sub,
+                                      scalar, valid_point)
+from fedsim.privacy.zkp.range_proof import CoordinateProof, prove_coordinate, verify_coordinate
 
 DOMAIN = b"fedsim/l2proof/v1"
 #: The ``index`` under which the sum-of-squares range proof is bound (coordinates use 0…n−1).
@@ -194,37 +196,9 @@ def _square_challenge(digest: bytes, i: int, c: bytes, d: bytes, a1: bytes, a2: 
     return int.from_bytes(h.digest(), "little") % ORDER
 
 
-def _mul_value(m: int) -> bytes:
-    """m·V, cheap for m ∈ {0, 1}."""
-    m %= ORDER
-    return IDENTITY if m == 0 else VALUE_BASE if m == 1 else _mul(m, VALUE_BASE)
-
-
-def _safe_add(p: bytes, q: bytes) -> bytes:
-    """P + Q where either may be the identity (libsodium refuses identity inputs/results)."""
-    if p == IDENTITY:
-        return q
-    if q == IDENTITY:
-        return p
-    if p == _neg(q):
-        return IDENTITY
-    return _add(p, q)
-
-
-def _neg(p: bytes) -> bytes:
-    """−P for an ed25519 encoding: flip the sign bit of x (identity and x = 0 points stay)."""
-    if p == IDENTITY:
-        return p
-    return p[:31] + bytes([p[31] ^ 0x80])
-
-
-def _safe_sub(p: bytes, q: bytes) -> bytes:
-    return _safe_add(p, _neg(q)) if q != IDENTITY else p
-
-
 def _combo(s: int, g: bytes, t: int) -> bytes:
     """s·G + t·B (identity-safe)."""
-    return _safe_add(_mul(s, g) if g != VALUE_BASE else _mul_value(s), _mul_base(t))
+    return safe_add(mul(s, g) if g != VALUE_BASE else mul_value(s), mul_base(t))
 
 
 # --------------------------------------------------------------------------- prove / verify
@@ -239,11 +213,11 @@ def prove_l2_with_openings(quantized_vector, bound, *, rng=None, round: int = 0,
     k, L = coordinate_bits(bound), sum_bits(bound)
     rng = _OsRandom() if rng is None else rng
     n = len(x)
-    r = ([_random_scalar(rng) for _ in range(n)] if randomness is None
+    r = ([random_scalar(rng) for _ in range(n)] if randomness is None
          else [int(v) % ORDER for v in randomness])
     if len(r) != n:
         raise ValueError(f"randomness has {len(r)} entries for {n} coordinates")
-    t = [_random_scalar(rng) for _ in range(n)]
+    t = [random_scalar(rng) for _ in range(n)]
     cs = [commit(xi, ri) for xi, ri in zip(x, r)]
     ds = [commit(xi * xi, ti) for xi, ti in zip(x, t)]
     digest = _statement_digest(round, client_id, bsq, cs, ds)
@@ -251,12 +225,12 @@ def prove_l2_with_openings(quantized_vector, bound, *, rng=None, round: int = 0,
     squares = []
     for i, (xi, ri, ti, ci, di) in enumerate(zip(x, r, t, cs, ds)):
         rho = (ti - xi * ri) % ORDER
-        a, b, c = (_random_scalar(rng) for _ in range(3))
+        a, b, c = (random_scalar(rng) for _ in range(3))
         a1 = _combo(a, VALUE_BASE, b)
         a2 = _combo(a, ci, c)
         e = _square_challenge(digest, i, ci, di, a1, a2)
         zs = ((a + e * xi) % ORDER, (b + e * ri) % ORDER, (c + e * rho) % ORDER)
-        squares.append(a1 + a2 + b"".join(_scalar(z) for z in zs))
+        squares.append(a1 + a2 + b"".join(scalar(z) for z in zs))
 
     coord = tuple(prove_coordinate(xi + m_shift, ri, k, round, client_id, i, rng)
                   for i, (xi, ri) in enumerate(zip(x, r)))
@@ -319,7 +293,7 @@ def check_l2(commitments: Sequence[bytes], proof: L2Proof, bound, *,
                 len(proof.coordinate_proofs) == n):
             return False, "proof has the wrong number of parts"
         for p in (*cs, *proof.square_commitments):
-            if not _valid_point(p):
+            if not valid_point(p):
                 return False, "a commitment is not a valid group element"
         digest = _statement_digest(proof.round, proof.client_id, bsq, cs, proof.square_commitments)
 
@@ -332,18 +306,18 @@ def check_l2(commitments: Sequence[bytes], proof: L2Proof, bound, *,
                           for o in range(2 * POINT_BYTES, SQUARE_PROOF_BYTES, SCALAR_BYTES))
             if max(zx, zr, zp) >= ORDER:
                 return False, f"coordinate {i}: non-canonical scalar in the square proof"
-            if not (_valid_point(a1) and _valid_point(a2)):
+            if not (valid_point(a1) and valid_point(a2)):
                 return False, f"coordinate {i}: square-proof announcement is not a valid point"
             e = _square_challenge(digest, i, ci, di, a1, a2)
-            if _combo(zx, VALUE_BASE, zr) != _safe_add(a1, _mul(e, ci)):
+            if _combo(zx, VALUE_BASE, zr) != safe_add(a1, mul(e, ci)):
                 return False, f"coordinate {i}: the square proof does not open C_i"
-            if _combo(zx, ci, zp) != _safe_add(a2, _mul(e, di)):
+            if _combo(zx, ci, zp) != safe_add(a2, mul(e, di)):
                 return False, f"coordinate {i}: D_i is not a commitment to the square of x_i"
 
         # 5. per-coordinate range (no wrap-around)
-        shift = _mul_value(m_shift)
+        shift = mul_value(m_shift)
         for i, (ci, cp) in enumerate(zip(cs, proof.coordinate_proofs)):
-            if cp.index != i or cp.commitment != _safe_add(ci, shift):
+            if cp.index != i or cp.commitment != safe_add(ci, shift):
                 return False, f"coordinate {i}: range proof is for another commitment"
             ok, why = verify_coordinate(cp, k, proof.round, proof.client_id)
             if not ok:
@@ -352,15 +326,15 @@ def check_l2(commitments: Sequence[bytes], proof: L2Proof, bound, *,
         # 4. range proof on B² − Σ x_i²
         s_commit = IDENTITY
         for di in proof.square_commitments:
-            s_commit = _safe_add(s_commit, di)
-        expected = _safe_sub(_mul_value(bsq), s_commit)
+            s_commit = safe_add(s_commit, di)
+        expected = safe_sub(mul_value(bsq), s_commit)
         sp = proof.sum_proof
         if sp.index != SUM_INDEX or sp.commitment != expected:
             return False, "sum-of-squares range proof is for another commitment"
         ok, why = verify_coordinate(sp, L, proof.round, proof.client_id)
         if not ok:
             return False, "the sum of squares exceeds the bound: " + why.split(": ", 1)[-1]
-    except _BAD as exc:
+    except BAD as exc:
         return False, f"invalid group element ({exc})"
     except (AttributeError, IndexError) as exc:
         return False, f"malformed proof ({exc})"
@@ -381,5 +355,5 @@ def commitment_sum(commitments_per_client: Sequence[Sequence[bytes]]) -> list[by
         return []
     out = rows[0][:]
     for row in rows[1:]:
-        out = [_safe_add(a, b) for a, b in zip(out, row)]
+        out = [safe_add(a, b) for a, b in zip(out, row)]
     return out
