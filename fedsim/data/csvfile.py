@@ -47,6 +47,13 @@ from fedsim.errors import ConfigError
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
+#: Bounds checked while the text is read, before any array is built: a 15 MB file of one
+#: 15 MB cell (under the byte cap) made NumPy ask for a 1.2 GiB fixed-width string array,
+#: and a file of tens of thousands of columns cost seconds of the shared server's CPU.
+#: Category names and numbers are far shorter than 200 characters; 500 columns one-hot
+#: encoded are already wider than any model the classroom caps allow.
+MAX_CELL_CHARS = 200
+MAX_COLUMNS = 500
 MAX_CLASSES_AUTO = 20
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 TASKS = ("auto", "classification", "regression")
@@ -69,7 +76,8 @@ class CSVParseError(CSVError):
 
 
 class CSVTooLargeError(CSVError):
-    """Over :data:`MAX_BYTES` or :data:`MAX_ROWS`."""
+    """Over :data:`MAX_BYTES`, :data:`MAX_ROWS`, :data:`MAX_COLUMNS` or
+    :data:`MAX_CELL_CHARS`, or too large to hold in memory."""
 
 
 class CSVValueError(CSVError):
@@ -190,6 +198,7 @@ def read_table(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS):
                             "not CSV text", line=line)
     if not text.strip():
         raise CSVParseError(f"{name}: the file is empty; expected a header line and rows")
+    _check_shape(text, name)
     try:
         df = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                          na_filter=False, skip_blank_lines=False, engine="c",
@@ -222,6 +231,7 @@ def read_table(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS):
         seen[h] = j
     body = df.iloc[1:].reset_index(drop=True)
     body.columns = header
+    _check_cells(body, name)
     body = body.apply(lambda s: s.str.strip())
     lines = np.arange(len(body)) + 2
     blank = (body == "").all(axis=1).to_numpy()
@@ -233,6 +243,32 @@ def read_table(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS):
     if len(body) == 0:
         raise CSVParseError(f"{name}: a header but no data rows")
     return body, lines, name
+
+
+def _check_shape(text: str, name: str) -> None:
+    """Refuse very wide files and very long unquoted cells before pandas parses anything
+    (a C-speed scan of the text)."""
+    header = text.split("\n", 1)[0]
+    if header.count(",") + 1 > MAX_COLUMNS:
+        raise CSVTooLargeError(f"{_where(name, 1)}: {header.count(',') + 1:,} columns; the "
+                               f"limit is {MAX_COLUMNS} columns: keep the ones you need")
+    m = re.search("[^,\n]{%d}" % (MAX_CELL_CHARS + 1), text)
+    if m:
+        line = text[:m.start()].count("\n") + 1
+        raise CSVTooLargeError(f"{_where(name, line)}: a value longer than {MAX_CELL_CHARS} "
+                               "characters; CSV cells here are numbers or short category "
+                               "names", line=line)
+
+
+def _check_cells(body, name: str) -> None:
+    """The same bound on every parsed cell (a quoted cell may hold commas)."""
+    for col in body.columns:
+        n = body[col].str.len()
+        if len(n) and int(n.max()) > MAX_CELL_CHARS:
+            row = int(n.to_numpy().argmax())
+            raise CSVTooLargeError(f"{_where(name, row + 2, col)}: a value longer than "
+                                   f"{MAX_CELL_CHARS} characters; CSV cells here are numbers "
+                                   "or short category names", line=row + 2, column=col)
 
 
 def _is_missing(s) -> np.ndarray:
@@ -270,6 +306,25 @@ def guess_task(info: dict, label: str | None = None) -> str:
     return auto_task(c.kind == "numeric", c.distinct_numbers, c.integer)
 
 
+def _bounded(fn):
+    """Memory exhaustion while parsing or encoding becomes the usual one-line error naming the
+    file, not a traceback in the server every student shares."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(source, *args, **kwargs):
+        try:
+            return fn(source, *args, **kwargs)
+        except (MemoryError, OverflowError):
+            name = os.path.basename(os.fspath(source)) if isinstance(
+                source, (str, os.PathLike)) else getattr(source, "name", None) or "the file"
+            raise CSVTooLargeError(f"{name}: too large to load in memory; the limits are "
+                                   f"{MAX_BYTES / 2**20:.0f} MB, {MAX_ROWS:,} rows and "
+                                   f"{MAX_COLUMNS} columns: use a sample") from None
+    return wrapper
+
+
+@_bounded
 def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> dict:
     """A quick look for an upload form: rows, columns with guessed kind, missing counts and
     distinct values, and the suggested label and task (no options needed)."""
@@ -289,6 +344,7 @@ def inspect_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS)
 
 
 # --------------------------------------------------------------------------- loading
+@_bounded
 def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVData:
     """Read, check, encode and split a CSV into a fedsim ``Dataset`` (see the module doc)."""
     o = options or CSVOptions()

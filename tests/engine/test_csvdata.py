@@ -212,3 +212,48 @@ def test_options_are_validated():
         CSVOptions(missing="guess")
     with pytest.raises(ConfigError, match="dataset.task"):
         CSVOptions(task="clustering")
+
+
+# --------------------------------------------------------------------------- hostile shapes
+def test_one_huge_cell_is_refused_before_any_array_is_built(tmp_path, monkeypatch):
+    """A 15 MB file of one 15 MB cell (under the 20 MB cap) made NumPy ask for a 1.2 GiB
+    string array and raised a raw MemoryError; now it is a one-line error naming the line,
+    and pandas is never asked to parse it."""
+    import pandas as pd
+
+    from fedsim.data import csvfile
+
+    p = write(tmp_path, "a,label\n" + "x" * 15_000_000 + ",1\n")
+    calls = []
+    real = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for fn in (inspect_csv, load_csv):
+        with pytest.raises(CSVTooLargeError, match=r"line 2: a value longer than 200 char") as e:
+            fn(p)
+        assert "\n" not in str(e.value) and len(str(e.value)) < 300
+    assert not calls
+    # a quoted cell may hold commas: the parsed cells are checked too
+    p = write(tmp_path, 'a,label\n"' + ",".join(["y" * 150] * 3) + '",1\n', "q.csv")
+    with pytest.raises(CSVTooLargeError, match=r"line 2, column 'a'"):
+        inspect_csv(p)
+    assert csvfile.MAX_CELL_CHARS == 200
+
+
+def test_very_wide_files_are_refused_from_the_header(tmp_path):
+    header = ",".join(f"c{i}" for i in range(20_000))
+    p = write(tmp_path, header + "\n" + ",".join("1" * 20_000) + "\n")
+    with pytest.raises(CSVTooLargeError, match=r"line 1: 20,000 columns; the limit is 500"):
+        inspect_csv(p)
+
+
+def test_memory_exhaustion_while_loading_is_the_usual_error(tmp_path, monkeypatch):
+    from fedsim.data import csvfile
+
+    p = write(tmp_path, clean_rows())
+
+    def oom(*a, **k):
+        raise MemoryError
+
+    monkeypatch.setattr(csvfile, "_is_missing", oom)
+    with pytest.raises(CSVTooLargeError, match=r"data\.csv: too large to load in memory"):
+        load_csv(p, CSVOptions(label="outcome"))
