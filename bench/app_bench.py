@@ -127,7 +127,8 @@ print(time.perf_counter() - t0)
 
 def first_round() -> dict[str, float]:
     """Seconds from building a simulation of a model not yet used in this process to the end
-    of its first round: tracing on demand vs traced ahead (what ui.runtime does at start)."""
+    of its first round: tracing on demand vs traced ahead (what fedsim_app.base.runtime does at
+    start)."""
     return {"on demand (trace in the first round)": _fresh(_FIRST_ROUND.format(ahead=False)),
             "traced ahead (app start)": _fresh(_FIRST_ROUND.format(ahead=True))}
 

@@ -13,7 +13,7 @@ response time (click sent → ``script_finished``; sent as a whole-script rerun,
 more than the fragment rerun a browser sends, so the figures are an upper bound). Reported: p50/p95 per click, server RSS per
 session and after the sessions close, and a cross-session check: every session's final metric
 cards must equal those of a fresh engine run of *its own* configuration (computed afterwards
-in this process with the same ``ui.views.metric_cards``). With ``--paillier`` (``--zkp``) one
+in this process with the Training page's own ``metric_cards``). With ``--paillier`` (``--zkp``) one
 extra session runs Paillier-encrypted rounds (range-proved rounds) meanwhile, to see whether it
 blocks the others' clicks.
 """
@@ -137,7 +137,8 @@ def _wait_idle(pid: int, limit_s: float = 120.0) -> None:
 
 def _expected(query: dict) -> dict[str, str]:
     from fedsim.engine.simulation import Simulation
-    from ui import params, views
+    from fedsim_app.base import params
+    from fedsim_app.pages.training import views
 
     cfg, _ = params.decode(query)
     sim = Simulation(cfg)
@@ -149,7 +150,7 @@ def _expected(query: dict) -> dict[str, str]:
 
 def _alive_after_close(log_path: str) -> int | None:
     """Simulations still reachable in the server when the janitor last saw sessions leave
-    (``FEDSIM_JANITOR_LOG=1``: ui/runtime.py prints it after its collection)."""
+    (``FEDSIM_JANITOR_LOG=1``: fedsim_app/base/runtime.py prints it after its collection)."""
     found = None
     with open(log_path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
@@ -184,7 +185,8 @@ def run_classroom(n: int, paillier: bool = False, zkp: bool = False) -> dict:
         wall = time.perf_counter() - t0
         rss_peak = rss_mb(proc.pid)
         cpu = cpu_seconds(proc.pid) - cpu0
-        time.sleep(10)  # sessions closed: dropped after the TTL, then the janitor (ui/runtime.py)
+        # sessions closed: dropped after the TTL, then the janitor (fedsim_app/base/runtime.py)
+        time.sleep(10)
         rss_after = rss_mb(proc.pid)
         alive_after = _alive_after_close(proc.log_path)
         # A second class on the same server: if closed sessions' memory is reused, the server

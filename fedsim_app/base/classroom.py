@@ -43,9 +43,9 @@ from typing import Iterable
 
 import streamlit as st
 
-from . import params, safe, state
-from .theme import PRESENTING_KEY
-from .text import t
+from fedsim_app.base import params, safe, state
+from fedsim_app.base.theme import PRESENTING_KEY
+from fedsim_app.i18n import t
 
 #: Control group → text key of what it hides (the table above; also the builder's checkboxes).
 GROUPS: dict[str, str] = {
@@ -60,7 +60,7 @@ GROUPS: dict[str, str] = {
     "privacy": "cls.group.privacy",
     "crypto": "cls.group.crypto",
 }
-HIDE, PRESENT = "hide", "present"  # URL parameters (reserved in ui.params)
+HIDE, PRESENT = "hide", "present"  # URL parameters (reserved in fedsim_app.base.params)
 _HIDDEN = "classroom_hidden"  # session: frozenset of hidden group names
 _PRESENTING = PRESENTING_KEY  # session: bool (the chart template reads it too)
 _SEEN = "classroom_seen"  # session: the last (hide, present) URL values applied

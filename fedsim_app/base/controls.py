@@ -1,9 +1,10 @@
-"""Widgets bound to one configuration field each (see :mod:`ui.state` for why).
+"""Widgets bound to one configuration field each (see :mod:`fedsim_app.base.state` for why).
 
 ``bound("select_slider", "alpha", "data.alpha", options=...)`` draws a widget whose value comes
 from the current configuration's ``partition.alpha`` (the URL key ``alpha`` names the field),
-whose label and ``help=`` come from ``ui.text`` (``data.alpha`` and ``data.alpha.help``), and
-whose change goes through :func:`ui.state.update` (validated, error-safe, resets the run).
+whose label and ``help=`` come from :mod:`fedsim_app.i18n` (``data.alpha`` and
+``data.alpha.help``), and whose change goes through :func:`fedsim_app.base.state.update`
+(validated, error-safe, resets the run).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from . import params, state
-from .text import t
+from fedsim_app.base import params, state
+from fedsim_app.i18n import t
 
 #: Non-linear α values (TF-Playground style hand-picked steps; Transformer Explainer does the
 #: same for temperature): the interesting range 0.01–1 gets most of the slider.

@@ -15,8 +15,9 @@ session, and ``on_loaded(changes)`` receives the dotted configuration changes, e
      "dataset.partition_column": "hospital", "partition.name": "natural",
      "clients.num_clients": 3}
 
-``ui.state.update`` fits: when ``on_loaded`` returns ``False`` (it refused the change) the new
-file is deleted and the previous one kept; otherwise the session's older uploads are deleted.
+``fedsim_app.base.state.update`` fits: when ``on_loaded`` returns ``False`` (it refused the
+change) the new file is deleted and the previous one kept; otherwise the session's older uploads
+are deleted.
 An unusable file shows ``st.error`` naming the line and column, and nothing is changed.
 """
 
@@ -35,8 +36,8 @@ import streamlit as st
 from fedsim.data import csvfile as csvdata
 from fedsim.errors import ConfigError
 
-from . import safe
-from .text import t as _t
+from fedsim_app.base import safe
+from fedsim_app.i18n import t as _t
 
 #: Largest upload (MB): :data:`fedsim.data.csvfile.MAX_BYTES`. Streamlit's server-wide
 #: ``server.maxUploadSize`` must be at least this for the upload to reach the app.

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fedsim.errors import FedsimError
 
-from . import i18n
-from .text import t
+from fedsim_app import i18n
+from fedsim_app.i18n import t
 
 
 def describe(exc: BaseException) -> str:

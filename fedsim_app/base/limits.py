@@ -34,7 +34,7 @@ from typing import Sequence
 from fedsim.config import SimulationConfig
 from fedsim.errors import ConfigError
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # the checkout: .streamlit/ beside app.py
 FILE = ROOT / ".streamlit" / "fedsim.toml"
 
 
@@ -130,10 +130,10 @@ _OUTPUTS = {"digits": 10, "breast_cancer": 2, "seed_regression": 1, "2d": 4}
 
 def _shape(cfg: SimulationConfig) -> tuple[int, int, int]:
     """(rows, input features, outputs) of the data set, without TensorFlow. A CSV is read
-    (cached by path, mtime and size in fedsim.data.datasets) since only the file knows."""
+    (cached by path, mtime and size in fedsim.data.load) since only the file knows."""
     ds = cfg.dataset
     if ds.name == "csv":
-        from fedsim.data.datasets import load_dataset
+        from fedsim.data.load import load_dataset
 
         data = load_dataset(ds, cfg.seed)
         rows = len(data.y_train) + len(data.y_test)

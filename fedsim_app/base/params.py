@@ -75,7 +75,7 @@ ALIASES: dict[str, str] = {
 PATH_TO_KEY = {v: k for k, v in ALIASES.items()}
 #: Query parameters that belong to the app or Streamlit, not to the configuration.
 #: ``lang``: the language; ``hide``, ``present``: classroom mode; ``lesson``, ``step``: where a
-#: lesson is (see ui/lessons.py).
+#: lesson is (see fedsim_app/pages/lessons/course.py).
 RESERVED = frozenset({"embed", "embed_options", "lang", "hide", "present", "lesson", "step"})
 
 _DEFAULT = SimulationConfig()

@@ -6,7 +6,7 @@ Share links arrive by e-mail and files are uploaded by anyone, and ``st.markdown
 value ``[Click here](http://host/phish)`` would show a clickable link inside the app's own
 warning. Every string that comes from a URL, a file (its name or its content) or an error
 message that echoes such a value goes through :func:`md` before it is put into a message;
-the message templates themselves (``ui.text``) stay Markdown.
+the message templates themselves (``fedsim_app.i18n``) stay Markdown.
 
 :func:`md` backslash-escapes every ASCII punctuation character (CommonMark allows escaping
 any of them, and an escaped character is always literal: no link, image, emphasis, heading,
@@ -45,7 +45,7 @@ def md(value: object, limit: int = MAX_CHARS) -> str:
 
 
 def error(exc: BaseException, limit: int = MAX_CHARS) -> str:
-    """An exception's message in the user's language (:mod:`ui.errors`), escaped."""
-    from .errors import describe
+    """An exception's message in the user's language (:mod:`fedsim_app.base.errors`), escaped."""
+    from fedsim_app.base.errors import describe
 
     return md(describe(exc), limit)

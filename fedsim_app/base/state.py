@@ -22,9 +22,10 @@ Design (why it looks like this):
   Training that diverges (:class:`~fedsim.errors.DivergedError`) stops playing, keeps the last
   finite round and is reported on the Training page with a reset button.
 - **Text from outside is data.** URL keys and values, file names and error messages that echo
-  them are escaped with :func:`ui.safe.md` before they reach a Markdown-rendering element.
+  them are escaped with :func:`fedsim_app.base.safe.md` before they reach a Markdown-rendering
+  element.
 - **Classroom caps.** Every configuration the app is about to run is checked against
-  :mod:`ui.limits` (clients, rows, width, work and memory per session).
+  :mod:`fedsim_app.base.limits` (clients, rows, width, work and memory per session).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ import streamlit as st
 from fedsim.config import SimulationConfig
 from fedsim.errors import ConfigError, DivergedError, FedsimError, IncompatibleConfigError
 
-from . import limits, params, safe
-from .text import t
+from fedsim_app.base import limits, params, safe
+from fedsim_app.i18n import t
 
 CFG, SIM, PLAYING, FLASH = "cfg", "sim", "playing", "flash"
 #: (round, phase, what) of the last divergence, shown on the Training page until a reset
@@ -135,7 +136,7 @@ def sync_url() -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _split_summary_cached(cfg_json: str):
-    from .views import split_summary
+    from fedsim_app.base.views import split_summary
 
     return split_summary(SimulationConfig.from_json(cfg_json))
 
@@ -161,7 +162,7 @@ def _check_runnable(cfg: SimulationConfig) -> None:
     cannot be made or a missing module. A CSV must be one this session uploaded: neither a
     link nor a configuration file may make the server read a file of its choosing."""
     if cfg.dataset.name == "csv":
-        from ui.csv_upload import is_session_upload
+        from fedsim_app.base.csv_upload import is_session_upload
 
         if not is_session_upload(cfg.dataset.path):
             raise ConfigError("dataset.path", safe.plain(cfg.dataset.path, 60),
@@ -363,9 +364,9 @@ def get_sim(show_errors: bool = True):
             st.error(t(key, error=safe.error(exc)))
         return None
     ss[SIM] = sim
-    from .runtime import freeze_imported_objects
+    from fedsim_app.base.runtime import freeze_imported_objects
 
-    freeze_imported_objects()  # TensorFlow is loaded now: see ui/runtime.py
+    freeze_imported_objects()  # TensorFlow is loaded now: see fedsim_app/base/runtime.py
     return sim
 
 

@@ -7,16 +7,16 @@ from typing import Callable
 
 import streamlit as st
 
-from ui import state, views
-from ui.text import t
+from fedsim_app.base import state, views
+from fedsim_app.i18n import t
 
 
 def stepper(sim, prefix: str, *, phase: bool = True,
             to_end: Callable[[], None] | None = None, compact: bool = False) -> None:
     """Draw the control for ``sim`` with widget keys ``{prefix}_...``. All actions are
-    ``on_click`` callbacks (:mod:`ui.state`, or ``to_end``), so a click is never lost to a
-    rerun. ``compact`` (a narrow column): the counter goes above the buttons, so their labels
-    keep their full width."""
+    ``on_click`` callbacks (:mod:`fedsim_app.base.state`, or ``to_end``), so a click is never lost
+    to a rerun. ``compact`` (a narrow column): the counter goes above the buttons, so their
+    labels keep their full width."""
     cfg = sim.config
     st.divider()
     n_buttons = 2 + (phase or to_end is not None)

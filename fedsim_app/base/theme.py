@@ -78,8 +78,9 @@ def _make_template() -> go.layout.Template:
 
 pio.templates[TEMPLATE_NAME] = _make_template()
 
-#: The presenter view's template (``?present=1``, :mod:`ui.classroom`): the same look in type
-#: a projector's back row can read; axes grow their margins to fit the larger labels.
+#: The presenter view's template (``?present=1``, :mod:`fedsim_app.base.classroom`): the same
+#: look in type a projector's back row can read; axes grow their margins to fit the larger
+#: labels.
 PRESENT_TEMPLATE_NAME = "fedsim_present"
 
 
@@ -95,7 +96,7 @@ def _make_present_template() -> go.layout.Template:
 pio.templates[PRESENT_TEMPLATE_NAME] = _make_present_template()
 
 
-#: Session-state key of the presenter view (set by :mod:`ui.classroom`).
+#: Session-state key of the presenter view (set by :mod:`fedsim_app.base.classroom`).
 PRESENTING_KEY = "classroom_present"
 
 
@@ -129,7 +130,7 @@ def themed(fig: go.Figure) -> go.Figure:
     template (a deep copy of every property) in every figure: 3.7 of the ~10 ms a Training
     chart took to build, ~80 % of the server's CPU per "Next round" across its three charts
     (30 students clicking at once wait on it in turn). The template is the same JSON every
-    time, so it goes into the figure's layout as that JSON; ``tests/test_ui_charts.py``
+    time, so it goes into the figure's layout as that JSON; ``tests/app/test_ui_charts.py``
     checks the result is identical to Plotly's own, so a Plotly upgrade that changes this
     fails a test rather than a chart. Call it on a fresh figure, before anything reads
     ``fig.layout.template``.

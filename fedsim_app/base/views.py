@@ -1,17 +1,20 @@
-"""Engine results → plain tables the charts draw (pure NumPy; no Streamlit, no TensorFlow).
+"""Engine results → plain tables and sentences that several pages (or the base) show.
+
+Pure NumPy: no Streamlit, no TensorFlow. A view only one page uses lives in that page's
+``views.py``.
 
 - :func:`split_summary`: who holds what, computed with the engine's own data loader and
   partitioner (NumPy only), so the Data page shows the exact split the simulation will use
-  without importing TensorFlow.
-- :func:`global_curve`, :func:`participation_matrix`, :func:`results_frame`: views of a
-  simulation's history.
-- :func:`phase_summary`, :func:`phase_texts`: the sentences under the round-cycle diagram.
-- :func:`metric_cards`: the numbers in the st.metric row, formatted once here so tests can
-  compare them with the engine's.
+  without importing TensorFlow (cached per configuration by :mod:`fedsim_app.base.state`).
+- :func:`global_curve`, :func:`results_frame`: views of a simulation's history.
+- :func:`phase_texts`, :func:`round_counter`: the stepper's sentences and counter.
+- :func:`fmt_eps`, :func:`epsilon_points`, :func:`clip_bounds`: what differential privacy
+  recorded (the Privacy page, and the Training page's ε card and clip line).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,7 +24,7 @@ from fedsim.config import SimulationConfig
 from fedsim.engine.results import RoundResult
 from fedsim.engine.results import metric_key as _metric_key
 
-from .text import t
+from fedsim_app.i18n import t
 
 # ------------------------------------------------------------------ data split
 
@@ -126,15 +129,6 @@ def client_status(result: RoundResult, k: int) -> str:
     return "trained"
 
 
-def participation_matrix(history: Sequence[RoundResult], num_clients: int) -> np.ndarray:
-    """``[K, R]`` status codes (index into ``STATUS_CODES``)."""
-    m = np.zeros((num_clients, len(history)), np.int8)
-    for j, r in enumerate(history):
-        for k in r.sampled:
-            m[k, j] = STATUS_CODES.index(client_status(r, k))
-    return m
-
-
 def results_frame(history: Sequence[RoundResult], num_clients: int, task: str):
     """The results CSV: one row per round × client (all clients; unsampled rows are blank)."""
     import pandas as pd
@@ -175,72 +169,6 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} GB"  # pragma: no cover
-
-
-@dataclass(frozen=True)
-class Card:
-    """One st.metric: label, value text, delta text (or None), delta colour, help."""
-
-    key: str
-    label: str
-    value: str
-    delta: str | None
-    delta_color: str
-    help: str
-
-
-def metric_cards(history: Sequence[RoundResult], initial: dict, task: str) -> list[Card]:
-    """The metric row: test score, test loss, updates used, bytes up, bytes down.
-
-    Deltas compare with the previous round (round 0 = the initial model). Formatting lives here
-    so a test can rebuild the exact strings from an independent engine run.
-    """
-    key = metric_key(task)
-    now = history[-1].global_metrics if history else initial
-    prev = (history[-2].global_metrics if len(history) > 1 else initial) if history else None
-    inverse = key == "mse"  # lower MSE is better: a fall should show green
-    cards = []
-    for field, label, color in ((key, f"tr.metric.{key}", "inverse" if inverse else "normal"),
-                                ("loss", "tr.metric.loss", "inverse")):
-        delta, changed = (None, True) if prev is None else _delta(now[field], prev[field])
-        cards.append(Card(field if field == "loss" else "metric", t(label), f"{now[field]:.3f}",
-                          delta, color if changed else "off", t(label + ".help")))
-    if history:
-        r = history[-1]
-        notes = []
-        if r.dropped:
-            notes.append(t("tr.metric.dropped", n=len(r.dropped)))
-        if r.rejected:
-            notes.append(t("tr.metric.rejected", n=len(r.rejected)))
-        cards += [
-            Card("clients", t("tr.metric.clients"), f"{len(r.aggregated)}/{len(r.sampled)}",
-                 t("list.sep").join(notes) or None, "off", t("tr.metric.clients.help")),
-            Card("up", t("tr.metric.up"), human_bytes(r.bytes_up), None, "off",
-                 t("tr.metric.up.help")),
-            Card("down", t("tr.metric.down"), human_bytes(r.bytes_down), None, "off",
-                 t("tr.metric.down.help")),
-        ]
-    else:
-        dash = "—"
-        cards += [Card("clients", t("tr.metric.clients"), dash, None, "off",
-                       t("tr.metric.clients.help")),
-                  Card("up", t("tr.metric.up"), dash, None, "off", t("tr.metric.up.help")),
-                  Card("down", t("tr.metric.down"), dash, None, "off",
-                       t("tr.metric.down.help"))]
-    return cards
-
-
-def _delta(now: float, prev: float) -> tuple[str, bool]:
-    """('+0.012', changed?): a change that rounds to zero shows as '±0.000' with no arrow."""
-    text = f"{now - prev:+.3f}"
-    if text in ("+0.000", "-0.000"):
-        return "±0.000", False
-    return text, True
-
-
-def cycle_center(round_: int, total: int) -> str:
-    """Text in the middle of the cycle: the round being (or about to be) run."""
-    return t("tr.cycle_center", round=round_)
 
 
 def round_counter(done: int, total: int) -> str:
@@ -288,37 +216,53 @@ def phase_texts(phase: str, cfg: SimulationConfig) -> tuple[str, str]:
     return what, sees
 
 
-def _ids(ids: Sequence[int], limit: int = 12) -> str:
-    if not ids:
-        return t("none")
-    s = ", ".join(str(i) for i in list(ids)[:limit])
-    return s + (" …" if len(ids) > limit else "")
+# ------------------------------------------------------------------ differential privacy
 
 
-def phase_summary(rec, task: str) -> str:
-    """One sentence on what a finished phase did, from its PhaseRecord's measurements."""
-    m = rec.measurements
-    p = rec.phase
-    if p == "select":
-        drop = m.get("will_drop") or []
-        if drop:
-            return t("sum.select_drop", n=m["num_sampled"], ids=_ids(m["sampled"]), k=len(drop))
-        return t("sum.select", n=m["num_sampled"], ids=_ids(m["sampled"]))
-    if p == "broadcast":
-        n = m["bytes_down"] // max(m["bytes_per_client"], 1)
-        return t("sum.broadcast", params=f"{m['num_params']:,}",
-                 size=human_bytes(m["bytes_per_client"]), n=n)
-    if p == "train":
-        return t("sum.train", n=m.get("clients", 0), loss=m.get("mean_train_loss", float("nan")))
-    if p == "protect":
-        mech = ", ".join(m.get("mechanisms", [])) or t("sum.protect_none")
-        return t("sum.protect", mech=mech)
-    if p == "upload":
-        return t("sum.upload", n=len(m["arrived"]), size=human_bytes(m["bytes_up"]),
-                 dropped=_ids(m["dropped"]))
-    if p == "aggregate":
-        return t("sum.aggregate", n=m.get("num_aggregated", 0))
-    if p == "update":
-        return t("sum.update", norm=m.get("step_norm", 0.0))
-    key = metric_key(task)
-    return t("sum.evaluate", metric=t(f"ch.{key}"), value=m[key], loss=m["loss"])
+def fmt_eps(e: float) -> str:
+    """ε for display: '∞' without noise, 2 decimals below 100, whole numbers above."""
+    e = float(e)
+    if not math.isfinite(e):
+        return "∞"
+    return f"{e:.0f}" if e >= 100 else f"{e:.2f}"
+
+
+def epsilon_points(history: Sequence[RoundResult]) -> tuple[list[int], list[float]]:
+    """(rounds, ε after each round) as the engine reported them."""
+    rounds, eps = [], []
+    for r in history:
+        if "epsilon" in r.privacy:
+            rounds.append(r.round)
+            eps.append(float(r.privacy["epsilon"]))
+    return rounds, eps
+
+
+def dp_measurements(r: RoundResult, phase: str) -> dict:
+    """What the DP mechanism recorded in ``phase`` of round ``r`` (empty if nothing)."""
+    try:
+        return dict(r.phase(phase).measurements.get("dp") or {})
+    except StopIteration:
+        return {}
+
+
+def clip_bounds(history: Sequence[RoundResult]) -> list[dict]:
+    """Per round: the clip bound C used, and how many of the clipped-or-not updates hit it.
+
+    The bound comes from the ``protect`` phase (what the clients clipped to); in a round where
+    nobody was sampled, from the server's ``update`` measurements (adaptive clipping moves it
+    even then). Rounds without either (no DP, DP-SGD) are left out.
+    """
+    out = []
+    for r in history:
+        prot, upd = dp_measurements(r, "protect"), dp_measurements(r, "update")
+        clip = prot.get("clip", upd.get("clip"))
+        if clip is None or "sigma" not in upd and "clipped_fraction" not in prot:
+            continue
+        flags = [bool(c.extra.get("clipped", False)) for c in r.clients
+                 if "pre_clip_norm" in c.extra]
+        row = {"round": r.round, "clip": float(clip), "clipped": sum(flags), "n": len(flags)}
+        adaptive = upd.get("adaptive") or {}
+        if "next_clip" in adaptive:
+            row["next_clip"] = float(adaptive["next_clip"])
+        out.append(row)
+    return out

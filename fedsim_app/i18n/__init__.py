@@ -1,6 +1,16 @@
-"""Languages: which one this session speaks, its catalogue, plural forms and number formats.
+"""Every user-facing string of the app, in this session's language.
 
-Why it looks like this:
+``t("key", **values)`` returns the string ``key`` in the current language with its
+``{placeholders}`` filled in; ``tn("key", n, **values)`` picks the plural form for the count
+``n`` (``{n}`` is filled in too, formatted for the locale). Keys are grouped by page with a
+dotted prefix; a widget's label key ``k`` has ``k.help`` for its ⓘ tooltip. A key missing from a
+translation falls back to English (the catalogue test keeps that from happening on main).
+
+To add a language: copy ``locales/en`` to ``locales/<code>``, translate the values (keep the keys
+and the ``{placeholders}``), and add the code to :data:`LANGS`, :data:`NATIVE` and
+:data:`LOCALES`.
+
+Why the languages work like this:
 
 - **Per session, never per process.** Streamlit runs every browser session in one process, so a
   module-level "current language" would switch the whole classroom when one student clicks
@@ -10,7 +20,7 @@ Why it looks like this:
 - **Chosen in this order:** the URL (``?lang=zh``), then the browser's language
   (``st.context.locale``), then English. The sidebar switch writes both the session and the
   URL, so a share link keeps the language.
-- **Catalogues are data.** One folder per language under ``ui/locales/`` with one JSON file per
+- **Catalogues are data.** One folder per language under ``locales/`` with one JSON file per
   domain (``app.json``, ``privacy.json`` …, as gettext keeps one ``.po`` per domain). A value
   is a whole sentence with ``{named}`` placeholders, or, for a sentence that depends on a
   count, an object of CLDR plural categories (``{"one": …, "other": …}``; Chinese needs only
@@ -160,3 +170,51 @@ def pct(x: float, digits: int = 1, lang: str | None = None) -> str:
 
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
     return format_percent(x, format=pattern, locale=_locale(lang or current()))
+
+
+# ------------------------------------------------------------------ looking strings up
+
+
+class _Catalogues(Mapping):
+    """``STRINGS[lang][key]``, read lazily from the JSON catalogues (for tests and tools)."""
+
+    def __getitem__(self, lang: str):
+        if lang not in LANGS:
+            raise KeyError(lang)
+        return catalogue(lang)
+
+    def __iter__(self):
+        return iter(LANGS)
+
+    def __len__(self):
+        return len(LANGS)
+
+
+STRINGS = _Catalogues()
+
+
+def _entry(key: str, lang: str) -> Entry:
+    entry = catalogue(lang).get(key)
+    if entry is None:
+        entry = catalogue(DEFAULT)[key]  # KeyError on a typo: tests catch unknown keys
+    return entry
+
+
+def t(key: str, /, **values: object) -> str:
+    """The string ``key`` in this session's language, with ``{placeholders}`` filled in."""
+    lang = current()
+    text = pick(_entry(key, lang), values.get("n"), lang)  # type: ignore[arg-type]
+    return text.format(**values) if values else text
+
+
+def tn(key: str, n: float, /, **values: object) -> str:
+    """The plural form of ``key`` for the count ``n``; ``{n}`` is the count, locale-formatted."""
+    lang = current()
+    text = pick(_entry(key, lang), n, lang)
+    shown = num(n, 0 if float(n).is_integer() else 2, lang)
+    return text.format(**{"n": shown, **values})
+
+
+def has(key: str) -> bool:
+    """Whether ``key`` exists (English is the reference catalogue)."""
+    return key in catalogue(DEFAULT)

@@ -26,11 +26,13 @@ from streamlit.testing.v1 import AppTest
 
 from fedsim.config import SimulationConfig
 from fedsim.presets import PRESETS
-from ui import charts, nav, params, views
-from ui.text import t
+from fedsim_app import frame
+from fedsim_app.base import charts, params, views
+from fedsim_app.i18n import t
+from fedsim_app.pages.training import views as training_views
 
 from tests.support.app import (arr, cfg_of, chart, errors, markdown_bodies, metric, open_app,
-                     rendered_html, shown, sim_of, warnings)
+                               rendered_html, shown, sim_of, switch_page, warnings)
 
 TINY = {"data": "2d", "clients": "3", "rounds": "3", "samples": "200"}
 
@@ -51,7 +53,7 @@ def query(at: AppTest) -> dict:
 # ------------------------------------------------------------------ every page loads
 
 
-@pytest.mark.parametrize("page", [p.path for p in nav.PAGES])
+@pytest.mark.parametrize("page", [f"pages/{p.url_path}.py" for p in frame.PAGES])
 def test_every_page_loads_with_the_default_configuration(page):
     at = open_app(page=page)
     assert not errors(at)
@@ -94,7 +96,7 @@ def test_next_round_shows_exactly_the_engines_numbers():
         assert sim_of(at).history[-1].global_metrics == g  # bit-for-bit the same run
         acc = metric(at, t("tr.metric.accuracy"))
         assert acc.value == f"{g['accuracy']:.3f}"
-        assert acc.delta == views._delta(g["accuracy"], prev["accuracy"])[0]
+        assert acc.delta == training_views._delta(g["accuracy"], prev["accuracy"])[0]
         assert metric(at, t("tr.metric.loss")).value == f"{g['loss']:.3f}"
         assert metric(at, t("tr.metric.clients")).value == \
             f"{len(res.aggregated)}/{len(res.sampled)}"
@@ -201,7 +203,7 @@ def test_engine_error_during_a_step_is_shown_not_raised(monkeypatch):
 def test_other_datasets_splits_and_aggregators_render(query):
     at = open_app({**query, "rounds": "2"}, "pages/data.py")
     assert not errors(at)
-    at.switch_page("pages/training.py").run()
+    switch_page(at, "pages/training.py").run()
     at.button(key="next_round").click().run()
     assert not at.exception and not errors(at)
     assert counter(at) == "Round 01/02"
@@ -288,7 +290,7 @@ def test_query_params_prefill_the_configuration_and_widgets():
     assert at.slider(key="cfg_frac").value == 0.5
     assert at.sidebar.number_input(key="cfg_seed").value == 7
     assert query(at) == params.encode(cfg)  # the URL is rewritten in canonical form
-    at.switch_page("pages/training.py").run()
+    switch_page(at, "pages/training.py").run()
     assert at.toggle(key="cfg_weighted").value is False
     assert at.number_input(key="cfg_epochs").value == 2
     assert counter(at) == "Round 00/04"
@@ -414,7 +416,7 @@ def test_a_link_beyond_the_classroom_caps_falls_back_and_says_so():
 
 def test_a_widget_change_beyond_a_cap_is_refused_with_the_reason(monkeypatch):
     monkeypatch.setenv("FEDSIM_MAX_CLIENTS", "5")
-    from ui import limits
+    from fedsim_app.base import limits
 
     limits.current.cache_clear()
     try:
@@ -491,7 +493,7 @@ def test_data_page_shows_the_split_the_engine_uses():
     from fedsim.engine.simulation import build_federation
 
     at = open_app({"clients": "5", "split": "dirichlet", "alpha": "0.3"}, "pages/data.py")
-    from ui.state import _split_summary_cached  # the page's cached summary
+    from fedsim_app.base.state import _split_summary_cached  # the page's cached summary
 
     fed = build_federation(cfg_of(at))
     fig = chart(at, "data_labels")

@@ -17,9 +17,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fedsim.config import SimulationConfig
-from ui import crypto_views as cv
-from ui import views
-from ui.text import t
+from fedsim_app.base import views
+from fedsim_app.i18n import t
+from fedsim_app.pages.crypto import views as cv
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -82,7 +82,7 @@ def engine_round(at: AppTest, rounds: int = 1):
 
 def texts(elements) -> list[str]:
     """The elements' text as a reader sees it: user-supplied parts are Markdown-escaped
-    (ui.safe), so drop the escaping backslashes."""
+    (fedsim_app.base.safe), so drop the escaping backslashes."""
     import re
 
     return [re.sub(r"\\(.)", r"\1", e.value) for e in elements]

@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fedsim.config import SimulationConfig
-from ui import params
-from ui import privacy_views as pv
-from ui.text import t
+from fedsim_app.base import params, views
+from fedsim_app.i18n import t
+from fedsim_app.pages.privacy import views as pv
 
 import tests.support.app as apphelp  # noqa: E402
 from tests.support.app import arr, cfg_of, chart, errors, metric, sim_of, warnings
@@ -81,10 +81,11 @@ def test_stepping_shows_the_engines_epsilon():
     ref = reference(cfg_of(at), 2)
     eps = [r.privacy["epsilon"] for r in ref.history]
     assert sim_of(at).history[-1].privacy == ref.history[-1].privacy
-    assert metric(at, t("priv.m.now")).value == pv.fmt_eps(eps[-1])
+    assert metric(at, t("priv.m.now")).value == views.fmt_eps(eps[-1])
     dpm = ref.pipeline.get("dp")
-    assert metric(at, t("priv.m.planned", rounds=3)).value == pv.fmt_eps(dpm.planned_epsilon(3)[0])
-    assert metric(at, t("priv.m.pld")).value == pv.fmt_eps(dpm.pld_epsilon())
+    assert (metric(at, t("priv.m.planned", rounds=3)).value
+            == views.fmt_eps(dpm.planned_epsilon(3)[0]))
+    assert metric(at, t("priv.m.pld")).value == views.fmt_eps(dpm.pld_epsilon())
     fig = chart(at, "priv_eps")
     spent = next(d for d in fig["data"] if d["name"] == t("priv.ch.spent"))
     assert list(arr(spent["x"])) == [1, 2]
@@ -100,7 +101,7 @@ def test_stepping_shows_the_engines_epsilon():
     at.button(key="priv_to_end").click().run()
     assert sim_of(at).round == 3 and at.button(key="priv_next_round").disabled
     full = reference(cfg_of(at), 3).history[-1].privacy
-    assert metric(at, t("priv.m.now")).value == pv.fmt_eps(full["epsilon"])
+    assert metric(at, t("priv.m.now")).value == views.fmt_eps(full["epsilon"])
     # the tighter bound is the headline: here PLD, below the RDP curve's 5.00
     assert full["accountant"] == "pld" and full["epsilon"] < dpm.epsilon_at(3)
 
@@ -238,7 +239,7 @@ def test_training_page_shows_epsilon_and_the_clip_bound():
     at.button(key="next_round").click().run()
     ref = reference(cfg_of(at), 1)
     assert metric(at, t("priv.overlay.eps")).value == \
-        pv.fmt_eps(ref.history[-1].privacy["epsilon"])
+        views.fmt_eps(ref.history[-1].privacy["epsilon"])
     at.session_state["tr_tab"] = t("tr.tab.updates")
     at.run()
     bound = next(d for d in chart(at, "norms")["data"] if d["name"] == t("priv.ch.clip_bound"))

@@ -1,4 +1,5 @@
-"""Classroom mode (``ui/classroom.py``) and the defaults that show the lesson, through AppTest.
+"""Classroom mode (``fedsim_app/base/classroom.py``) and the defaults that show the lesson,
+through AppTest.
 
 - ``?hide=…`` hides the named control groups on every page, and the configuration (so the
   engine's run) stays exactly the link's;
@@ -19,9 +20,10 @@ import numpy as np
 import pytest
 
 from fedsim.config import SimulationConfig
-from ui import classroom, compare, params
-from ui import privacy_views as pv
-from ui.text import t
+from fedsim_app.base import classroom, params
+from fedsim_app.i18n import t
+from fedsim_app.pages.compare import views as compare
+from fedsim_app.pages.privacy import views as pv
 
 from tests.support.app import cfg_of, chart, markdown_bodies, open_app, shown, sim_of, warnings
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.support.app import open_app
 from fedsim.errors import ConfigError
-from ui import compare
-from ui.text import t
+from fedsim_app.i18n import t
+from fedsim_app.pages.compare import views as compare
 
 
 @pytest.fixture(scope="module")

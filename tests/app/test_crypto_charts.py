@@ -1,5 +1,5 @@
-"""The "What the server sees" page's pure pieces: views (``ui.crypto_views``) and charts
-(``ui.crypto_charts``), without Streamlit or TensorFlow.
+"""The "What the server sees" page's pure pieces: views (``fedsim_app.pages.crypto.views``) and
+charts (``fedsim_app.pages.crypto.charts``), without Streamlit or TensorFlow.
 
 Where a view reads the engine's crypto payloads, the payloads come from the real mechanisms
 (``fedsim.privacy.secagg``, ``he``) run on hand-made updates, so e.g. "the re-derived encoding
@@ -19,10 +19,10 @@ from fedsim.privacy.base import RoundContext, UpdateBatch
 from fedsim.privacy.quantize import from_ring, ring_sum
 from fedsim.privacy.secagg import SecureAggregation
 from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
-from ui import crypto_charts as cc
-from ui import crypto_views as cv
-from ui import params, theme
-from ui.text import STRINGS, t
+from fedsim_app.base import params, theme
+from fedsim_app.i18n import STRINGS, t
+from fedsim_app.pages.crypto import charts as cc
+from fedsim_app.pages.crypto import views as cv
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -352,6 +352,6 @@ def test_dynamic_text_keys_exist():
             + [f"crypto.cost.short.{f}" for f in cv.COST_FIELDS[:4]]
             + [f"crypto.mech.{m}" for m in ("secagg", "he", "zkp")])
     assert not [k for k in keys if k not in en]
-    from ui import i18n
+    from fedsim_app import i18n
     assert all(k.startswith(("crypto.", "nav.crypto", "step.")) for k in
                i18n.domains("en")["crypto"])

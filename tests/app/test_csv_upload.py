@@ -1,4 +1,4 @@
-"""ui.csv_upload: the CSV upload panel driven by Streamlit's AppTest on a tiny script."""
+"""fedsim_app.base.csv_upload: the CSV upload panel, driven by AppTest on a tiny script."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def upload_root(tmp_path, monkeypatch):
-    import ui.csv_upload as cu
+    import fedsim_app.base.csv_upload as cu
 
     monkeypatch.setattr(cu, "UPLOAD_ROOT", str(tmp_path / "uploads"))
     return tmp_path / "uploads"
@@ -23,7 +23,7 @@ def upload_root(tmp_path, monkeypatch):
 def script():
     import streamlit as st
 
-    from ui.csv_upload import csv_upload_panel
+    from fedsim_app.base.csv_upload import csv_upload_panel
 
     st.session_state.setdefault("calls", [])
 
@@ -94,7 +94,7 @@ def test_upload_choose_split_and_hand_over_changes(tmp_path):
     token = at.session_state["_csv_upload_token"]
     assert os.path.basename(os.path.dirname(path)) == token
     assert "one client per value of hospital (3 clients)" in shown(at.success)
-    # the changes make a valid configuration (ui.state.update applies exactly these)
+    # the changes make a valid configuration (fedsim_app.base.state.update applies exactly these)
     from fedsim.config import SimulationConfig
 
     cfg = SimulationConfig.from_dict({
@@ -183,7 +183,7 @@ def test_user_text_is_escaped_in_messages():
 
 
 def test_stale_session_folders_are_swept(upload_root):
-    import ui.csv_upload as cu
+    import fedsim_app.base.csv_upload as cu
 
     old = upload_root / "old-session"
     old.mkdir(parents=True)
@@ -198,7 +198,7 @@ def test_a_link_or_config_file_cannot_make_the_server_read_a_file(tmp_path):
     """dataset.path is private: share links neither carry nor set it, and a configuration
     naming a file this session did not upload is refused (it would echo the file's columns)."""
     from fedsim.config import SimulationConfig
-    from ui import params
+    from fedsim_app.base import params
 
     secret = tmp_path / "secret.csv"
     secret.write_text("a,b\n1,2\n3,4\n")
@@ -209,7 +209,7 @@ def test_a_link_or_config_file_cannot_make_the_server_read_a_file(tmp_path):
     assert "dataset.path" not in " ".join(params.encode(ok))
 
     from fedsim.errors import ConfigError
-    from ui import state
+    from fedsim_app.base import state
 
     with pytest.raises(ConfigError) as err:
         state._check_runnable(ok)

@@ -1,7 +1,7 @@
 """The catalogues: same keys and placeholders in every language, per-session language, Babel.
 
 No Streamlit server here (AppTest covers the pages in both languages elsewhere); these tests
-read the JSON catalogues and exercise :mod:`ui.i18n` directly.
+read the JSON catalogues and exercise :mod:`fedsim_app.i18n` directly.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from ui import i18n
-from ui.text import STRINGS, t, tn
+from fedsim_app import i18n
+from fedsim_app.i18n import STRINGS, t, tn
 
 LANGS = i18n.LANGS
 _FMT = string.Formatter()
@@ -148,7 +148,7 @@ def test_tn_picks_the_plural_form():
 def test_config_errors_carry_a_code_and_fields_and_read_in_chinese(data, field, needle):
     from fedsim.config import SimulationConfig
     from fedsim.errors import ConfigError
-    from ui.errors import describe
+    from fedsim_app.base.errors import describe
 
     with pytest.raises(ConfigError) as info:
         SimulationConfig.from_dict(data)
@@ -166,7 +166,7 @@ def test_config_errors_carry_a_code_and_fields_and_read_in_chinese(data, field, 
 def test_errors_without_a_structured_rule_say_their_english_is_english():
     from fedsim.config import SimulationConfig
     from fedsim.errors import IncompatibleConfigError
-    from ui.errors import describe
+    from fedsim_app.base.errors import describe
 
     with pytest.raises(IncompatibleConfigError) as info:
         SimulationConfig.from_dict({"privacy": {"secure_aggregation": {"enabled": True}},
@@ -177,8 +177,8 @@ def test_errors_without_a_structured_rule_say_their_english_is_english():
 
 
 def test_classroom_limit_errors_read_in_chinese():
-    from ui.errors import describe
-    from ui.limits import LimitError
+    from fedsim_app.base.errors import describe
+    from fedsim_app.base.limits import LimitError
 
     exc = LimitError("max_clients", "clients.num_clients", 5000, 500)
     assert exc.fields()["code"] == "limit"
@@ -228,8 +228,22 @@ def _literals(node):
             yield from _literals(v)
 
 
+def app_sources(root):
+    """Every Python file of the app package (not the article's pseudo-code in its assets)."""
+    return [p for p in sorted((root / "fedsim_app").rglob("*.py")) if "assets" not in p.parts]
+
+
+def test_every_app_file_is_scanned():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    names = {p.relative_to(root).as_posix() for p in app_sources(root)}
+    assert {"fedsim_app/frame.py", "fedsim_app/base/state.py", "fedsim_app/i18n/__init__.py",
+            "fedsim_app/pages/training/page.py", "fedsim_app/pages/privacy/sections.py"} <= names
+
+
 def test_no_user_facing_literal_outside_the_catalogues():
-    """Every string a page shows goes through t(): a scan of pages/, ui/ and app.py for
+    """Every string a page shows goes through t(): a scan of fedsim_app/, pages/ and app.py for
     literals passed to Streamlit elements (label, body, help) and to Plotly (titles, trace
     names, hover text). A trace ``name=`` that is an element id (no space) is not text."""
     import ast
@@ -237,7 +251,7 @@ def test_no_user_facing_literal_outside_the_catalogues():
 
     root = pathlib.Path(__file__).resolve().parents[2]
     found = []
-    for path in sorted([*root.glob("pages/*.py"), *root.glob("ui/*.py"), root / "app.py"]):
+    for path in sorted([*root.glob("pages/*.py"), *app_sources(root), root / "app.py"]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
@@ -252,5 +266,5 @@ def test_no_user_facing_literal_outside_the_catalogues():
             for c in cands:
                 for s in _literals(c):
                     if _user_words(s):
-                        found.append(f"{path.name}:{node.lineno}: {s[:60]!r}")
+                        found.append(f"{path.relative_to(root)}:{node.lineno}: {s[:60]!r}")
     assert not found, found

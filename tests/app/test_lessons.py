@@ -17,10 +17,12 @@ import textwrap
 
 import pytest
 
-from tests.support.app import cfg_of, open_app
-from ui import code_views, i18n, lessons
-from ui import lesson_views as lv
-from ui.text import STRINGS
+from tests.support.app import cfg_of, open_app, switch_page
+from fedsim_app import i18n
+from fedsim_app.i18n import STRINGS
+from fedsim_app.pages.lessons import code_views
+from fedsim_app.pages.lessons import course as lessons
+from fedsim_app.pages.lessons import views as lv
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTICLE = ROOT.parent / "shared" / "seed" / "article-zh.txt"
@@ -156,7 +158,7 @@ def test_progress_lives_in_the_session_and_the_url():
 
 def test_the_textbook_panel_follows_the_student_to_other_pages():
     at = open_app({"lesson": "noniid", "step": "4"}, "pages/lessons.py")
-    at.switch_page("pages/training.py").run()
+    switch_page(at, "pages/training.py").run()
     assert not at.exception
     side = " ".join(m.value for m in at.sidebar.markdown)
     assert STRINGS["en"]["lesson.noniid.epochs.look"] in side

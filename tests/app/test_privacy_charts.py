@@ -16,10 +16,11 @@ import pytest
 from fedsim.config import DP_MODES, SimulationConfig
 from fedsim.errors import ConfigError
 from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
-from ui import privacy_charts as pc
-from ui import privacy_views as pv
-from ui import theme
-from ui.text import STRINGS, t
+from fedsim_app.base import theme, views
+from fedsim_app.i18n import STRINGS, t
+from fedsim_app.pages.privacy import charts as pc
+from fedsim_app.pages.privacy import views as pv
+from fedsim_app.pages.training import views as training_views
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -68,8 +69,8 @@ def central():
 
 
 def test_formatting_of_epsilon_odds_and_delta():
-    assert pv.fmt_eps(7.904) == "7.90" and pv.fmt_eps(96.1) == "96.10"
-    assert pv.fmt_eps(123.4) == "123" and pv.fmt_eps(math.inf) == "∞"
+    assert views.fmt_eps(7.904) == "7.90" and views.fmt_eps(96.1) == "96.10"
+    assert views.fmt_eps(123.4) == "123" and views.fmt_eps(math.inf) == "∞"
     assert pv.fmt_odds(1.0) == "2.7" and pv.fmt_odds(10.0) == "22,026"
     assert pv.fmt_odds(30.0) == "1.1e+13" and pv.fmt_odds(math.inf) == "∞"
     assert pv.fmt_delta(1e-5) == "10⁻⁵" and pv.fmt_delta(0.001) == "10⁻³"
@@ -118,7 +119,7 @@ def test_clip_views_read_the_engines_records(central):
     assert [(r["round"], r["client"], r["clipped"], r["dropped"]) for r in rows] == [
         (1, 0, False, False), (1, 1, False, False), (1, 2, True, False),
         (2, 0, False, False), (2, 1, True, True), (2, 2, True, False)]
-    bounds = pv.clip_bounds(central)
+    bounds = views.clip_bounds(central)
     assert [(b["round"], b["clip"], b["clipped"], b["n"]) for b in bounds] == [
         (1, 0.5, 1, 3), (2, 0.4, 2, 3), (3, 0.3, 0, 0)]  # round 3: bound from the server
     assert bounds[0]["next_clip"] == 0.4
@@ -157,11 +158,11 @@ def test_clip_figure_hides_per_client_legend_for_many_clients():
 
 
 def test_clip_line_overlay_on_the_training_chart(central):
-    from ui import charts
+    from fedsim_app.pages.training import charts
 
     fig = charts.update_norm_figure(central, 3)
     n = len(fig.data)
-    pc.add_clip_line(fig, central)
+    charts.add_clip_line(fig, central)
     assert len(fig.data) == n + 1 and fig.data[-1].name == t("priv.ch.clip_bound")
     # no DP records (e.g. DP-SGD, or DP off): nothing is added
     plain = tuple(RoundResult(r.round, r.sampled, r.dropped, r.rejected, r.clients,
@@ -169,7 +170,7 @@ def test_clip_line_overlay_on_the_training_chart(central):
                                                                 for p in PHASES))
                   for r in central)
     fig2 = charts.update_norm_figure(plain, 3)
-    assert len(pc.add_clip_line(fig2, plain).data) == len(fig2.data)
+    assert len(charts.add_clip_line(fig2, plain).data) == len(fig2.data)
 
 
 # ------------------------------------------------------------------ signal vs noise
@@ -244,10 +245,10 @@ def test_warnings_are_honest():
 
 
 def test_epsilon_card_for_the_training_page(central):
-    card = pv.epsilon_card(central)
+    card = training_views.epsilon_card(central)
     assert card.label == t("priv.overlay.eps") and card.value == "1.90"
     assert card.delta == "+0.40" and card.delta_color == "inverse"
-    empty = pv.epsilon_card(())
+    empty = training_views.epsilon_card(())
     assert empty.value == "0.00" and empty.delta is None and empty.delta_color == "off"
 
 
@@ -282,9 +283,10 @@ def test_every_privacy_key_exists_and_every_label_has_help():
     labels = ("mode", "adaptive", "clip", "clip0", "quantile", "noise_by", "z", "eps", "delta",
               "clients", "rounds", "frac", "sweep_run", "to_end", "overlay.eps")
     assert not [k for k in labels if f"priv.{k}.help" not in en]
-    src = (ROOT / "pages" / "privacy.py").read_text()
+    src = "".join((ROOT / "fedsim_app" / "pages" / "privacy" / name).read_text()
+                  for name in ("page.py", "sections.py"))
     used = set(re.findall(r"""\bt\(\s*["'](priv\.[a-z_.0-9]+)["']""", src))
     assert used and not [k for k in used if k not in en]
     # every string of the page lives in the privacy table (no bare English in the page)
-    from ui import i18n
+    from fedsim_app import i18n
     assert all(k.startswith(("priv.", "nav.")) for k in i18n.domains("en")["privacy"])

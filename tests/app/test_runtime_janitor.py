@@ -1,5 +1,5 @@
-"""The closed-session janitor (ui/runtime.py): a session whose reconnect window has passed is
-shut down and its state emptied, so its run (model, history, charts) can be freed.
+"""The closed-session janitor (fedsim_app/base/runtime.py): a session whose reconnect window has
+passed is shut down and its state emptied, so its run (model, history, charts) can be freed.
 
 Uses Streamlit's own ``MemorySessionStorage`` (the reconnect cache) with a short TTL: after the
 TTL the cache hides the entry but keeps it — the behaviour that kept a whole class's runs
@@ -15,7 +15,7 @@ import types
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.session_manager import SessionInfo
 
-from ui import runtime
+from fedsim_app.base import runtime
 
 
 class _Session:
@@ -82,26 +82,32 @@ def test_without_the_private_api_the_janitor_does_nothing():
 
 
 def test_a_page_with_a_fragment_keeps_no_run_in_its_globals():
-    """A fragment's function holds its page's globals for the session's life (and Streamlit's
-    message loop keeps the last closed session): a run bound at module level there outlives
-    its student. The Training page did (``sim = state.get_sim()``)."""
+    """A fragment's function holds its page's globals, and the arguments it was called with,
+    for the session's life (and Streamlit's message loop keeps the last closed session): a run
+    bound there outlives its student. The Training page did (``sim = state.get_sim()`` at
+    module level). Today a page runs in ``render()``, and a fragment defined in it would hold
+    its locals too: no run may be bound at module level or in ``render``."""
     import ast
     import pathlib
 
-    pages = pathlib.Path(__file__).resolve().parents[2] / "pages"
+    pages = pathlib.Path(__file__).resolve().parents[2] / "fedsim_app" / "pages"
     checked = 0
-    for path in sorted(pages.glob("*.py")):
+    for path in sorted(pages.glob("*/page.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         if "fragment" not in ast.dump(tree):
             continue
         checked += 1
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
-                for sub in ast.walk(node):
-                    sub._in_function = True  # type: ignore[attr-defined]
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Assign) and not getattr(node, "_in_function", False)
-                    and isinstance(node.value, ast.Call)
-                    and "get_sim" in ast.dump(node.value.func)):
-                raise AssertionError(f"{path.name}:{node.lineno} binds a run at module level")
+        scopes = [tree] + [n for n in tree.body
+                           if isinstance(n, ast.FunctionDef) and n.name == "render"]
+        for scope in scopes:
+            todo = list(ast.iter_child_nodes(scope))
+            while todo:  # the scope's own statements, not those of functions defined in it
+                node = todo.pop()
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    continue
+                todo.extend(ast.iter_child_nodes(node))
+                if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                        and "get_sim" in ast.dump(node.value.func)):
+                    raise AssertionError(f"{path.parent.name}/{path.name}:{node.lineno} binds "
+                                         "a run where the fragment keeps it")
     assert checked >= 1  # the Training page

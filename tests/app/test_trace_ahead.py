@@ -29,7 +29,7 @@ def test_a_traced_ahead_trainer_never_traces_again():
 
 
 def test_the_app_traces_the_presets_models_in_the_background():
-    from ui import runtime
+    from fedsim_app.base import runtime
 
     runtime._trace_presets()  # what the preload thread runs after importing the engine
     from fedsim.training.trainer import get_trainer

@@ -18,8 +18,12 @@ import pytest
 from fedsim.config import DATASETS, PARTITIONS, SimulationConfig
 from fedsim.errors import ConfigError
 from fedsim.engine.results import PHASES, ClientRecord, PhaseRecord, RoundResult
-from ui import charts, compare, params, theme, views
-from ui.text import STRINGS, t
+from fedsim_app.base import charts, params, theme, views
+from fedsim_app.i18n import STRINGS, t
+from fedsim_app.pages.compare import views as compare
+from fedsim_app.pages.data import charts as data_charts
+from fedsim_app.pages.training import charts as training_charts
+from fedsim_app.pages.training import views as training_views
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -80,7 +84,7 @@ def test_client_color_is_stable_and_uses_a_scale_beyond_the_palette():
 
 def test_global_metric_figure_starts_at_round_0_in_black(history):
     curve = views.global_curve(history, INITIAL, "classification")
-    fig = charts.global_metric_figure(curve, None, total_rounds=5)
+    fig = training_charts.global_metric_figure(curve, None, total_rounds=5)
     (tr,) = fig.data
     assert list(tr.x) == [0, 1, 2, 3] and list(tr.y) == [0.1, 0.6, 0.7, 0.75]
     assert tr.line.color == theme.GLOBAL_COLOR
@@ -93,13 +97,13 @@ def test_baselines_are_dashed_grey_with_a_local_only_band(history):
     base = {"centralized": [{"round": r, "accuracy": 0.9, "loss": 0.3} for r in (1, 2, 3)],
             "local_only": [{"round": r, "accuracy": 0.5, "accuracy_min": 0.4,
                             "accuracy_max": 0.6, "loss": 1.0} for r in (1, 2, 3)]}
-    fig = charts.global_metric_figure(curve, base)
+    fig = training_charts.global_metric_figure(curve, base)
     lines = [d for d in fig.data if d.mode == "lines"]
     assert {d.line.dash for d in lines} == {"dash", "dot"}
     assert all(d.line.color == theme.BASELINE_COLOR for d in lines)
     assert any(d.fill == "toself" for d in fig.data)  # worst–best band
     assert fig.data[-1].name == t("ch.global")  # global model drawn last, on top
-    loss = charts.global_loss_figure(curve, base)
+    loss = training_charts.global_loss_figure(curve, base)
     assert not any(d.fill == "toself" for d in loss.data)
     assert list(loss.data[-1].y) == [1.2, 0.9, 0.8, 0.7]
 
@@ -108,7 +112,7 @@ def test_baselines_are_dashed_grey_with_a_local_only_band(history):
 
 
 def test_client_loss_curves_one_trace_per_client_in_its_colour_with_gaps(history):
-    fig = charts.client_loss_figure(history, 4)
+    fig = training_charts.client_loss_figure(history, 4)
     assert [d.name for d in fig.data] == ["0", "1", "2", "3"]
     for d in fig.data:
         assert d.line.color == theme.client_color(int(d.name), 4)
@@ -120,14 +124,14 @@ def test_client_loss_curves_one_trace_per_client_in_its_colour_with_gaps(history
 
 def test_client_val_figure_adds_the_global_model_in_black(history):
     curve = views.global_curve(history, INITIAL, "classification")
-    fig = charts.client_val_figure(history, 4, "classification", curve)
+    fig = training_charts.client_val_figure(history, 4, "classification", curve)
     assert fig.data[-1].line.color == theme.GLOBAL_COLOR
     assert list(fig.data[-1].x) == [1, 2, 3]
     assert len(fig.data) == 5
 
 
 def test_update_norm_marks_dropped_and_rejected(history):
-    fig = charts.update_norm_figure(history, 4)
+    fig = training_charts.update_norm_figure(history, 4)
     by = {d.name: d for d in fig.data}
     assert list(by["1"].marker.symbol) == ["circle", "circle-open", "circle"]
     assert list(by["2"].marker.symbol) == ["circle", "circle", "x"]
@@ -135,12 +139,12 @@ def test_update_norm_marks_dropped_and_rejected(history):
 
 
 def test_participation_matrix_and_figure(history):
-    m = views.participation_matrix(history, 4)
+    m = training_views.participation_matrix(history, 4)
     codes = {s: i for i, s in enumerate(views.STATUS_CODES)}
     assert m[:, 0].tolist() == [codes["trained"]] * 4
     assert m[1, 1] == codes["dropped"] and m[3, 1] == codes["not_sampled"]
     assert m[2, 2] == codes["rejected"]
-    fig = charts.participation_figure(m, [1, 2, 3])
+    fig = training_charts.participation_figure(m, [1, 2, 3])
     heat = fig.data[0]
     assert heat.type == "heatmap" and np.array(heat.z).shape == (4, 3)
     legend = [d for d in fig.data[1:]]
@@ -164,7 +168,7 @@ def test_label_distribution_is_stacked_with_pastel_label_colours():
 
 
 def test_client_sizes_in_client_colours_with_hatched_validation():
-    fig = charts.client_sizes_figure([10, 20, 30], [2, 4, 6])
+    fig = data_charts.client_sizes_figure([10, 20, 30], [2, 4, 6])
     train, val = fig.data
     assert list(train.marker.color) == [theme.client_color(k, 3) for k in range(3)]
     assert val.marker.pattern.shape == "/" and list(val.y) == [2, 4, 6]
@@ -173,7 +177,7 @@ def test_client_sizes_in_client_colours_with_hatched_validation():
 def test_digits_figure_one_heatmap_and_a_label_per_image():
     imgs = [np.random.default_rng(0).random((3, 8, 8)) * 16 for _ in range(2)]
     labels = [np.array([1, 2, 3]), np.array([4, 5, 6])]
-    fig = charts.digits_figure(imgs, labels, [0, 5], 10)
+    fig = data_charts.digits_figure(imgs, labels, [0, 5], 10)
     assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
     assert sorted(a.text for a in fig.layout.annotations) == [str(i) for i in range(1, 7)]
     assert theme.client_color(5, 10) in fig.layout.yaxis.ticktext[1]
@@ -183,7 +187,7 @@ def test_points_figure_one_trace_per_client():
     pts = np.random.default_rng(1).normal(size=(30, 2))
     lab = np.arange(30) % 2
     cl = np.arange(30) % 3
-    fig = charts.points_figure(pts, lab, cl, 3)
+    fig = data_charts.points_figure(pts, lab, cl, 3)
     assert [d.marker.color for d in fig.data] == [theme.client_color(k, 3) for k in range(3)]
     assert set(fig.data[0].marker.symbol) == {"circle", "x-thin-open"}
 
@@ -191,7 +195,7 @@ def test_points_figure_one_trace_per_client():
 def test_boundary_figure_has_probability_map_contour_and_points():
     g = np.linspace(-1, 1, 5)
     prob = np.tile(np.linspace(0, 1, 5), (5, 1))
-    fig = charts.boundary_figure(g, g, prob, np.zeros((4, 2)), np.array([0, 1, 0, 1]),
+    fig = training_charts.boundary_figure(g, g, prob, np.zeros((4, 2)), np.array([0, 1, 0, 1]),
                                  "Client 2", color=theme.client_color(2, 4))
     assert [d.type for d in fig.data] == ["heatmap", "contour", "scatter", "scatter"]
     assert fig.data[1].line.color == theme.client_color(2, 4)
@@ -298,16 +302,16 @@ def test_with_changes_validates():
 
 
 def test_metric_cards_format_and_deltas(history):
-    cards = views.metric_cards(history, INITIAL, "classification")
+    cards = training_views.metric_cards(history, INITIAL, "classification")
     by = {c.key: c for c in cards}
     assert by["metric"].value == "0.750" and by["metric"].delta == "+0.050"
     assert by["loss"].value == "0.700" and by["loss"].delta == "-0.100"
     assert by["loss"].delta_color == "inverse"
     assert by["clients"].value == "3/4" and by["clients"].delta == t("tr.metric.rejected", n=1)
     assert by["up"].value == "1.6 KB" and by["down"].value == "1.2 KB"
-    first = views.metric_cards((), INITIAL, "classification")
+    first = training_views.metric_cards((), INITIAL, "classification")
     assert first[0].value == "0.100" and first[0].delta is None and first[2].value == "—"
-    same = views.metric_cards(history[:1] + (history[0],), INITIAL, "classification")
+    same = training_views.metric_cards(history[:1] + (history[0],), INITIAL, "classification")
     assert same[0].delta == "±0.000" and same[0].delta_color == "off"
 
 
@@ -347,9 +351,9 @@ def test_phase_texts_follow_the_protection_in_use():
 def test_phase_summary_sentences():
     sel = PhaseRecord(1, "select", 0.1, {"sampled": [0, 2], "num_sampled": 2,
                                          "will_drop": [2]})
-    assert views.phase_summary(sel, "classification").startswith("the server picked 2")
+    assert training_views.phase_summary(sel, "classification").startswith("the server picked 2")
     ev = PhaseRecord(1, "evaluate", 0.1, {"loss": 0.5, "accuracy": 0.8})
-    assert "0.800" in views.phase_summary(ev, "classification")
+    assert "0.800" in training_views.phase_summary(ev, "classification")
 
 
 def test_human_bytes():
@@ -361,10 +365,17 @@ def test_human_bytes():
 # ------------------------------------------------------------------ strings
 
 
+def _app_sources() -> list[pathlib.Path]:
+    """Every Python file of the app: the package (not the article's pseudo-code in its assets)
+    and the root entries."""
+    package = [p for p in sorted((ROOT / "fedsim_app").rglob("*.py")) if "assets" not in p.parts]
+    return [*package, *ROOT.glob("pages/*.py"), ROOT / "app.py"]
+
+
 def _literal_keys() -> set[str]:
     keys = set()
-    for path in [*ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]:
-        if path.name != "text.py":  # its docstring shows t("key")
+    for path in _app_sources():
+        if path != ROOT / "fedsim_app" / "i18n" / "__init__.py":  # its docstring shows t("key")
             keys |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']""", path.read_text()))
     return {k for k in keys if not k.endswith(".")}  # "phase." + name: checked below
 
@@ -385,11 +396,11 @@ def test_every_text_key_used_in_the_code_exists():
 
 
 def test_every_widget_has_help():
-    """Every st.* widget call in the pages and the frame passes help= (or goes through
-    controls.bound, which always does)."""
+    """Every st.* widget call in the app (pages, their sections, the base and the frame) passes
+    help= (or goes through controls.bound, which always does)."""
     widgets = r"\b(?:st|c\d|b\[\d\]|t\d|col|\w+)\.(button|toggle|selectbox|multiselect|slider|" \
               r"select_slider|number_input|segmented_control|file_uploader|download_button)\("
-    for path in [*ROOT.glob("pages/*.py"), ROOT / "app.py"]:
+    for path in _app_sources():
         src = path.read_text()
         for m in re.finditer(widgets, src):
             call = src[m.start():src.find("\n\n", m.start())]
@@ -400,15 +411,18 @@ def test_every_widget_has_help():
                 if depth == 0 and ch == ")":
                     end = i
                     break
-            assert "help=" in call[:end], f"{path.name}: {call[:60]}"
+            assert "help=" in call[:end], f"{path.relative_to(ROOT)}: {call[:60]}"
 
 
 def test_ui_modules_do_not_import_tensorflow():
     import subprocess
 
-    code = ("import sys, ui.charts, ui.views, ui.params, ui.compare, ui.theme, ui.text\n"
-            "import ui.privacy_charts, ui.privacy_views, ui.crypto_charts, ui.crypto_views\n"
-            "from ui.views import split_summary\n"
+    code = ("import sys, fedsim_app.base.charts, fedsim_app.base.views, fedsim_app.base.params\n"
+            "import fedsim_app.pages.compare.views, fedsim_app.base.theme, fedsim_app.i18n\n"
+            "import fedsim_app.pages.privacy.charts, fedsim_app.pages.privacy.views\n"
+            "import fedsim_app.pages.crypto.charts, fedsim_app.pages.crypto.views\n"
+            "import fedsim_app.frame  # the whole app: every page, section, view and chart\n"
+            "from fedsim_app.base.views import split_summary\n"
             "from fedsim.config import SimulationConfig\n"
             "split_summary(SimulationConfig())\n"
             "print('tensorflow' in sys.modules)")
@@ -423,7 +437,7 @@ def test_text_is_json_serialisable_for_translators():
 
 def test_participation_marks_malicious_clients():
     m = np.zeros((4, 2), np.int8)
-    fig = charts.participation_figure(m, [1, 2], malicious=[2])
+    fig = training_charts.participation_figure(m, [1, 2], malicious=[2])
     assert list(fig.layout.yaxis.ticktext) == ["0", "1", "⚠ 2", "3"]
 
 
@@ -433,14 +447,17 @@ def test_themed_figures_are_exactly_what_plotly_validates(history):
     same figure when it validates everything, template included — in both templates."""
     import plotly.graph_objects as go
 
-    from ui import attack_charts, crypto_charts
+    from fedsim_app.pages.attacks import charts as attack_charts
+    from fedsim_app.pages.crypto import charts as crypto_charts
 
     ref = go.Figure()
     ref.update_layout(template=theme.TEMPLATE_NAME)
     assert json.loads(theme.themed(go.Figure()).to_json()) == json.loads(ref.to_json())
     curve = views.global_curve(history, INITIAL, "classification")
-    figs = [charts.cycle_figure("train", ["select"]), charts.global_metric_figure(curve, None, 5),
-            charts.global_loss_figure(curve, None, 5), charts.client_loss_figure(history, 4, 5),
+    figs = [charts.cycle_figure("train", ["select"]),
+            training_charts.global_metric_figure(curve, None, 5),
+            training_charts.global_loss_figure(curve, None, 5),
+            training_charts.client_loss_figure(history, 4, 5),
             crypto_charts.cost_figure({"protect_ms_per_client": 1.0, "server_ms": 2.0,
                                        "up_per_client": 10, "down_per_client": 10},
                                       {"protect_ms_per_client": 3.0, "server_ms": 4.0,

@@ -2,7 +2,7 @@
 
 Checks what AppTest cannot: the page really renders (Plotly charts in the DOM), the buttons
 work through the websocket, a *deep link with query parameters as the very first request* to a
-fresh server restores its configuration (see ``ui.nav.ensure_frame`` for why that is special),
+fresh server restores its configuration (see :mod:`fedsim_app.frame` for why that is special),
 the address bar follows the configuration, and Play's ``run_every`` timer advances rounds on
 its own. It saves screenshots to ``out/screenshots/`` (ignored by git; set
 ``FEDSIM_SCREENSHOTS=assets`` to refresh the README's pictures).
@@ -210,8 +210,9 @@ _CJK_RENDERS = """() => {
 def test_lesson_one_walks_through_in_both_languages(server, browser, lang):
     """Lesson 1 step by step in a real browser: each step loads, the guess unlocks the reveal,
     the reveal shows the engine's verdict; screenshots of every step in each language."""
-    from ui import i18n, lessons
-    from ui.text import t
+    from fedsim_app import i18n
+    from fedsim_app.i18n import t
+    from fedsim_app.pages.lessons import course as lessons
 
     lesson = lessons.BY_ID["flow"]
     page = _page(browser, height=1000)

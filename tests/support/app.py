@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from fedsim.config import SimulationConfig
 
@@ -26,6 +27,20 @@ def open_app(query: dict | None = None, page: str | None = None) -> AppTest:
         at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
+    return at
+
+
+def switch_page(at: AppTest, page: str) -> AppTest:
+    """``at.switch_page(page)`` for a session that has already run (``page``: ``pages/x.py``).
+
+    The app's pages are callables with a ``url_path`` (:mod:`fedsim_app.frame`). Once
+    ``st.navigation`` has registered them, ``AppTest.switch_page`` only matches file pages and
+    refuses. A page's script hash is its url path's, which is the stem of its root entry
+    ``pages/<url_path>.py``: the hash ``AppTest.switch_page`` takes from the file name before
+    the first run, set here the same way.
+    """
+    assert (ROOT / page).is_file(), page
+    at._page_hash = calc_hash(pathlib.Path(page).stem)
     return at
 
 
@@ -60,7 +75,8 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def shown(markdown: str) -> str:
-    """The text a Markdown message shows: backslash escapes (``ui.safe.md``) resolved."""
+    """The text a Markdown message shows: backslash escapes (:func:`fedsim_app.base.safe.md`)
+    resolved."""
     return _ESCAPED.sub(r"\1", markdown)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .text import t
-from .theme import GLOBAL_COLOR, themed
+from fedsim_app.base.theme import GLOBAL_COLOR, themed
+from fedsim_app.i18n import t
 
 ATTACK_COLOR = "#B80C09"
 

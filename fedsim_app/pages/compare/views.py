@@ -11,8 +11,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from fedsim.config import SimulationConfig
 
-from .params import with_changes
-from .text import t
+from fedsim_app.base.params import with_changes
+from fedsim_app.i18n import t
 
 #: knob → list of (label text key, format values, dotted-path changes).
 KNOBS: dict[str, list[tuple[str, dict, dict[str, Any]]]] = {
@@ -55,7 +55,7 @@ class Shared(NamedTuple):
 #: apart. Measured on digits (10 clients, 20 rounds, seed 0): the old first run, α = 100 / 1 /
 #: 0.1 with 1 local epoch, drew three curves 0.017 apart on average (finals 0.914 / 0.925 /
 #: 0.922); α = 100 / 0.1 / 0.01 with 5 local epochs are 0.087 and 0.115 apart on average over
-#: rounds 1–10 (finals 0.958 / 0.944 / 0.925; ``tests/test_classroom.py`` checks it). So the
+#: rounds 1–10 (finals 0.958 / 0.944 / 0.925; ``tests/app/test_classroom.py`` checks it). So the
 #: first comparison a teacher runs uses 5.
 SHARED: dict[str, Shared] = {
     "alpha": Shared("training.local_epochs", "cls.cmp.epochs", (1, 2, 3, 5, 10), 3),
@@ -94,7 +94,7 @@ def run_variant(cfg: SimulationConfig,
     """Run ``cfg`` to the end; returns its curve and label counts (picklable, for caching)."""
     from fedsim.engine.simulation import Simulation
 
-    from .views import global_curve
+    from fedsim_app.base.views import global_curve
 
     sim = Simulation(cfg)
     sim.run(progress=(lambda r: progress(r.round)) if progress else None)

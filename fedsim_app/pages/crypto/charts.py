@@ -1,9 +1,10 @@
 """Pure chart functions of the "What the server sees" page: plain data in, a Plotly Figure out.
 
 No Streamlit and no TensorFlow, so each chart is unit-tested on its own
-(``tests/test_crypto_charts.py``). Same colour rules as :mod:`ui.charts`: client k in
-``client_color(k, n)``, the global model black, the server's side in black/grey, statuses in
-``STATUS_COLORS``. Every title and label comes from :mod:`ui.text` (``crypto.ch.*`` keys).
+(``tests/app/test_crypto_charts.py``). Same colour rules as :mod:`fedsim_app.base.charts`:
+client k in ``client_color(k, n)``, the global model black, the server's side in black/grey,
+statuses in ``STATUS_COLORS``. Every title and label comes from :mod:`fedsim_app.i18n`
+(``crypto.ch.*`` keys).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .crypto_views import PROOF_CODES
-from .text import t
-from .theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, themed, client_color,
-                    variant_color)
+from fedsim_app.base.theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, client_color,
+                                   themed, variant_color)
+from fedsim_app.i18n import t
+from fedsim_app.pages.crypto.views import PROOF_CODES
 
 #: Proof statuses → colours: the participation colours, plus a neutral blue-grey for updates
 #: used without any proof (proofs off).
@@ -29,7 +30,7 @@ PLAIN_COLOR = "#9E9E9E"
 RING = 2 ** 32
 
 
-def _base(title: str = "", height: int = 300, **layout) -> go.Figure:
+def base_figure(title: str = "", height: int = 300, **layout) -> go.Figure:
     fig = go.Figure()
     layout.setdefault("margin", dict(l=60, r=15, t=50, b=45))
     themed(fig)
@@ -58,7 +59,7 @@ def plain_update_figure(coords: Sequence[int], values: Sequence[float], client: 
                         num_clients: int, layers: Sequence[int] | None = None,
                         height: int = 300) -> go.Figure:
     """One client's plain update on a few coordinates, in the client's colour."""
-    fig = _base(t("crypto.ch.plain_title", id=client), height=height, showlegend=False)
+    fig = base_figure(t("crypto.ch.plain_title", id=client), height=height, showlegend=False)
     x = _coord_axis(fig, coords)
     fig.add_trace(go.Bar(x=x, y=list(values), marker=dict(color=client_color(client,
                                                                               num_clients)),
@@ -75,7 +76,7 @@ def masked_figure(coords: Sequence[int], masked: Sequence[int], client: int,
                   height: int = 300) -> go.Figure:
     """The same coordinates as the client sent them under secure aggregation: integers
     in [0, 2³²) that look like noise. The y axis spans the whole ring."""
-    fig = _base(t("crypto.ch.masked_title", id=client), height=height, showlegend=False)
+    fig = base_figure(t("crypto.ch.masked_title", id=client), height=height, showlegend=False)
     x = _coord_axis(fig, coords)
     vals = [int(v) for v in masked]
     fig.add_trace(go.Bar(x=x, y=vals, marker=dict(color=client_color(client, num_clients),
@@ -93,7 +94,7 @@ def sum_figure(coords: Sequence[int], plain: Sequence[float], recovered: Sequenc
                height: int = 300) -> go.Figure:
     """The plain average (grey bars, the simulator's view) with what the server recovered
     on top (black diamonds). ``recovered=None``: nothing recovered (an aborted round)."""
-    fig = _base(title, height=height, legend=dict(orientation="h", y=-0.45, x=0))
+    fig = base_figure(title, height=height, legend=dict(orientation="h", y=-0.45, x=0))
     x = _coord_axis(fig, coords)
     fig.add_trace(go.Bar(x=x, y=list(plain), name=t("crypto.ch.plain_sum"),
                          marker=dict(color=PLAIN_COLOR, opacity=0.6,
@@ -117,7 +118,7 @@ def bytes_figure(plain_shares: Sequence[float] | None, masked_shares: Sequence[f
     bins = len(masked_shares)
     width = 256 // bins
     x = [f"{i * width:02X}–{i * width + width - 1:02X}" for i in range(bins)]
-    fig = _base(t("crypto.ch.bytes_title"), height=height, barmode="group",
+    fig = base_figure(t("crypto.ch.bytes_title"), height=height, barmode="group",
                 legend=dict(orientation="h", y=-0.45, x=0))
     if plain_shares is not None:
         fig.add_trace(go.Bar(x=x, y=list(plain_shares), name=t("crypto.ch.bytes_plain",
@@ -152,7 +153,7 @@ def proof_figure(matrix: np.ndarray, rounds: Sequence[int],
     names = [t(f"crypto.status.{s}") for s in PROOF_CODES]
     text = [[names[v] + (f" ({reasons[i][j]})" if reasons and reasons[i][j] not in ("", "ok")
                          else "") for j, v in enumerate(row)] for i, row in enumerate(matrix)]
-    fig = _base(t("crypto.ch.proofs_title"), height=max(300, 140 + 24 * k), showlegend=True,
+    fig = base_figure(t("crypto.ch.proofs_title"), height=max(300, 140 + 24 * k), showlegend=True,
                 legend=dict(orientation="h", yanchor="top", y=-0.3, x=0),
                 margin=dict(l=60, r=15, t=70, b=90))
     fig.add_trace(go.Heatmap(
@@ -183,7 +184,7 @@ def accuracy_figure(curve: Mapping, other: Mapping | None = None, other_name: st
     """Global test metric per round (black), optionally beside the same run with proofs
     switched the other way (a variant colour, dashed)."""
     key = curve["key"]
-    fig = _base(t("crypto.ch.acc_title", metric=t(f"ch.{key}")), height=320,
+    fig = base_figure(t("crypto.ch.acc_title", metric=t(f"ch.{key}")), height=320,
                 legend=dict(orientation="h", y=-0.3, x=0))
     if other is not None:
         fig.add_trace(go.Scatter(x=list(other["round"]), y=list(other["metric"]),
@@ -241,7 +242,7 @@ def toy_figure(values: Sequence[float], sent: Sequence[float]) -> go.Figure:
     n = len(values)
     x = [t("crypto.toy.user", name=chr(ord("A") + i)) for i in range(n)] + [t("crypto.toy.sum")]
     colors = [client_color(i, n) for i in range(n)] + [GLOBAL_COLOR]
-    fig = _base(t("crypto.toy.title"), height=320, barmode="group",
+    fig = base_figure(t("crypto.toy.title"), height=320, barmode="group",
                 legend=dict(orientation="h", y=-0.2, x=0))
     fig.add_trace(go.Bar(x=x, y=list(values) + [float(np.sum(values))],
                          name=t("crypto.toy.secret"),

@@ -2,7 +2,7 @@
 
 Each section is a function of the user's simulation; the page only calls them in order. All
 numbers come from the engine (reports, ``sim.last``, ``sim.explain``); the two reference runs
-(plain FedAvg, proofs switched) are real runs cached with :func:`ui.state.cached_run`.
+(plain FedAvg, proofs switched) are real runs cached with :func:`fedsim_app.base.state.cached_run`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import numpy as np
 import streamlit as st
 
 from fedsim.config import ATTACKS, SimulationConfig
-from ui import crypto_charts as cc
-from ui import crypto_views as cv
-from ui import classroom, params, state, views
-from ui.controls import bound
-from ui.text import t
-from ui.theme import PLOTLY_CONFIG
+
+from fedsim_app.base import classroom, params, state, views
+from fedsim_app.base.controls import bound
+from fedsim_app.base.theme import PLOTLY_CONFIG
+from fedsim_app.i18n import t
+from fedsim_app.pages.crypto import charts as cc
+from fedsim_app.pages.crypto import views as cv
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 BOUND_STEPS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]

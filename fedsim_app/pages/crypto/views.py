@@ -1,9 +1,10 @@
 """What the server sees: engine results → plain arrays and numbers for the crypto page.
 
 Pure NumPy (no Streamlit, no TensorFlow), so every function is unit-tested on hand-built
-inputs (``tests/test_crypto_charts.py``). The page reads a live
-:class:`~fedsim.engine.simulation.Simulation`'s ``last`` round (the bulky arrays: each client's update,
-what it sent, the aggregate the server applied) and its ``history`` (measurements per phase).
+inputs (``tests/app/test_crypto_charts.py``). The page reads a live
+:class:`~fedsim.engine.simulation.Simulation`'s ``last`` round (the bulky arrays: each client's
+update, what it sent, the aggregate the server applied) and its ``history`` (measurements per
+phase).
 
 Two views, kept apart on purpose (PAIR's "server view vs simulator view"):
 
@@ -24,7 +25,7 @@ import numpy as np
 from fedsim.config import SimulationConfig
 from fedsim.engine.results import RoundResult
 
-from .text import t
+from fedsim_app.i18n import t
 
 #: The "hide updates with" choice: none, secure aggregation, or one of the HE schemes.
 HIDE_OPTIONS = ("none", "secagg", "paillier", "ckks")

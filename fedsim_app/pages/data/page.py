@@ -1,7 +1,8 @@
 """Data & clients: choose the data set and how it is split; see who holds what.
 
 No TensorFlow here: the split comes from the engine's NumPy loader and partitioner
-(``ui.state.split_summary``), so this page answers instantly while students play with α.
+(:func:`fedsim_app.base.state.split_summary`), so this page answers instantly while students
+play with α.
 """
 
 from __future__ import annotations
@@ -9,62 +10,66 @@ from __future__ import annotations
 import streamlit as st
 
 from fedsim.errors import FedsimError
-from ui import charts, data_controls, nav, safe, state
-from ui.text import t
-from ui.theme import PLOTLY_CONFIG
+
+from fedsim_app.base import charts, safe, state
+from fedsim_app.base.theme import PLOTLY_CONFIG
+from fedsim_app.i18n import t
+from fedsim_app.pages.data import charts as data_charts
+from fedsim_app.pages.data import sections
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 
-nav.ensure_frame()
-st.title(t("data.title"))
-st.caption(t("data.intro"))
-cfg = state.config()
-left, right = st.columns([1.6, 3], gap="large")  # room for "pathological (…)" in a select
 
-with left:
-    data_controls.settings(cfg)
+def render() -> None:
+    st.title(t("data.title"))
+    st.caption(t("data.intro"))
+    cfg = state.config()
+    left, right = st.columns([1.6, 3], gap="large")  # room for "pathological (…)" in a select
 
-with right:
-    try:
-        s = state.split_summary(cfg)
-    except FedsimError as exc:
-        st.error(t("state.build_error", error=safe.error(exc)))
-        st.stop()
-    m1, m2, m3 = st.columns(3)
-    m1.metric(t("data.skew"), f"{s.skew:.2f}", help=t("data.skew.help"))
-    m2.metric(t("data.total"), f"{int(s.train_sizes.sum() + s.val_sizes.sum()):,}",
-              help=t("data.total.help"))
-    m3.metric(t("data.test"), f"{s.test_size:,}", help=t("data.test.help"))
+    with left:
+        sections.settings(cfg)
 
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.plotly_chart(charts.label_distribution_figure(s.label_counts, s.label_names),
-                        key="data_labels", **PLOT)
-        st.caption(t("data.labels_caption"))
-        if s.unused_labels:
-            st.warning(t("data.unused_labels", labels=", ".join(s.unused_labels),
-                         n=len(s.unused_labels)))
-        if s.task == "regression":
-            st.caption(t("data.regression_bins", bins=s.num_labels))
-    with c2:
-        st.plotly_chart(charts.client_sizes_figure(s.train_sizes, s.val_sizes),
-                        key="data_sizes", **PLOT)
-        st.caption(t("data.sizes_caption"))
+    with right:
+        try:
+            s = state.split_summary(cfg)
+        except FedsimError as exc:
+            st.error(t("state.build_error", error=safe.error(exc)))
+            st.stop()
+        m1, m2, m3 = st.columns(3)
+        m1.metric(t("data.skew"), f"{s.skew:.2f}", help=t("data.skew.help"))
+        m2.metric(t("data.total"), f"{int(s.train_sizes.sum() + s.val_sizes.sum()):,}",
+                  help=t("data.total.help"))
+        m3.metric(t("data.test"), f"{s.test_size:,}", help=t("data.test.help"))
 
-    if s.image_shape is not None:
-        default = list(range(min(s.num_clients, 6)))
-        shown = st.multiselect(t("data.digits_clients"), list(range(s.num_clients)),
-                               default=default, help=t("data.digits_clients.help"),
-                               placeholder=t("ui.choose"),
-                               key=f"data_digit_clients_{s.num_clients}")
-        if shown:
-            st.plotly_chart(charts.digits_figure([s.samples[k] for k in shown],
-                                                 [s.sample_labels[k] for k in shown], shown,
-                                                 s.num_clients), key="data_digits", **PLOT)
-            st.caption(t("data.digits_caption"))
-    elif s.points is not None:
-        st.plotly_chart(charts.points_figure(s.points, s.point_labels, s.point_client,
-                                             s.num_clients), key="data_points", **PLOT)
-        st.caption(t("data.points_caption"))
-    else:
-        st.info(t("data.no_picture"))
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.plotly_chart(charts.label_distribution_figure(s.label_counts, s.label_names),
+                            key="data_labels", **PLOT)
+            st.caption(t("data.labels_caption"))
+            if s.unused_labels:
+                st.warning(t("data.unused_labels", labels=", ".join(s.unused_labels),
+                             n=len(s.unused_labels)))
+            if s.task == "regression":
+                st.caption(t("data.regression_bins", bins=s.num_labels))
+        with c2:
+            st.plotly_chart(data_charts.client_sizes_figure(s.train_sizes, s.val_sizes),
+                            key="data_sizes", **PLOT)
+            st.caption(t("data.sizes_caption"))
+
+        if s.image_shape is not None:
+            default = list(range(min(s.num_clients, 6)))
+            shown = st.multiselect(t("data.digits_clients"), list(range(s.num_clients)),
+                                   default=default, help=t("data.digits_clients.help"),
+                                   placeholder=t("ui.choose"),
+                                   key=f"data_digit_clients_{s.num_clients}")
+            if shown:
+                st.plotly_chart(data_charts.digits_figure([s.samples[k] for k in shown],
+                                                     [s.sample_labels[k] for k in shown], shown,
+                                                     s.num_clients), key="data_digits", **PLOT)
+                st.caption(t("data.digits_caption"))
+        elif s.points is not None:
+            st.plotly_chart(data_charts.points_figure(s.points, s.point_labels, s.point_client,
+                                                 s.num_clients), key="data_points", **PLOT)
+            st.caption(t("data.points_caption"))
+        else:
+            st.info(t("data.no_picture"))

@@ -1,4 +1,4 @@
-"""The Data page's settings column, in the classroom groups of :mod:`ui.classroom`.
+"""The Data page's settings column, in the classroom groups of :mod:`fedsim_app.base.classroom`.
 
 ``data`` (the data set and its options), ``files`` (the CSV upload, a file), ``clients`` (how
 many, the share sampled per round, dropout) and ``split`` (how the data is split, its parameter
@@ -12,10 +12,10 @@ import streamlit as st
 
 from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D, SimulationConfig
 
-from . import classroom, state
-from .controls import ALPHA_STEPS, bound
-from .csv_upload import csv_upload_panel
-from .text import t
+from fedsim_app.base import classroom, state
+from fedsim_app.base.controls import ALPHA_STEPS, bound
+from fedsim_app.base.csv_upload import csv_upload_panel
+from fedsim_app.i18n import t
 
 #: split → the settings that shape it: (widget kind, URL key, text key, widget options).
 SPLIT_PARAMS = {

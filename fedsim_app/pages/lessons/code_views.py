@@ -2,27 +2,29 @@
 
 The engine's side is read from fedsim's own source files with :mod:`ast`, function by function,
 so it can never drift from what runs (a test checks it equals ``inspect.getsource``). It is read
-without importing the engine, because importing ``fedsim.training.trainer`` loads TensorFlow (seconds)
-and the Lessons page must paint without it. The article's side is in ``assets/article/`` (a test
-checks every line is in the article). What the article gets wrong is said in the catalogue
-(``code.<id>.wrong``), in the student's language.
+without importing the engine, because importing ``fedsim.training.trainer`` loads TensorFlow
+(seconds) and the Lessons page must paint without it. The article's side is in
+``fedsim_app/assets/article/`` (a test checks every line is in the article). What the article
+gets wrong is said in the catalogue (``code.<id>.wrong``), in the student's language.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import pathlib
 import textwrap
 from dataclasses import dataclass
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-ARTICLE_DIR = ROOT / "assets" / "article"
+#: The folder that holds the ``fedsim`` package (found, not imported).
+ROOT = pathlib.Path(importlib.util.find_spec("fedsim").origin).resolve().parents[1]
+ARTICLE_DIR = pathlib.Path(__file__).resolve().parents[2] / "assets" / "article"
 
 
 @dataclass(frozen=True)
 class CodeView:
-    """One step: the article's excerpt (a file in assets/article) and the engine functions
+    """One step: the article's excerpt (a file in ``ARTICLE_DIR``) and the engine functions
     (``"module:Qual.name"``) that do it, in the order they run."""
 
     id: str
@@ -44,13 +46,13 @@ VIEWS: dict[str, CodeView] = {v.id: v for v in (
     CodeView("mask", None, ("fedsim.privacy.secagg:prg",
                             "fedsim.privacy.secagg:SecureAggregation.client")),
     CodeView("encrypt", "encrypt.py", ("fedsim.privacy.he:HomomorphicEncryption.client",)),
-    CodeView("prove", "prove.py", ("fedsim.privacy.zkp:prove_coordinate",)),
+    CodeView("prove", "prove.py", ("fedsim.privacy.zkp.range_proof:prove_coordinate",)),
     CodeView("robust", None, ("fedsim.engine.aggregators:Median", "fedsim.engine.aggregators:NormBounded")),
 )}
 
 
 def module_path(module: str) -> pathlib.Path:
-    """``fedsim.privacy.dp`` → its file in this checkout (found without importing it)."""
+    """``fedsim.privacy.dp`` → its file (found without importing it)."""
     return ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 

@@ -22,8 +22,8 @@ test accuracy means nothing is wrong (attacks.backdoor), privacy cost grows line
 (dp.growth).
 
 To add a lesson: append a :class:`Lesson` to ``LESSONS`` and its texts to
-``ui/locales/*/lessons.json`` (the catalogue test lists what is missing); the AppTest in
-``tests/test_lessons.py`` walks every step in both languages.
+``fedsim_app/i18n/locales/*/lessons.json`` (the catalogue test lists what is missing); the
+AppTest in ``tests/app/test_lessons.py`` walks every step in both languages.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 
 from fedsim.config import SimulationConfig
 
-from .params import with_changes
+from fedsim_app.base.params import with_changes
 
 Summary = Mapping[str, Any]
 Measured = dict[str, float]
@@ -51,8 +51,8 @@ class Step:
     options: tuple[str, ...] = ("yes", "no")
     #: placeholder → "pct" (0.853 → 85.3%), "pts" (0.042 → 4.2), "n0"/"n1"/"n2"/"n3" decimals
     fmt: Mapping[str, str] = field(default_factory=dict)
-    page: str = "pages/training.py"  # where the control or chart it talks about is
-    code: tuple[str, ...] = ()  # ui.code_views ids shown under "Show the code"
+    page: str = "training"  # url_path of the page with the control or chart it talks about
+    code: tuple[str, ...] = ()  # code_views ids shown under "Show the code"
     #: the metric curves (by run name) drawn next to the reveal
     curves: tuple[str, ...] = ()
 
@@ -92,7 +92,7 @@ LESSONS: tuple[Lesson, ...] = (
              truth=lambda m: min(("110", "1021", "1100", "10100"),
                                  key=lambda o: abs(int(o) - m["params"])),
              options=("110", "1021", "1100", "10100"), fmt={"params": "n0"},
-             page="pages/data.py", code=("init",)),
+             page="data", code=("init",)),
         Step("localize", {}, (("this", {"rounds": 1}),),
              measure=lambda r: {"up": r["this"]["bytes_up_per_client"],
                                 "weights": 4 * r["this"]["num_params"],
@@ -101,7 +101,7 @@ LESSONS: tuple[Lesson, ...] = (
                                 "data_bytes": r["this"]["sizes"][0] * 4 * r["this"]["features"]},
              truth=lambda m: _yes(m["up"] > m["weights"]),
              fmt={"up": "n0", "weights": "n0", "rows": "n0", "val": "n0", "data_bytes": "n0"},
-             page="pages/data.py", code=("localize",)),
+             page="data", code=("localize",)),
         Step("train", {}, (("this", {}), ("e5", {"training.local_epochs": 5})),
              measure=lambda r: {"e1": _final(r["this"]), "e5": _final(r["e5"])},
              truth=lambda m: _yes(m["e5"] < m["e1"]), fmt={"e1": "n3", "e5": "n3"},
@@ -128,18 +128,18 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("noniid", ":material/scatter_plot:", _DIGITS, (
         Step("iid", {"partition.name": "iid"}, THIS,
              measure=lambda r: {"acc": _final(r["this"])}, truth=lambda m: _yes(m["acc"] >= 0.9),
-             fmt={"acc": "pct"}, page="pages/data.py", code=("localize",), curves=("this",)),
+             fmt={"acc": "pct"}, page="data", code=("localize",), curves=("this",)),
         Step("dirichlet", {"partition.name": "dirichlet", "partition.alpha": 0.1},
              (("this", {}), ("iid", {"partition.name": "iid"})),
              measure=lambda r: {"acc": _final(r["this"]), "iid": _final(r["iid"]),
                                 "skew": r["this"]["skew"]},
              truth=lambda m: _yes(m["acc"] >= 0.9), fmt={"acc": "pct", "iid": "pct",
                                                          "skew": "n2"},
-             page="pages/data.py", curves=("this", "iid")),
+             page="data", curves=("this", "iid")),
         Step("pathological", _PATHO, (("this", {}), ("iid", {"partition.name": "iid"})),
              measure=lambda r: {"acc": _final(r["this"]), "iid": _final(r["iid"])},
              truth=lambda m: _yes(m["acc"] >= 0.9), fmt={"acc": "pct", "iid": "pct"},
-             page="pages/data.py", curves=("this", "iid")),
+             page="data", curves=("this", "iid")),
         Step("epochs", {**_PATHO, "training.local_epochs": 20},
              (("e5", {"training.local_epochs": 5}), ("this", {}),
               ("iid", {"partition.name": "iid"})),
@@ -169,7 +169,7 @@ LESSONS: tuple[Lesson, ...] = (
                                 "largest": max(r["this"]["sizes"]),
                                 "smallest": min(r["this"]["sizes"])},
              truth=lambda m: _yes(m["share"] > 0.25),
-             fmt={"share": "pct", "largest": "n0", "smallest": "n0"}, page="pages/data.py"),
+             fmt={"share": "pct", "largest": "n0", "smallest": "n0"}, page="data"),
         Step("weighted", {}, (("this", {}), ("simple", {"aggregation.weighted": False})),
              measure=lambda r: {"weighted": _final(r["this"]), "simple": _final(r["simple"])},
              truth=lambda m: ("tie" if abs(m["weighted"] - m["simple"]) < 0.005 else
@@ -191,7 +191,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("dp", ":material/shield_lock:", _CENTRAL_DP, (
         Step("epsilon", {}, THIS, measure=lambda r: {"eps": r["this"]["epsilon"][-1]},
              truth=lambda m: _yes(m["eps"] < 10), fmt={"eps": "n2"},
-             page="pages/privacy.py", code=("clip_noise",)),
+             page="privacy", code=("clip_noise",)),
         Step("growth", {"rounds": 60}, (("r30", {"rounds": 30}), ("this", {})),
              measure=lambda r: {"e30": r["r30"]["epsilon"][-1], "e60": r["this"]["epsilon"][-1],
                                 "ratio": r["this"]["epsilon"][-1] / r["r30"]["epsilon"][-1]},
@@ -199,7 +199,7 @@ LESSONS: tuple[Lesson, ...] = (
                               "double" if m["ratio"] <= 2.2 else "more"),
              options=("less", "double", "more"), fmt={"e30": "n2", "e60": "n2",
                                                       "ratio": "n2"},
-             page="pages/privacy.py"),
+             page="privacy"),
         Step("noise", {"privacy.dp.noise_multiplier": 0.5},
              (("off", {"privacy.dp.mode": "off"}), ("this", {})),
              measure=lambda r: {"off": _final(r["off"]), "dp": _final(r["this"]),
@@ -207,7 +207,7 @@ LESSONS: tuple[Lesson, ...] = (
                                 "eps": r["this"]["epsilon"][-1]},
              truth=lambda m: _yes(m["gap"] <= 0.05),
              fmt={"off": "pct", "dp": "pct", "gap": "pts", "eps": "n1"},
-             page="pages/privacy.py", code=("clip_noise",), curves=("off", "this")),
+             page="privacy", code=("clip_noise",), curves=("off", "this")),
         Step("tradeoff", {"privacy.dp.noise_multiplier": 2.0},
              (("z05", {"privacy.dp.noise_multiplier": 0.5}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "acc_half": _final(r["z05"]),
@@ -215,13 +215,13 @@ LESSONS: tuple[Lesson, ...] = (
                                 "eps_half": r["z05"]["epsilon"][-1]},
              truth=lambda m: _yes(m["acc"] >= 0.70),
              fmt={"acc": "pct", "acc_half": "pct", "eps": "n1", "eps_half": "n1"},
-             page="pages/privacy.py", curves=("z05", "this")),
+             page="privacy", curves=("z05", "this")),
         Step("local", {"privacy.dp.mode": "local"},
              (("central", {"privacy.dp.mode": "central"}), ("this", {})),
              measure=lambda r: {"central": _final(r["central"]), "local": _final(r["this"]),
                                 "gap": _final(r["central"]) - _final(r["this"])},
              truth=lambda m: _yes(m["gap"] <= 0.10),
-             fmt={"central": "pct", "local": "pct", "gap": "pts"}, page="pages/privacy.py",
+             fmt={"central": "pct", "local": "pct", "gap": "pts"}, page="privacy",
              curves=("central", "this")),
     )),
     Lesson("server", ":material/visibility_off:", {"rounds": 10}, (
@@ -231,61 +231,61 @@ LESSONS: tuple[Lesson, ...] = (
                                 "gap": abs(_final(r["plain"]) - _final(r["this"]))},
              truth=lambda m: _yes(m["gap"] > 0.01), fmt={"plain": "pct", "masked": "pct",
                                                          "gap": "pts"},
-             page="pages/crypto.py", code=("mask",), curves=("plain", "this")),
+             page="crypto", code=("mask",), curves=("plain", "this")),
         Step("dropout", {"privacy.secure_aggregation.enabled": True,
                          "privacy.secure_aggregation.threshold": 0.6, "clients.dropout": 0.2},
              THIS, measure=lambda r: {"aborted": r["this"]["aborted"],
                                       "dropped": r["this"]["dropped"]},
              truth=lambda m: _yes(m["aborted"] > 0), fmt={"aborted": "n0", "dropped": "n0"},
-             page="pages/crypto.py", code=("mask",)),
+             page="crypto", code=("mask",)),
         Step("too_many", {"privacy.secure_aggregation.enabled": True,
                           "privacy.secure_aggregation.threshold": 0.8, "clients.dropout": 0.5},
              THIS, measure=lambda r: {"aborted": r["this"]["aborted"],
                                       "rounds": len(r["this"]["metric"]) - 1},
              truth=lambda m: _yes(m["aborted"] > 0), fmt={"aborted": "n0", "rounds": "n0"},
-             page="pages/crypto.py", curves=("this",)),
+             page="crypto", curves=("this",)),
         Step("he", {"rounds": 5, "privacy.he.scheme": "ckks"},
              (("plain", {"privacy.he.scheme": "off"}), ("this", {})),
              measure=lambda r: {"plain": _final(r["plain"]), "enc": _final(r["this"]),
                                 "gap": abs(_final(r["plain"]) - _final(r["this"]))},
              truth=lambda m: _yes(m["gap"] <= 0.01), fmt={"plain": "pct", "enc": "pct",
                                                           "gap": "pts"},
-             page="pages/crypto.py", code=("encrypt",), curves=("plain", "this")),
+             page="crypto", code=("encrypt",), curves=("plain", "this")),
         Step("zkp", {"rounds": 6, **_ATTACKER, "privacy.zkp.enabled": True,
                      "privacy.zkp.bound": 0.05, "privacy.zkp.coordinates": 16}, THIS,
              measure=lambda r: {"rejected": r["this"]["rejected_of"].get(3, 0),
                                 "rounds": len(r["this"]["metric"]) - 1,
                                 "acc": _final(r["this"])},
              truth=lambda m: _yes(m["rejected"] == m["rounds"]),
-             fmt={"rejected": "n0", "rounds": "n0", "acc": "pct"}, page="pages/crypto.py",
+             fmt={"rejected": "n0", "rounds": "n0", "acc": "pct"}, page="crypto",
              code=("prove",)),
     )),
     Lesson("attacks", ":material/bug_report:", {"rounds": 15}, (
         Step("scale", _ATTACKER, (("honest", {"clients.malicious.ids": []}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "honest": _final(r["honest"])},
              truth=lambda m: _yes(m["acc"] >= 0.8), fmt={"acc": "pct", "honest": "pct"},
-             page="pages/attacks.py", curves=("honest", "this")),
+             page="attacks", curves=("honest", "this")),
         Step("median", {**_ATTACKER, "aggregation.name": "median"},
              (("mean", {"aggregation.name": "fedavg"}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "mean": _final(r["mean"])},
              truth=lambda m: _yes(m["acc"] >= 0.8), fmt={"acc": "pct", "mean": "pct"},
-             page="pages/attacks.py", code=("robust",), curves=("mean", "this")),
+             page="attacks", code=("robust",), curves=("mean", "this")),
         Step("secagg", {**_ATTACKER, "privacy.secure_aggregation.enabled": True},
              (("honest", {"clients.malicious.ids": []}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "honest": _final(r["honest"])},
              truth=lambda m: _yes(m["acc"] >= 0.8), fmt={"acc": "pct", "honest": "pct"},
-             page="pages/attacks.py", code=("mask",), curves=("honest", "this")),
+             page="attacks", code=("mask",), curves=("honest", "this")),
         Step("normbound", {**_ATTACKER, "aggregation.norm_bound": 1.0},
              (("mean", {"aggregation.norm_bound": None}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "mean": _final(r["mean"])},
              truth=lambda m: _yes(m["acc"] >= 0.8), fmt={"acc": "pct", "mean": "pct"},
-             page="pages/attacks.py", code=("robust",), curves=("mean", "this")),
+             page="attacks", code=("robust",), curves=("mean", "this")),
         Step("backdoor", {"clients.malicious.ids": [3], "clients.malicious.attack": "backdoor"},
              (("honest", {"clients.malicious.ids": []}), ("this", {})),
              measure=lambda r: {"acc": _final(r["this"]), "honest": _final(r["honest"]),
                                 "asr": r["this"]["attack_success"]},
              truth=lambda m: _yes(m["acc"] < 0.9),
-             fmt={"acc": "pct", "honest": "pct", "asr": "pct"}, page="pages/attacks.py",
+             fmt={"acc": "pct", "honest": "pct", "asr": "pct"}, page="attacks",
              curves=("honest", "this")),
     )),
 )

@@ -3,9 +3,9 @@
 Where a student is (lesson, step), what they guessed and what the engine revealed live in this
 session's state and in the URL (``?lesson=dp&step=2``), never in the process. Moving to a step
 loads its configuration into the app (:func:`go`), so the Training or Privacy page shows the
-same setup. A reveal runs every variant the step needs through :func:`ui.state.cached_run`
-(whole deterministic runs, shared read-only between sessions) and keeps the measured numbers
-for this session.
+same setup. A reveal runs every variant the step needs through
+:func:`fedsim_app.base.state.cached_run` (whole deterministic runs, shared read-only between
+sessions) and keeps the measured numbers for this session.
 """
 
 from __future__ import annotations
@@ -16,23 +16,26 @@ import streamlit as st
 
 from fedsim.config import SimulationConfig
 
-from . import code_views, i18n, lessons, params, safe, state
-from .text import has, t
+from fedsim_app import i18n
+from fedsim_app.base import nav, params, safe, state
+from fedsim_app.base.charts import compare_figure
+from fedsim_app.i18n import has, t
+from fedsim_app.pages.lessons import code_views, course
 
 POS, GUESSES, REVEALED, LOADED, REQUEST = ("lesson_pos", "lesson_guesses", "lesson_revealed",
                                           "lesson_loaded", "lesson_request")
-PAGE = "pages/lessons.py"
+PAGE = "lessons"  # this page's url_path (the textbook panel links back to it)
 
 
-def key_of(lesson: lessons.Lesson, step: lessons.Step) -> str:
+def key_of(lesson: course.Lesson, step: course.Step) -> str:
     return f"{lesson.id}.{step.id}"
 
 
-def text(lesson: lessons.Lesson, step: lessons.Step, part: str, /, **values: Any) -> str:
+def text(lesson: course.Lesson, step: course.Step, part: str, /, **values: Any) -> str:
     return t(f"lesson.{lesson.id}.{step.id}.{part}", **values)
 
 
-def option_label(lesson: lessons.Lesson, step: lessons.Step, option: str) -> str:
+def option_label(lesson: course.Lesson, step: course.Step, option: str) -> str:
     own = f"lesson.{lesson.id}.{step.id}.opt.{option}"
     if has(own):
         return t(own)
@@ -48,12 +51,12 @@ def run_label(name: str) -> str:
 # ------------------------------------------------------------------ position and navigation
 
 
-def position() -> tuple[lessons.Lesson, int]:
+def position() -> tuple[course.Lesson, int]:
     """This session's lesson and step; the first visit reads them from the URL."""
     ss = st.session_state
     if POS not in ss:
         q = st.query_params
-        lesson, i = lessons.find(q.get("lesson"), q.get("step", "1"))
+        lesson, i = course.find(q.get("lesson"), q.get("step", "1"))
         ss[POS] = (lesson.id, i)
         if "lesson" in q:  # a link to a step: that step's setup, as for a click
             _load_step(lesson, i)
@@ -61,17 +64,17 @@ def position() -> tuple[lessons.Lesson, int]:
             # this page ran: once more, so both show the step's setup.
             st.rerun()
     lesson_id, i = ss[POS]
-    return lessons.BY_ID[lesson_id], i
+    return course.BY_ID[lesson_id], i
 
 
-def active() -> tuple[lessons.Lesson, int] | None:
+def active() -> tuple[course.Lesson, int] | None:
     """The lesson in progress, if this session has opened one (for the side panel)."""
     pos = st.session_state.get(POS)
-    return (lessons.BY_ID[pos[0]], pos[1]) if pos else None
+    return (course.BY_ID[pos[0]], pos[1]) if pos else None
 
 
-def _load_step(lesson: lessons.Lesson, i: int) -> None:
-    cfg = lessons.step_config(lesson, lesson.steps[i], seed=state.config().seed)
+def _load_step(lesson: course.Lesson, i: int) -> None:
+    cfg = course.step_config(lesson, lesson.steps[i], seed=state.config().seed)
     err = state.load(cfg)
     if err:
         state.flash("error", t("state.build_error", error=safe.md(err)))
@@ -80,7 +83,7 @@ def _load_step(lesson: lessons.Lesson, i: int) -> None:
 
 def go(lesson_id: str, i: int) -> None:
     """Callback: move to step ``i`` of ``lesson_id`` and load its setup."""
-    lesson = lessons.BY_ID[lesson_id]
+    lesson = course.BY_ID[lesson_id]
     i = min(max(int(i), 0), len(lesson.steps) - 1)
     st.session_state[POS] = (lesson.id, i)
     _load_step(lesson, i)
@@ -100,14 +103,14 @@ def reload_step() -> None:
     _load_step(lesson, i)
 
 
-def sync_url(lesson: lessons.Lesson, i: int) -> None:
+def sync_url(lesson: course.Lesson, i: int) -> None:
     """The address bar says where the student is (a share link opens the same step)."""
     want = {"lesson": lesson.id, "step": str(i + 1)}
     if {k: st.query_params.get(k) for k in want} != want:
         st.query_params.update(want)
 
 
-def step_link(lesson: lessons.Lesson, i: int) -> str:
+def step_link(lesson: course.Lesson, i: int) -> str:
     base = (st.context.url or "http://localhost:8501/").split("?")[0]
     base = base.rsplit("/", 1)[0] + "/lessons" if not base.endswith("/lessons") else base
     return params.share_url(base, state.config(), {"lang": i18n.current(), "lesson": lesson.id,
@@ -133,9 +136,9 @@ def revealed(step_key: str) -> dict | None:
     return st.session_state.get(REVEALED, {}).get(step_key)
 
 
-def run_step(lesson: lessons.Lesson, step: lessons.Step, seed: int, bar=None) -> dict:
+def run_step(lesson: course.Lesson, step: course.Step, seed: int, bar=None) -> dict:
     """Run every variant of ``step`` with the real engine and measure (shared cache)."""
-    configs = lessons.run_configs(lesson, step, seed)
+    configs = course.run_configs(lesson, step, seed)
     summaries = {}
     for j, (name, cfg) in enumerate(configs.items()):
         label = run_label(name)
@@ -145,7 +148,7 @@ def run_step(lesson: lessons.Lesson, step: lessons.Step, seed: int, bar=None) ->
         cfg_json = cfg.to_json(indent=None)
         summaries[name] = state.cached_run(
             "lesson:" + cfg_json,
-            lambda p, c=cfg_json: lessons.run_summary(SimulationConfig.from_json(c)))
+            lambda p, c=cfg_json: course.run_summary(SimulationConfig.from_json(c)))
     measured = step.measure(summaries)
     truth = step.truth(measured)
     curves = {name: summaries[name]["metric"] for name in step.curves}
@@ -155,7 +158,7 @@ def run_step(lesson: lessons.Lesson, step: lessons.Step, seed: int, bar=None) ->
     return {"measured": measured, "truth": truth, "curves": curves, "metric": key}
 
 
-def handle_reveal(lesson: lessons.Lesson, step: lessons.Step) -> None:
+def handle_reveal(lesson: course.Lesson, step: course.Step) -> None:
     """Run a requested reveal (after the button's callback, inside the page)."""
     sk = key_of(lesson, step)
     if st.session_state.get(REQUEST) != sk:
@@ -172,7 +175,7 @@ def handle_reveal(lesson: lessons.Lesson, step: lessons.Step) -> None:
     st.session_state.setdefault(REVEALED, {})[sk] = result
 
 
-def formatted(step: lessons.Step, measured: dict) -> dict[str, str]:
+def formatted(step: course.Step, measured: dict) -> dict[str, str]:
     """Measured numbers as the reveal shows them, in this locale."""
     out = {}
     for name, value in measured.items():
@@ -188,7 +191,7 @@ def formatted(step: lessons.Step, measured: dict) -> dict[str, str]:
     return out
 
 
-def question(lesson: lessons.Lesson, step: lessons.Step) -> None:
+def question(lesson: course.Lesson, step: course.Step) -> None:
     """The guess (radio) and the reveal button; the reveal itself once it has run."""
     sk = key_of(lesson, step)
     widget = f"lesson_guess_{sk}"
@@ -219,13 +222,11 @@ def question(lesson: lessons.Lesson, step: lessons.Step) -> None:
     st.caption(t("lesson.cached"))
 
 
-def curves_chart(lesson: lessons.Lesson, step: lessons.Step):
+def curves_chart(lesson: course.Lesson, step: course.Step):
     """The metric curves of the revealed runs (None before the reveal or without curves)."""
     result = revealed(key_of(lesson, step))
     if result is None or not result["curves"]:
         return None
-    from .charts import compare_figure
-
     curves = [(run_label(name), list(range(len(values))), values)
               for name, values in result["curves"].items()]
     return compare_figure(curves, result["metric"])
@@ -234,22 +235,19 @@ def curves_chart(lesson: lessons.Lesson, step: lessons.Step):
 # ------------------------------------------------------------------ code, look, misconception
 
 
-def misconception(lesson: lessons.Lesson, step: lessons.Step) -> None:
-    for mis, where in lessons.MISCONCEPTIONS.items():
+def misconception(lesson: course.Lesson, step: course.Step) -> None:
+    for mis, where in course.MISCONCEPTIONS.items():
         if where == key_of(lesson, step):
             st.info(t("lesson.misconception_line", text=t("mis." + mis)),
                     icon=":material/psychology_alt:")
 
 
-def look(lesson: lessons.Lesson, step: lessons.Step) -> None:
-    from .nav import PAGES
-
-    spec = next(p for p in PAGES if p.path == step.page)
+def look(lesson: course.Lesson, step: course.Step) -> None:
     st.markdown(t("lesson.look_line", text=text(lesson, step, "look")))
-    st.page_link(spec.path, label=t("lesson.open_page", page=t(spec.title_key)), icon=spec.icon)
+    nav.link(step.page, label=t("lesson.open_page", page=t(f"nav.{step.page}")))
 
 
-def code(step: lessons.Step) -> None:
+def code(step: course.Step) -> None:
     """"Show the code": the article's pseudo-code beside the engine's real source."""
     if not step.code:
         return
@@ -280,15 +278,15 @@ def code(step: lessons.Step) -> None:
 def sidebar_panel(url_path: str) -> None:
     """A small textbook panel in the sidebar on every other page, once a lesson is open."""
     pos = active()
-    if pos is None or url_path == "lessons":
+    if pos is None or url_path == PAGE:
         return
     lesson, i = pos
     step = lesson.steps[i]
-    n = lessons.LESSONS.index(lesson) + 1
+    n = course.LESSONS.index(lesson) + 1
     with st.sidebar.container(border=True):
         st.markdown(f"**{t('lesson.panel.title', i=n, title=t(f'lesson.{lesson.id}.title'))}**")
         st.caption(t("lesson.panel.step", i=i + 1, n=len(lesson.steps),
                      title=text(lesson, step, "title")))
         st.markdown(text(lesson, step, "look"))
-        st.page_link(PAGE, label=t("lesson.panel.back"), icon=":material/menu_book:",
-                     query_params={"lesson": lesson.id, "step": str(i + 1)})
+        nav.link(PAGE, label=t("lesson.panel.back"), icon=":material/menu_book:",
+                 query_params={"lesson": lesson.id, "step": str(i + 1)})

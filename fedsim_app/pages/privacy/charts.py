@@ -1,9 +1,11 @@
 """Pure chart functions of the Privacy page: plain data in, a Plotly ``Figure`` out.
 
-Same rules as :mod:`ui.charts`: no Streamlit, no TensorFlow, colours from :mod:`ui.theme`
-(client k has ``client_color(k, n)``, the global model is black, the no-DP reference is dashed
-grey like the baselines), all text from :mod:`ui.text`. Two colours are new here and mean the
-same on every privacy chart: **purple = ε** (privacy spent) and **red-orange = noise**.
+Same rules as :mod:`fedsim_app.base.charts`: no Streamlit, no TensorFlow, colours from
+:mod:`fedsim_app.base.theme` (client k has ``client_color(k, n)``, the global model is black,
+the no-DP reference is dashed grey like the baselines), all text from :mod:`fedsim_app.i18n`.
+Two colours are new here and mean the same on every privacy chart: **purple = ε** (privacy
+spent) and **red-orange = noise**; the clip bound (black, dashed) is shared with the Training
+page's update-norm chart.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import plotly.graph_objects as go
 
 from fedsim.engine.results import RoundResult
 
-from .charts import _base
-from .privacy_views import WEAK_EPSILON, clip_bounds, clip_points, fmt_eps
-from .text import t
-from .theme import BASELINE_COLOR, GLOBAL_COLOR, client_color
+from fedsim_app.base.charts import CLIP_COLOR, base_figure, clip_bound_trace
+from fedsim_app.base.theme import BASELINE_COLOR, GLOBAL_COLOR, client_color
+from fedsim_app.base.views import clip_bounds, fmt_eps
+from fedsim_app.i18n import t
+from fedsim_app.pages.privacy.views import WEAK_EPSILON, clip_points
 
 EPS_COLOR = "#6A3D9A"
 NOISE_COLOR = "#E4572E"
-CLIP_COLOR = "#111111"
 WEAK_FILL = "rgba(228,87,46,0.08)"
 #: Marker symbols of the clip chart: kept / scaled down to C / dropped after clipping.
 SYMBOL_KEPT, SYMBOL_CLIPPED = "circle", "triangle-down"
@@ -49,7 +51,7 @@ def epsilon_figure(planned: Sequence[float], rounds: Sequence[int], eps: Sequenc
     Infinite values (no noise) are left out and said so in the middle of the chart.
     """
     total = total_rounds if total_rounds is not None else len(planned)
-    fig = _base(t("priv.ch.eps_title"), legend=dict(orientation="h", y=-0.25))
+    fig = base_figure(t("priv.ch.eps_title"), legend=dict(orientation="h", y=-0.25))
     px, py = _finite(range(1, len(planned) + 1), planned)
     fig.add_trace(go.Scatter(x=px, y=py, mode="lines", name=t("priv.ch.planned"),
                              line=dict(color=EPS_COLOR, width=2, dash="dash"),
@@ -96,33 +98,6 @@ def _offsets(num_clients: int, width: float = 0.6) -> list[float]:
     return [(k / (num_clients - 1) - 0.5) * width for k in range(num_clients)]
 
 
-def clip_bound_trace(history: Sequence[RoundResult]) -> go.Scatter | None:
-    """The clip bound of each round as a short horizontal bar over that round (it moves from
-    round to round with adaptive clipping). ``None`` if no round clipped anything."""
-    bounds = clip_bounds(history)
-    if not bounds:
-        return None
-    xs: list = []
-    ys: list = []
-    text: list = []
-    for b in bounds:
-        label = t("priv.ch.clip_hover", clip=f"{b['clip']:.3g}", k=b["clipped"], n=b["n"])
-        xs += [b["round"] - 0.45, b["round"] + 0.45, None]
-        ys += [b["clip"], b["clip"], None]
-        text += [label, label, None]
-    return go.Scatter(x=xs, y=ys, mode="lines", name=t("priv.ch.clip_bound"),
-                      line=dict(color=CLIP_COLOR, width=3, dash="dash"), text=text,
-                      hovertemplate="%{text}<extra></extra>", connectgaps=False)
-
-
-def add_clip_line(fig: go.Figure, history: Sequence[RoundResult]) -> go.Figure:
-    """Draw the clip bound on an existing update-norm chart (Training page overlay)."""
-    tr = clip_bound_trace(history)
-    if tr is not None:
-        fig.add_trace(tr)
-    return fig
-
-
 def clip_figure(history: Sequence[RoundResult], num_clients: int,
                 total_rounds: int | None = None) -> go.Figure:
     """Each client's update norm (before clipping) per round against the clip bound.
@@ -139,7 +114,7 @@ def clip_figure(history: Sequence[RoundResult], num_clients: int,
         title = t("priv.ch.clip_title0")
     # A legend row per client only while it stays short; colours match every other chart.
     per_client = num_clients <= LEGEND_CLIENTS
-    fig = _base(title, legend=dict(orientation="h", y=-0.25))
+    fig = base_figure(title, legend=dict(orientation="h", y=-0.25))
     off = _offsets(num_clients)
     for k in range(num_clients):
         mine = [r for r in rows if r["client"] == k]
@@ -184,8 +159,9 @@ def clip_figure(history: Sequence[RoundResult], num_clients: int,
 
 def signal_noise_figure(sn: Mapping[str, Sequence], mode: str) -> go.Figure:
     """Per round, grouped bars: how big the useful signal is (black) and how big the noise
-    added to it is (red-orange). ``sn`` is :func:`ui.privacy_views.signal_noise`'s output."""
-    fig = _base(t(f"priv.ch.sn_title.{mode}"), barmode="group",
+    added to it is (red-orange). ``sn`` is the output of
+    :func:`fedsim_app.pages.privacy.views.signal_noise`."""
+    fig = base_figure(t(f"priv.ch.sn_title.{mode}"), barmode="group",
                 legend=dict(orientation="h", y=-0.25))
     ratio = [n / s if s else float("inf") for s, n in zip(sn["signal"], sn["noise"])]
     ratio_txt = [f"{r:.1f}" if math.isfinite(r) else "∞" for r in ratio]
@@ -210,7 +186,7 @@ def with_without_figure(curve_dp: Mapping, curve_plain: Mapping | None,
     """Global test metric per round: this run with DP (black) and the same setup, same seed,
     without DP (dashed grey, the whole run)."""
     key = curve_dp["key"]
-    fig = _base(t("priv.ch.ww_title", metric=t(f"ch.{key}")),
+    fig = base_figure(t("priv.ch.ww_title", metric=t(f"ch.{key}")),
                 legend=dict(orientation="h", y=-0.25))
     if curve_plain is not None:
         fig.add_trace(go.Scatter(x=list(curve_plain["round"]), y=list(curve_plain["metric"]),
@@ -230,7 +206,7 @@ def sweep_figure(points: Sequence[Mapping], key: str, no_dp: float | None = None
     """Privacy–utility trade-off: final test metric against final ε, one point per noise
     multiplier z (labelled), ε on a log axis. Optional: the no-DP result (dashed grey line) and
     this page's own finished run (★)."""
-    fig = _base(t("priv.ch.sweep_title", metric=t(f"ch.{key}")), height=380,
+    fig = base_figure(t("priv.ch.sweep_title", metric=t(f"ch.{key}")), height=380,
                 legend=dict(orientation="h", y=-0.25))
     pts = sorted((p for p in points if p["epsilon"] is not None
                   and math.isfinite(p["epsilon"])), key=lambda p: p["epsilon"])
@@ -261,7 +237,7 @@ def client_epsilon_figure(client_eps: Sequence[float], sizes: Sequence[int], hea
                           worst: int | None = None) -> go.Figure:
     """Each client's DP-SGD ε (RDP, from the engine) against its number of examples, with the
     headline ε (the worst client, tightest bound) as a line. ε is not monotone in the size."""
-    fig = _base(t("priv.ch.client_eps_title"), legend=dict(orientation="h", y=-0.25))
+    fig = base_figure(t("priv.ch.client_eps_title"), legend=dict(orientation="h", y=-0.25))
     sizes = [int(n) for n in sizes]
     ids = list(range(len(client_eps)))
     fig.add_trace(go.Scatter(

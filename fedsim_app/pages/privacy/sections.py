@@ -4,7 +4,7 @@ noise, and what privacy costs (a real no-DP run and a real sweep over z).
 Only the engine's numbers are drawn: ε per round from ``RoundResult.privacy`` (the tightest
 bound, min(RDP, PLD), and the accountant that gave it), clipping from the clients' records,
 signal and noise norms from the server's reports. Whole extra runs go through
-:func:`ui.state.cached_run`.
+:func:`fedsim_app.base.state.cached_run`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import streamlit as st
 
 from fedsim.config import DP_MODES, DPConfig, SimulationConfig, adaptive_clip_noise_limit
-from ui import privacy_charts as pc
-from ui import privacy_views as pv
-from ui import state, views
-from ui.controls import bound, widget_key
-from ui.stepper import stepper
-from ui.text import t
-from ui.theme import PLOTLY_CONFIG
+
+from fedsim_app.base import state, views
+from fedsim_app.base.controls import bound, widget_key
+from fedsim_app.base.stepper import stepper
+from fedsim_app.base.theme import PLOTLY_CONFIG
+from fedsim_app.i18n import t
+from fedsim_app.pages.privacy import charts as pc
+from fedsim_app.pages.privacy import views as pv
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 SWEEP = "priv_sweep"  # session key of the last sweep's results
@@ -142,7 +143,7 @@ def epsilon_panel(sim, cfg: SimulationConfig, z_note) -> None:
     planned_final, planned_by = dpm.planned_epsilon(total)  # the tightest bound, min(RDP, PLD)
     pld = dpm.pld_epsilon(total)
     history = sim.history
-    rounds_run, eps_run = pv.epsilon_points(history)
+    rounds_run, eps_run = views.epsilon_points(history)
     eps_now = eps_run[-1] if eps_run else 0.0
     if z_note is not None:
         z_note.caption(t("priv.z_resolved", z=f"{z:.3g}", eps=f"{dp.target_epsilon:g}",
@@ -150,11 +151,11 @@ def epsilon_panel(sim, cfg: SimulationConfig, z_note) -> None:
 
     with st.container(key="fedsim_cards_priv"):  # cards wrap, never cut (1280×800)
         m = st.columns(5)
-    m[0].metric(t("priv.m.now"), pv.fmt_eps(eps_now),
+    m[0].metric(t("priv.m.now"), views.fmt_eps(eps_now),
                 help=t("priv.m.now.help", done=sim.round, total=total))
-    m[1].metric(t("priv.m.planned", rounds=total), pv.fmt_eps(planned_final),
+    m[1].metric(t("priv.m.planned", rounds=total), views.fmt_eps(planned_final),
                 help=t("priv.m.planned.help", by=planned_by.upper()))
-    m[2].metric(t("priv.m.pld"), pv.fmt_eps(pld), help=t("priv.m.pld.help"))
+    m[2].metric(t("priv.m.pld"), views.fmt_eps(pld), help=t("priv.m.pld.help"))
     m[3].metric(t("priv.m.z"), f"{z:.3g}",
                 help=t("priv.m.z.help_eps" if dp.target_epsilon is not None
                        else "priv.m.z.help"))
@@ -166,13 +167,13 @@ def epsilon_panel(sim, cfg: SimulationConfig, z_note) -> None:
         m[4].metric(t("priv.m.part"), f"{last}", help=t("priv.m.part.help"))
     else:
         med = history[-1].privacy.get("epsilon_median", 0.0) if history else 0.0
-        m[4].metric(t("priv.m.median"), pv.fmt_eps(med),
+        m[4].metric(t("priv.m.median"), views.fmt_eps(med),
                     help=t("priv.m.median.help", n=dpm.accounted_size))
         dpsgd_q = pv.dpsgd_sample_rate(dpm.batch_size, dpm.accounted_size)
 
     with st.container(border=True):
         st.markdown(t("priv.eps_meaning", unit=t(f"priv.unit.{dp.mode}")))
-        st.markdown(t("priv.eps_now_means", eps=pv.fmt_eps(planned_final), rounds=total,
+        st.markdown(t("priv.eps_now_means", eps=views.fmt_eps(planned_final), rounds=total,
                       delta=pv.fmt_delta(dp.delta), odds=pv.fmt_odds(planned_final)))
     for kind, text in pv.privacy_warnings(cfg, z, planned_final, dpsgd_q):
         getattr(st, kind)(text)
@@ -291,8 +292,8 @@ def costs(sim, cfg: SimulationConfig) -> None:
             if stale:
                 st.warning(t("priv.sweep_stale"))
             here = None
-            if sim.done and not stale and pv.epsilon_points(history)[1]:
-                here = (pv.epsilon_points(history)[1][-1], curve["metric"][-1])
+            if sim.done and not stale and views.epsilon_points(history)[1]:
+                here = (views.epsilon_points(history)[1][-1], curve["metric"][-1])
             no_dp = plain["final"] if plain and not stale else None
             st.plotly_chart(pc.sweep_figure(res["points"], res["key"], no_dp, here),
                             key="priv_sweep", **PLOT)
@@ -301,7 +302,7 @@ def costs(sim, cfg: SimulationConfig) -> None:
 
 
 def flat_sweep_note(res: dict, no_dp: float | None, cfg: SimulationConfig) -> None:
-    """A sweep that is flat says why (:func:`ui.privacy_views.sweep_flat`)."""
+    """A sweep that is flat says why (:func:`fedsim_app.pages.privacy.views.sweep_flat`)."""
     why = pv.sweep_flat(res["points"], no_dp, res["key"])
     if why is None:
         return

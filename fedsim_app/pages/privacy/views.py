@@ -4,7 +4,9 @@ Everything here reads what the engine recorded: ``RoundResult.privacy`` (ε per 
 ``ClientRecord.extra`` (``pre_clip_norm``, ``clipped``, ``noise_norm``) and the phase trace
 (``protect``/``update`` measurements under ``"dp"``). Nothing is recomputed or estimated, so
 the page shows the engine's numbers. :func:`run_to_end` is the one function that runs the
-engine (TensorFlow is imported lazily there, as in :func:`ui.compare.run_variant`).
+engine (TensorFlow is imported lazily there, as in the Compare page's ``run_variant``). The
+views the Training page shares (ε formatting, ε per round, clip bounds) are in
+:mod:`fedsim_app.base.views`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import numpy as np
 from fedsim.config import SimulationConfig
 from fedsim.engine.results import RoundResult
 
-from .text import t
-from .views import Card, global_curve, metric_key
+from fedsim_app.base.views import dp_measurements, fmt_eps, global_curve, metric_key
+from fedsim_app.i18n import t
 
 #: Hand-picked, non-linear steps for the sliders (TF Playground / Transformer Explainer style).
 EPS_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -39,14 +41,6 @@ _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 # ------------------------------------------------------------------ formatting
-
-
-def fmt_eps(e: float) -> str:
-    """ε for display: '∞' without noise, 2 decimals below 100, whole numbers above."""
-    e = float(e)
-    if not math.isfinite(e):
-        return "∞"
-    return f"{e:.0f}" if e >= 100 else f"{e:.2f}"
 
 
 def fmt_odds(e: float) -> str:
@@ -84,23 +78,6 @@ def nearest_step(value: float, steps: Sequence[float]) -> float:
 # ------------------------------------------------------------------ history views
 
 
-def epsilon_points(history: Sequence[RoundResult]) -> tuple[list[int], list[float]]:
-    """(rounds, ε after each round) as the engine reported them."""
-    rounds, eps = [], []
-    for r in history:
-        if "epsilon" in r.privacy:
-            rounds.append(r.round)
-            eps.append(float(r.privacy["epsilon"]))
-    return rounds, eps
-
-
-def _dp(r: RoundResult, phase: str) -> dict:
-    try:
-        return dict(r.phase(phase).measurements.get("dp") or {})
-    except StopIteration:
-        return {}
-
-
 def clip_points(history: Sequence[RoundResult]) -> list[dict]:
     """One row per client and round that had its update clipped (or not): central and local.
 
@@ -117,29 +94,6 @@ def clip_points(history: Sequence[RoundResult]) -> list[dict]:
     return rows
 
 
-def clip_bounds(history: Sequence[RoundResult]) -> list[dict]:
-    """Per round: the clip bound C used, and how many of the clipped-or-not updates hit it.
-
-    The bound comes from the ``protect`` phase (what the clients clipped to); in a round where
-    nobody was sampled, from the server's ``update`` measurements (adaptive clipping moves it
-    even then). Rounds without either (no DP, DP-SGD) are left out.
-    """
-    out = []
-    for r in history:
-        prot, upd = _dp(r, "protect"), _dp(r, "update")
-        clip = prot.get("clip", upd.get("clip"))
-        if clip is None or "sigma" not in upd and "clipped_fraction" not in prot:
-            continue
-        flags = [bool(c.extra.get("clipped", False)) for c in r.clients
-                 if "pre_clip_norm" in c.extra]
-        row = {"round": r.round, "clip": float(clip), "clipped": sum(flags), "n": len(flags)}
-        adaptive = upd.get("adaptive") or {}
-        if "next_clip" in adaptive:
-            row["next_clip"] = float(adaptive["next_clip"])
-        out.append(row)
-    return out
-
-
 def signal_noise(history: Sequence[RoundResult], mode: str) -> dict:
     """Per round, the size of the useful signal and of the added noise (L2 norms).
 
@@ -151,14 +105,14 @@ def signal_noise(history: Sequence[RoundResult], mode: str) -> dict:
     rounds, signal, noise = [], [], []
     for r in history:
         if mode == "central":
-            upd = _dp(r, "update")
+            upd = dp_measurements(r, "update")
             if "signal_norm" not in upd:
                 continue
             rounds.append(r.round)
             signal.append(float(upd["signal_norm"]))
             noise.append(float(upd["noise_norm"]))
         elif mode == "local":
-            clip = _dp(r, "protect").get("clip")
+            clip = dp_measurements(r, "protect").get("clip")
             cs = [c for c in r.clients if "noise_norm" in c.extra]
             if clip is None or not cs:
                 continue
@@ -217,19 +171,6 @@ def privacy_warnings(cfg: SimulationConfig, z: float, planned_final: float,
         out.append(("warning", t("priv.warn.weak", eps=fmt_eps(planned_final),
                                  odds=fmt_odds(planned_final), limit=f"{WEAK_EPSILON:g}")))
     return out
-
-
-def epsilon_card(history: Sequence[RoundResult]) -> Card:
-    """The Training page's extra metric when DP is on: ε spent so far (Δ since last round)."""
-    _, eps = epsilon_points(history)
-    now = eps[-1] if eps else 0.0
-    delta = None
-    if len(eps) >= 1:
-        prev = eps[-2] if len(eps) > 1 else 0.0
-        if math.isfinite(now) and math.isfinite(prev):
-            delta = f"+{now - prev:.2f}"
-    return Card("epsilon", t("priv.overlay.eps"), fmt_eps(now), delta,
-                "inverse" if delta else "off", t("priv.overlay.eps.help"))
 
 
 # ------------------------------------------------------------------ variants and runs

@@ -9,30 +9,35 @@ Play). Messages go into fixed slots, so a warning that appears does not shift th
 Play: the fragment reruns on its own (``run_every``) and runs exactly one round per tick. The
 Play/Pause button is a callback inside the fragment, so a Pause is applied before the next
 tick looks at the state: no round starts after the click is received (the one already running
-finishes). A change of Play/Pause or speed re-arms the timer with one full rerun.
+finishes). A change of Play/Pause or speed re-arms the timer with one full rerun: every full
+run of the page (:func:`render`) makes :func:`live` a fragment with that moment's interval.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import classroom, nav, state
-from ui import training_sections as sections
-from ui.text import t
+from fedsim_app.base import classroom, state
+from fedsim_app.i18n import t
+from fedsim_app.pages.training import sections
 
-nav.ensure_frame()
-# No page title: the round counter is the headline, and the charts should fit a projector.
-if classroom.hidden("training"):
-    classroom.fixed_note()
-else:
-    sections.settings(state.config())
 
-with st.spinner(t("tr.building")):
-    # Not kept in a page global: ``live`` below holds this page's globals for as long as the
-    # session lives, and Streamlit keeps the last closed session in its message loop.
-    built = state.get_sim() is not None
-if not built:
-    st.stop()  # get_sim already showed the error; the controls above stay usable
+def render() -> None:
+    # No page title: the round counter is the headline, and the charts should fit a projector.
+    if classroom.hidden("training"):
+        classroom.fixed_note()
+    else:
+        sections.settings(state.config())
+
+    with st.spinner(t("tr.building")):
+        # Not kept where the fragment could hold it: Streamlit keeps ``live`` and its arguments
+        # for the session's life, and the last closed session in its message loop.
+        built = state.get_sim() is not None
+    if not built:
+        st.stop()  # get_sim already showed the error; the controls above stay usable
+
+    armed = _interval()  # what this full run arms the fragment's timer with
+    st.fragment(live, run_every=armed)(armed)
 
 
 def _interval() -> float | None:
@@ -41,21 +46,19 @@ def _interval() -> float | None:
     return sections.SPEEDS[ss.get("speed") or "normal"] if ss.get(state.PLAYING) else None
 
 
-INTERVAL = _interval()  # what this full run arms the fragment's timer with
+def live(armed: float | None) -> None:
+    """Controls, counter, cycle, metrics and charts: everything that changes per round.
 
-
-@st.fragment(run_every=INTERVAL)
-def live() -> None:
-    """Controls, counter, cycle, metrics and charts: everything that changes per round."""
+    Runs as a fragment whose timer ticks every ``armed`` seconds (None: no timer)."""
     ss = st.session_state
-    if _interval() != INTERVAL:
+    if _interval() != armed:
         st.rerun()  # Play, Pause or the speed changed: re-arm the timer (no round runs here)
     if state.play_tick():
         st.rerun()  # playing stopped: a full rerun turns Pause back into Play, refreshes sidebar
     sim = state.get_sim()
     if sim is None:
         return
-    if ss.get(state.RESULTS_PENDING) and not INTERVAL:
+    if ss.get(state.RESULTS_PENDING) and not armed:
         st.rerun()  # the sidebar was drawn before this page built the run: add its download
     sections.controls(sim)
     with st.container(key="tr_notices"):
@@ -66,6 +69,3 @@ def live() -> None:
         sections.cycle(sim)
     with right:
         sections.tabs(sim)
-
-
-live()

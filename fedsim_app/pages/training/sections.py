@@ -1,6 +1,7 @@
 """The sections of the Training page: settings, the stepper with Play, notices, the counter and
 metric cards, the round's cycle, and the chart tabs. The page arranges them in its fragment
-(see ``pages/training.py`` for why everything that changes per round lives in one fragment).
+(see :mod:`fedsim_app.pages.training.page` for why everything that changes per round lives in
+one fragment).
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ import html
 import streamlit as st
 
 from fedsim.config import AGGREGATORS, MODELS, OPTIMIZERS, SERVER_OPTIMIZERS, SimulationConfig
-from ui import charts, privacy_charts, privacy_views, safe, state, views
-from ui.controls import bound
-from ui.text import t
-from ui.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
+
+from fedsim_app.base import safe, state, views
+from fedsim_app.base.charts import cycle_figure
+from fedsim_app.base.controls import bound
+from fedsim_app.base.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
+from fedsim_app.i18n import t
+from fedsim_app.pages.training import charts
+from fedsim_app.pages.training import views as training_views
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 SPEEDS = {"slow": 2.0, "normal": 0.8, "fast": 0.3}  # seconds between rounds while playing
@@ -86,8 +91,6 @@ def notices(sim) -> None:
 
 def boundary_tab(sim, history) -> None:
     """Global decision boundary beside chosen clients' local ones (2-D data only)."""
-    from ui.model_views import class1_probability, grid_for, local_weights
-
     data = sim.fed.data
     n_clients = sim.config.clients.num_clients
     last_ids = list(sim.last.client_ids) if sim.last is not None else []
@@ -96,21 +99,21 @@ def boundary_tab(sim, history) -> None:
                             max_selections=3, help=t("tr.boundary_pick.help"),
                             placeholder=t("ui.choose"), key=f"boundary_pick_{sim.round}")
     n = 60
-    gx, gy, grid = grid_for(data.x_test, n=n)
+    gx, gy, grid = training_views.grid_for(data.x_test, n=n)
     cd = sim.fed.client_data
     # Global panel: the server's test set. Client panels: that client's own training rows,
     # which is what its local model was fitted to.
     panels = [(t("tr.boundary_global", round=sim.round), sim.global_weights(), GLOBAL_COLOR,
                data.x_test, data.y_test)]
     for c in picked:
-        w = local_weights(sim, c)
+        w = training_views.local_weights(sim, c)
         if w is not None:
             k = int(cd.counts[c])
             panels.append((t("tr.boundary_client", id=c), w, client_color(c, n_clients),
                            cd.x[c, :k], cd.y[c, :k]))
     cols = st.columns(max(len(panels), 2))
     for col, (title, weights, color, px, py) in zip(cols, panels):
-        prob = class1_probability(sim, weights, grid, n)
+        prob = training_views.class1_probability(sim, weights, grid, n)
         # The panel's title as page text, which wraps in a narrow column (a Plotly title is cut).
         col.markdown(f"<span style='color:{color}'>■</span> **{title}**", unsafe_allow_html=True)
         col.plotly_chart(charts.boundary_figure(gx, gy, prob, px, py, color=color),
@@ -125,9 +128,9 @@ def header(sim) -> None:
     cfg = sim.config
     history = sim.history
     task = sim.fed.data.task
-    cards = views.metric_cards(history, dict(sim.initial_metrics), task)
+    cards = training_views.metric_cards(history, dict(sim.initial_metrics), task)
     if cfg.privacy.dp.enabled:  # DP overlay: the privacy spent so far, next to the others
-        cards.append(privacy_views.epsilon_card(history))
+        cards.append(training_views.epsilon_card(history))
     # Cards wrap rather than cut their labels and numbers (1280×800 with DP: six cards).
     with st.container(key="fedsim_cards"):
         for col, c in zip(st.columns(len(cards)), cards):
@@ -168,7 +171,7 @@ def cycle(sim) -> None:
     # No "round N" in the middle: the counter just above says it, and a figure that stays the
     # same from round to round is updated in place while playing (a changed one is re-made,
     # and can blank for a frame beside the charts).
-    st.plotly_chart(charts.cycle_figure(nxt, [p.phase for p in trace], height=270),
+    st.plotly_chart(cycle_figure(nxt, [p.phase for p in trace], height=270),
                     key="cycle", **PLOT)
     if nxt:
         what, sees = views.phase_texts(nxt, cfg)
@@ -177,7 +180,7 @@ def cycle(sim) -> None:
     last = trace[-1] if trace else (history[-1].trace[-1] if history else None)
     if last is not None:
         st.caption(t("tr.last_phase", summary=f"*{t('phase.' + last.phase)}*: "
-                                              + views.phase_summary(last, task)))
+                                              + training_views.phase_summary(last, task)))
     st.caption(t("tr.cycle_caption"))
 
 
@@ -227,7 +230,7 @@ def tabs(sim) -> None:
             fig = charts.update_norm_figure(history, n_clients, cfg.rounds)
             clipping = cfg.privacy.dp.mode in ("central", "local")
             if clipping:  # DP overlay: the clip bound each round
-                privacy_charts.add_clip_line(fig, history)
+                charts.add_clip_line(fig, history)
             st.plotly_chart(fig, key="norms", **PLOT)
             st.caption(t("tr.norm_caption") + (" " + t("priv.overlay.clip_caption")
                                                if clipping else ""))
@@ -236,7 +239,7 @@ def tabs(sim) -> None:
             if not history:
                 st.info(t("tr.no_rounds"))
             else:
-                m = views.participation_matrix(history, n_clients)
+                m = training_views.participation_matrix(history, n_clients)
                 st.plotly_chart(charts.participation_figure(
                     m, [r.round for r in history], cfg.clients.malicious.ids),
                                 key="participation", **PLOT)
