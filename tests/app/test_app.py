@@ -489,6 +489,13 @@ def test_presets_load_or_explain_why_not():
     assert "2d-moons" in loaded and "iid" in loaded
 
 
+def test_data_page_says_which_labels_a_pathological_split_left_out():
+    at = open_app({"split": "pathological", "classes": "2", "clients": "4"},
+                  page="pages/data.py")
+    warn = [w.value for w in at.warning]
+    assert any(t("data.unused_labels", labels="", n=2).split("(")[0] in w for w in warn), warn
+
+
 def test_data_page_shows_the_split_the_engine_uses():
     from fedsim.engine.simulation import build_federation
 
