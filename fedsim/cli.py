@@ -11,11 +11,18 @@ files beside their targets) before training starts.
 Outputs are written atomically: into a temporary file in the target's folder, flushed, then
 renamed over the target, so a run that fails (disk full, a file-size limit, Ctrl-C) leaves any
 previous file as it was and no half-written JSON. Every JSON output is strict: no ``NaN`` or
-``Infinity`` tokens (a non-finite number is written as ``null``).
+``Infinity`` tokens (a non-finite number is written as ``null``; an infinite ε as ``"inf"``).
+An output path must be a regular file or a new name: a device (``/dev/null``), FIFO, folder or
+symlink is refused before training (a rename over a symlink would replace the link, and
+writing "through" it is how a shared folder gets a file overwritten elsewhere), and so is a
+disk without room for the estimated output size. :class:`OutputFiles` does all of this for
+every subcommand that writes a file (``run``, ``invert``, ``flower run``).
 
 Exit codes: 0 done; 2 bad input, an output that cannot be written, or training that diverged
 (one line on stderr); 130 interrupted (Ctrl-C): one line, ``interrupted after round N;
-nothing written``.
+nothing written``; 143 terminated (SIGTERM: ``kill``, a batch scheduler's time limit,
+``docker stop``): the same, ``terminated after round N; nothing written``. Either way the
+temporary output files are removed and any previous output is left as it was.
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
+import shutil
 import signal
+import stat
 import sys
 import tempfile
+import threading
 import time
 
 from fedsim import jsonio
@@ -38,6 +49,20 @@ from fedsim.presets import PRESETS, get_preset
 
 class OutputError(FedsimError):
     """An output file could not be created or written (names the flag and the path)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that it unwinds exactly like Ctrl-C: every
+    ``finally`` runs (the reserved temporary files are removed, Flower's child process group
+    is killed) and :func:`main` prints one line. A :class:`KeyboardInterrupt` because the engine
+    already lets that through its per-phase error wrapping; a plain ``Exception`` would come
+    back as a ``PhaseError``."""
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001 - the signal module's signature
+    # Once is enough: a second SIGTERM (an impatient supervisor) ends the process at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,61 +151,199 @@ def write_csv(fh, sim) -> None:
                         c.update_norm, c.bytes_up, eps])
 
 
-class _Outputs:
-    """The output files of one run: created as temporary files beside their targets before
-    training (so a bad path fails in milliseconds), renamed over the targets at the end."""
+#: What an output path may be; the end of every "not a regular file" error.
+ALLOWED_OUTPUT = "a file path (a regular file or a new name; not a device, FIFO, folder or symlink)"
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def check_output_path(flag: str, path: str) -> None:
+    """Raise :class:`OutputError` unless ``path`` is a regular file or does not exist yet.
+
+    ``lstat``, not ``stat``: a symlink is refused, never followed. ``/dev/null`` would "work"
+    (the rename replaces the device node, or fails, after the whole run), a FIFO would block,
+    and a symlink planted in a shared folder would redirect the write.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return  # a new file
+    except OSError as exc:  # e.g. a component of the path is a file (ENOTDIR)
+        raise OutputError(f"{flag}: cannot use {short(path)}: {exc.strerror or exc}; "
+                          f"allowed: {ALLOWED_OUTPUT}") from None
+    kind = _special_kind(st.st_mode)
+    if kind:
+        raise OutputError(f"{flag}: {short(path)} is a {kind}; allowed: {ALLOWED_OUTPUT}")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def estimate_run_bytes(cfg: SimulationConfig, *, csv_table: bool = False,
+                       baselines: bool = False) -> int:
+    """A generous estimate of the run JSON's (or, with ``csv_table``, the CSV's) size.
+
+    Measured on digits: about 520 bytes per sampled client per round in the JSON (more with
+    privacy and attack fields) and 160 bytes per CSV row. The figures here are about twice
+    that, with 20 % more sampled clients than expected (Poisson sampling under central DP):
+    running out of space after an hour of training costs more than refusing a nearly full disk.
+    """
+    n, rounds = cfg.clients.num_clients, cfg.rounds
+    sampled = min(n, math.ceil(cfg.clients.fraction * n * 1.2) + 5)
+    if csv_table:
+        return 4096 + rounds * sampled * 320
+    return 64 * 1024 + n * 512 + rounds * (8192 + sampled * 1024) + (rounds * 256 if baselines
+                                                                        else 0)
+
+
+class _Temp:
+    """One reserved output: the target, its temporary file (name, open descriptor) and the
+    identity (device, inode) of that file, checked again before the rename."""
+
+    __slots__ = ("target", "tmp", "fd", "ident")
+
+    def __init__(self, target: str, tmp: str, fd: int):
+        self.target, self.tmp, self.fd = target, tmp, fd
+        st = os.fstat(fd)
+        self.ident = (st.st_dev, st.st_ino)
+
+
+class OutputFiles:
+    """The output files of one command, created as temporary files beside their targets
+    before the slow part (so a bad path fails in milliseconds) and renamed over the targets
+    at the end.
+
+    - :meth:`reserve` refuses anything but a regular file or a new name
+      (:func:`check_output_path`), a missing folder, the same path twice, and a disk whose free
+      space is below the estimated size of all outputs reserved on it; then creates the
+      temporary file ``.NAME.XXXXXXXX.tmp`` with ``O_EXCL`` (``mkstemp``: never an existing
+      file or a symlink) in the target's own folder, so the final rename is atomic.
+    - :meth:`write` writes through the descriptor ``mkstemp`` returned (the temporary name is
+      not opened again), fsyncs, re-checks right before the rename that the target has not
+      become a symlink, folder or device and that the temporary name is still our file
+      (minutes of training lie between the two), then renames.
+    - :meth:`discard` (call it in a ``finally``) closes and removes whatever was not written,
+      so Ctrl-C, SIGTERM or an error leave no ``.tmp`` files and the previous outputs intact.
+    """
 
     def __init__(self, written: list[str] | None = None):
-        self._temps: dict[str, tuple[str, str]] = {}  # flag -> (target, temp path)
+        self._temps: dict[str, _Temp] = {}  # flag -> reserved output
+        self._need: dict[int, int] = {}  # device -> bytes the outputs reserved on it need
         self.written = written if written is not None else []
 
-    def reserve(self, flag: str, path: str | None) -> None:
+    def reserve(self, flag: str, path: str | None, size: int = 0) -> None:
+        """Check ``path`` for ``flag`` and create its temporary file; ``size`` is the
+        estimated output size in bytes (0: no free-space check)."""
         if not path or path == "-":
             return
-        shown = short(path)
-        if os.path.isdir(path):
-            raise OutputError(f"{flag}: {shown} is a folder; allowed: a file path")
-        folder = os.path.dirname(os.path.abspath(path))
+        check_output_path(flag, path)
+        target = os.path.abspath(path)
+        folder = os.path.dirname(target)
         if not os.path.isdir(folder):
             raise OutputError(f"{flag}: folder {short(folder)} does not exist")
-        if any(target == os.path.abspath(path) for target, _ in self._temps.values()):
-            raise OutputError(f"{flag}: {shown} is already another output of this run")
+        if any(t.target == target for t in self._temps.values()):
+            raise OutputError(f"{flag}: {short(path)} is already another output of this run")
+        self._check_space(flag, folder, size)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                       dir=folder)
-            os.close(fd)
-            os.chmod(tmp, _file_mode(path))
+            # The name is cut so that prefix + random part + suffix stay under NAME_MAX.
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:100]}.",
+                                       suffix=".tmp", dir=folder)
         except OSError as exc:
             raise OutputError(f"{flag}: cannot write in {short(folder)}: "
                               f"{exc.strerror or exc}") from None
-        self._temps[flag] = (os.path.abspath(path), tmp)
+        self._temps[flag] = _Temp(target, tmp, fd)  # recorded first: discard() finds it
+        try:
+            os.fchmod(fd, _file_mode(target))
+        except OSError as exc:
+            raise OutputError(f"{flag}: cannot write in {short(folder)}: "
+                              f"{exc.strerror or exc}") from None
+
+    def _check_space(self, flag: str, folder: str, size: int) -> None:
+        """Refuse a disk that cannot hold the outputs, before the run rather than after it."""
+        if size <= 0:
+            return
+        try:
+            dev = os.stat(folder).st_dev
+            usage = shutil.disk_usage(folder)
+        except OSError:
+            return  # cannot tell; the atomic write still keeps any previous file intact
+        if usage.total == 0:  # /proc, sysfs, some FUSE mounts: no size to go by
+            return
+        free = usage.free
+        need = self._need.get(dev, 0) + int(size)
+        self._need[dev] = need
+        if free < need:
+            raise OutputError(f"{flag}: only {_size(free)} free in {short(folder)}; the "
+                              f"outputs of this run need about {_size(need)}; allowed: a "
+                              "folder on a disk with enough free space")
 
     def write(self, flag: str, text: str) -> None:
         """Write ``text`` to the temporary file and rename it over the target."""
-        target, tmp = self._temps.pop(flag)
+        t = self._temps.pop(flag)
         try:
-            with open(tmp, "w", newline="") as fh:
+            with os.fdopen(t.fd, "w", encoding="utf-8", newline="") as fh:  # closes the fd
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            self.written.append(target)
+            self._replace(flag, t)
+            self.written.append(t.target)
         except OSError as exc:
-            _remove(tmp)
-            raise OutputError(f"{flag}: could not write {short(target)}: "
+            _remove(t.tmp)
+            raise OutputError(f"{flag}: could not write {short(t.target)}: "
                               f"{exc.strerror or exc}; the previous file (if any) is "
                               "unchanged") from None
+        except BaseException:  # OutputError from the re-check, or Ctrl-C/SIGTERM mid-write
+            _remove(t.tmp)
+            raise
+
+    @staticmethod
+    def _replace(flag: str, t: _Temp) -> None:
+        # Between reserve() and now the target may have become a symlink, folder or device,
+        # or the temporary name may have been swapped for another file. os.replace() would
+        # replace a symlink rather than follow it, but silently replacing what someone put
+        # there is not what was asked: refuse. (What remains is the few microseconds between
+        # these checks and the rename, which no path-based API can close.)
+        check_output_path(flag, t.target)
+        st = os.lstat(t.tmp)
+        if (st.st_dev, st.st_ino) != t.ident or not stat.S_ISREG(st.st_mode):
+            raise OutputError(f"{flag}: the temporary file {short(t.tmp)} was replaced by "
+                              f"another file; {short(t.target)} was not written")
+        os.replace(t.tmp, t.target)
 
     def discard(self) -> None:
-        for _, tmp in self._temps.values():
-            _remove(tmp)
+        for t in self._temps.values():
+            if t.fd >= 0:
+                try:
+                    os.close(t.fd)
+                except OSError:
+                    pass
+            _remove(t.tmp)
         self._temps.clear()
 
 
 def _file_mode(path: str) -> int:
     """The target's permissions if it exists, else what ``open()`` would give (umask)."""
     try:
-        return os.stat(path).st_mode & 0o777
+        return os.lstat(path).st_mode & 0o777
     except OSError:
         mask = os.umask(0)
         os.umask(mask)
@@ -228,7 +391,7 @@ def check_without_tensorflow(cfg: SimulationConfig):
 
 
 class _Progress:
-    """What a Ctrl-C message reports: rounds finished and files already in place."""
+    """What a Ctrl-C/SIGTERM message reports: rounds finished and files already in place."""
 
     def __init__(self):
         self.rounds_done = 0
@@ -237,10 +400,10 @@ class _Progress:
 
 def _run(args, progress_state: _Progress) -> int:
     cfg = _config(args)  # validated here, before TensorFlow is imported
-    outputs = _Outputs(progress_state.written)
+    outputs = OutputFiles(progress_state.written)
     try:
-        outputs.reserve("--out", args.out)
-        outputs.reserve("--csv", args.csv)
+        outputs.reserve("--out", args.out, estimate_run_bytes(cfg, baselines=args.baselines))
+        outputs.reserve("--csv", args.csv, estimate_run_bytes(cfg, csv_table=True))
         fed = check_without_tensorflow(cfg)
         if not args.quiet:
             print(f"fedsim: importing TensorFlow and building {cfg.clients.num_clients} "
@@ -286,11 +449,21 @@ def _run(args, progress_state: _Progress) -> int:
         outputs.discard()
 
 
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated` for the duration of :func:`main`; returns what to
+    restore (None where signals cannot be set: outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    before = signal.signal(signal.SIGTERM, _on_sigterm)
+    return (signal.SIG_DFL if before is None else before,)  # None: set outside Python
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit: get EFBIG (a message), not a core dump
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     progress = _Progress()
+    previous = _catch_sigterm()
     try:
         if args.command == "presets":
             for p in PRESETS.values():
@@ -315,11 +488,12 @@ def main(argv: list[str] | None = None) -> int:
     except FedsimError as exc:  # ConfigError, OutputError, DivergedError, ...
         print(f"fedsim: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as Terminated: temp files are gone
         done = ("wrote " + ", ".join(short(p) for p in progress.written)) if progress.written \
             else "nothing written"
-        print(f"fedsim: interrupted after round {progress.rounds_done}; {done}", file=sys.stderr)
-        return 130
+        how, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+        print(f"fedsim: {how} after round {progress.rounds_done}; {done}", file=sys.stderr)
+        return code
     except BrokenPipeError:  # `python -m fedsim presets | head`: the reader left; not an error
         sys.stdout = open(os.devnull, "w")
         return 0
@@ -327,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{short(exc.filename)}: " if exc.filename else ""
         print(f"fedsim: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,11 +15,9 @@ Errors are one line (``fedsim: error: ...``) with exit code 2, like ``fedsim run
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
-from fedsim.errors import ConfigError, FedsimError
+from fedsim.errors import FedsimError
 
 
 def add_subcommand(subparsers) -> argparse.ArgumentParser:
@@ -63,35 +61,40 @@ def main(args) -> int:
             print(f"fedsim: Flower App written to {out}", file=sys.stderr)
             print(f"  how to simulate or deploy it: {out / 'README.md'}", file=sys.stderr)
             return 0
+        from fedsim import jsonio
+        from fedsim.cli import OutputFiles, estimate_run_bytes
         from fedsim.flower.export import flower_strategy
         from fedsim.flower.run import run_simulation
 
         flower_strategy(cfg)  # one line naming what Flower lacks, before anything starts
-        if args.out and args.out != "-":
-            folder = os.path.dirname(os.path.abspath(args.out))
-            if not os.path.isdir(folder):
-                raise ConfigError("--out", args.out, "a path in an existing folder",
-                                  message=f"--out: folder {folder!r} does not exist")
-        if not args.quiet:
-            print(f"fedsim: running {cfg.rounds} rounds of {cfg.clients.num_clients} clients on "
-                  f"Flower's Simulation Engine ({args.cpus} CPU)...", file=sys.stderr)
-        result = run_simulation(cfg, num_cpus=args.cpus, timeout=args.timeout,
-                                workdir=args.keep)
-        key = "accuracy" if result["task"] == "classification" else "mse"
-        if not args.quiet:
-            for r in result["rounds"]:
-                print(f"round {r['round']:>4}/{cfg.rounds}  {key} {r['global'][key]:.4f}  "
-                      f"loss {r['global']['loss']:.4f}  ({r['seconds']:.2f} s)", file=sys.stderr)
-        text = json.dumps(result, indent=1)
-        if args.out == "-":
-            sys.stdout.write(text + "\n")
-        elif args.out:
-            with open(args.out, "w") as fh:
-                fh.write(text)
-        else:
-            final = result["rounds"][-1]["global"]
-            print(json.dumps({"rounds": cfg.rounds, **final}))
-        return 0
+        # The same checks and atomic write as `fedsim run --out` (a device, FIFO, folder,
+        # symlink or full disk is refused before Ray starts), from the one helper.
+        outputs = OutputFiles()
+        try:
+            outputs.reserve("--out", args.out, estimate_run_bytes(cfg))
+            if not args.quiet:
+                print(f"fedsim: running {cfg.rounds} rounds of {cfg.clients.num_clients} "
+                      f"clients on Flower's Simulation Engine ({args.cpus} CPU)...",
+                      file=sys.stderr)
+            result = run_simulation(cfg, num_cpus=args.cpus, timeout=args.timeout,
+                                    workdir=args.keep)
+            key = "accuracy" if result["task"] == "classification" else "mse"
+            if not args.quiet:
+                for r in result["rounds"]:
+                    print(f"round {r['round']:>4}/{cfg.rounds}  {key} {r['global'][key]:.4f}  "
+                          f"loss {r['global']['loss']:.4f}  ({r['seconds']:.2f} s)",
+                          file=sys.stderr)
+            text = jsonio.dumps(result, indent=1)  # strict JSON, like fedsim run
+            if args.out == "-":
+                sys.stdout.write(text + "\n")
+            elif args.out:
+                outputs.write("--out", text)
+            else:
+                final = result["rounds"][-1]["global"]
+                print(jsonio.dumps({"rounds": cfg.rounds, **final}))
+            return 0
+        finally:
+            outputs.discard()
     except FedsimError as exc:
         print(f"fedsim: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         if "\n" in str(exc):

@@ -18,7 +18,6 @@ module also runs on its own: ``python -m fedsim.tools.invert_cli invert ...``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from fedsim.errors import FedsimError
@@ -45,6 +44,12 @@ def add_subcommand(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _estimate_bytes(batch: int) -> int:
+    """A generous size of the result JSON: two images of up to 64 pixels per example, one
+    number per line with ``indent=1`` (about 25 bytes each), plus the scores."""
+    return 64 * 1024 + batch * 2 * 64 * 32
+
+
 def main(args) -> int:
     """Run ``invert`` for parsed ``args``; 0 on success, 2 (one line on stderr) on a bad value."""
     from fedsim.config import SimulationConfig, load_config
@@ -56,16 +61,25 @@ def main(args) -> int:
                             ("--batch", args.batch, 1), ("--steps", args.steps, 1)):
             if v < lo or v > 100_000:
                 raise ConfigError(flag, v, f"an integer from {lo} to 100000")
-        from fedsim.tools.reconstruct import reconstruct
+        from fedsim import jsonio
+        from fedsim.cli import OutputFiles
 
-        out = reconstruct(cfg, args.client, args.method, args.batch, args.steps,
-                          iterations=args.iterations, restarts=args.restarts)
-        text = json.dumps(out, indent=1)
-        if args.out and args.out != "-":
-            with open(args.out, "w") as fh:
-                fh.write(text + "\n")
-        else:
-            print(text)
+        # The same checks and atomic write as `fedsim run --out`, from the one helper: a
+        # device, FIFO, folder, symlink or full disk is refused before TensorFlow is imported.
+        outputs = OutputFiles()
+        try:
+            outputs.reserve("--out", args.out, _estimate_bytes(args.batch))
+            from fedsim.tools.reconstruct import reconstruct
+
+            out = reconstruct(cfg, args.client, args.method, args.batch, args.steps,
+                              iterations=args.iterations, restarts=args.restarts)
+            text = jsonio.dumps(out, indent=1)  # strict JSON: a non-finite score is null
+            if args.out and args.out != "-":
+                outputs.write("--out", text + "\n")
+            else:
+                print(text)
+        finally:
+            outputs.discard()
         print(f"fedsim: client {out['client']}, {out['method']}: PSNR {out['psnr']:.1f} dB "
               f"(mean-digit guess {out['baseline_psnr'].get('mean', float('nan')):.1f} dB), "
               f"SSIM {out['ssim']:.3f}, server saw the {out['sees']}", file=sys.stderr)
