@@ -2,8 +2,10 @@
 
 ``json.loads`` alone is not safe for input a student or a share link controls:
 
-- it reads whatever it is given (``--config /dev/zero`` never ends), so :func:`read_file`
-  reads at most :data:`MAX_BYTES` + 1 bytes and :func:`loads` refuses anything larger;
+- it reads whatever it is given (``--config /dev/zero`` never ends, a FIFO with no writer
+  blocks forever), so :func:`read_file` reads at most :data:`MAX_BYTES` plus one chunk, waits
+  at most :data:`PIPE_TIMEOUT_S` for a FIFO, pipe or device, and :func:`loads` refuses
+  anything larger;
 - it recurses once per nesting level (100,000 ``[`` raise ``RecursionError``), so the nesting
   depth is measured first, without recursion, and capped at :data:`MAX_DEPTH`;
 - it turns a 5,000-digit integer into ``ValueError`` (Python's digit limit) and a 400-digit one
@@ -161,24 +163,71 @@ def loads(data: str | bytes | bytearray, *, what: str = "the configuration",
     return value
 
 
+#: Longest wait for a FIFO, pipe or terminal named as a file to deliver its bytes (seconds).
+PIPE_TIMEOUT_S = 5.0
+_CHUNK = 64 * 1024  # a multiple of 8: /proc/self/pagemap refuses other read sizes (EINVAL)
+
+
 def read_file(path: str, *, flag: str = "--config", max_bytes: int = MAX_BYTES) -> bytes:
-    """The bytes of ``path``, reading at most ``max_bytes`` + 1 (``/dev/zero`` is safe)."""
+    """The bytes of ``path``, reading at most ``max_bytes`` + one chunk.
+
+    Every failure is a :class:`ConfigError` naming ``flag`` and the path (an ``OSError`` such
+    as ``/proc/self/pagemap``'s EINVAL used to surface as a bare "Invalid argument"). The file
+    is opened with ``O_NONBLOCK``, so a FIFO with no writer does not block ``open()``; a FIFO,
+    pipe or device (``<(jq ...)``, ``/dev/stdin``) is then read with a deadline of
+    :data:`PIPE_TIMEOUT_S` seconds, so nothing named on the command line can hang the CLI;
+    ``/dev/zero`` stops at the size limit.
+    """
+    import select
+    import stat
+    import time
+
     shown = short(path)
+
+    def cannot(why: str) -> ConfigError:
+        return ConfigError(flag, path, "a readable JSON file",
+                           message=f"{flag}: cannot read {shown}: {why}; allowed: a readable "
+                                   "JSON file")
+
+    chunks: list[bytes] = []
+    total = 0
     try:
-        if os.path.isdir(path):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise cannot(exc.strerror or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             raise ConfigError(flag, path, "a JSON file",
                               message=f"{flag}: {shown} is a folder; allowed: a JSON file")
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        regular = stat.S_ISREG(mode)
+        if regular:
+            os.set_blocking(fd, True)  # a regular file never blocks; read it plainly
+        deadline = time.monotonic() + PIPE_TIMEOUT_S
+        while total <= max_bytes:
+            if not regular:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([fd], [], [], left)[0]:
+                    kind = "FIFO or pipe" if stat.S_ISFIFO(mode) else "device"
+                    raise cannot(f"it is a {kind} that did not finish within "
+                                 f"{PIPE_TIMEOUT_S:g} s")
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except BlockingIOError:  # readable, then drained by someone else: wait again
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
     except OSError as exc:
-        raise ConfigError(flag, path, "a readable JSON file",
-                          message=f"{flag}: cannot read {shown}: {exc.strerror or exc}"
-                          ) from None
-    if len(data) > max_bytes:
+        raise cannot(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if total > max_bytes:
         raise ConfigError(flag, path, f"at most {max_bytes:,} bytes",
                           message=f"{flag}: {shown} is too large: more than {max_bytes:,} bytes "
                                   "(a configuration is usually under 2 kB)")
-    return data
+    return b"".join(chunks)
 
 
 def _finite(value: Any) -> Any:

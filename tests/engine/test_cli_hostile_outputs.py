@@ -234,3 +234,61 @@ def test_free_space_is_counted_for_both_outputs_on_one_disk(tmp_path, monkeypatc
     assert code == 2
     assert one_line(capsys.readouterr().err).startswith("fedsim: error: --csv: only ")
     assert list(tmp_path.iterdir()) == []  # the --out reservation is removed too
+
+
+# --------------------------------------------------------------------------- --config sources
+@pytest.mark.parametrize("path, fragment", [
+    ("/proc/self/pagemap", "is too large"),  # endless, and EINVAL for odd read sizes
+    ("/dev/zero", "is too large"),
+    ("/proc/self/mem", "cannot read '/proc/self/mem': Input/output error"),  # a real OSError
+])
+def test_odd_config_files_name_the_flag_and_are_bounded(path, fragment):
+    if not os.path.exists(path):
+        pytest.skip(f"{path} does not exist here")
+    p = fedsim("run", "--config", path, "--quiet", timeout=60)
+    assert p.returncode == 2
+    line = one_line(p.stderr)
+    assert line.startswith("fedsim: error: --config: ") and repr(path) in line
+    assert fragment in line
+
+
+def test_an_oserror_while_reading_the_config_names_the_flag(tmp_path, monkeypatch):
+    """Any OSError from the read itself (not only from open) says which flag and file."""
+    import errno
+
+    from fedsim import jsonio
+    from fedsim.errors import ConfigError
+
+    path = tmp_path / "c.json"
+    path.write_text("{}")
+
+    def einval(fd, n):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    with monkeypatch.context() as m:
+        m.setattr(jsonio.os, "read", einval)
+        with pytest.raises(ConfigError) as err:
+            jsonio.read_file(str(path))
+    assert str(err.value) == (f"--config: cannot read {str(path)!r}: Invalid argument; "
+                              "allowed: a readable JSON file")
+
+
+def test_a_fifo_config_with_no_writer_does_not_block(tmp_path):
+    fifo = tmp_path / "cfg.fifo"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    p = fedsim("run", "--config", str(fifo), "--quiet", timeout=60)
+    assert time.monotonic() - t0 < 45
+    assert p.returncode == 2
+    assert one_line(p.stderr) == (f"fedsim: error: --config: cannot read {str(fifo)!r}: it is "
+                                  "a FIFO or pipe that did not finish within 5 s; allowed: a "
+                                  "readable JSON file")
+
+
+def test_a_pipe_config_still_works(tmp_path):
+    """`--config <(jq ...)` and `--config /dev/stdin` are pipes: read, not refused."""
+    p = subprocess.run([sys.executable, "-m", "fedsim", "show-config", "--config", "/dev/stdin"],
+                       input='{"rounds": 7}', capture_output=True, text=True, cwd=ROOT,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rounds"] == 7
