@@ -100,7 +100,9 @@ def test_upload_choose_split_and_hand_over_changes(tmp_path):
     cfg = SimulationConfig.from_dict({
         "dataset": {k.split(".")[1]: v for k, v in ch.items() if k.startswith("dataset.")},
         "partition": {"name": "natural"}, "clients": {"num_clients": 3}})
-    assert cfg.task == "classification"
+    from fedsim.data.load import task_of
+
+    assert task_of(cfg) == "classification"
 
     # a second upload replaces the first file; the first is deleted
     at = upload(at, clean_csv(40, hospitals=4), "second.csv")

@@ -343,37 +343,3 @@ def test_schema_command_prints_the_schema():
     out = subprocess.run([sys.executable, "-m", "fedsim.config.schema"], capture_output=True,
                          text=True, check=True)
     assert json.loads(out.stdout)["properties"]["rounds"]["maximum"] == 10_000
-
-
-def test_ui_never_touches_payloads_or_random_streams():
-    """The app reads reports, records and ``explain`` hooks: never a mechanism's payload, and
-    never the engine's random streams (re-deriving them would tie the UI to engine internals)."""
-    import pathlib
-    import re
-
-    root = pathlib.Path(__file__).resolve().parents[2]
-    bad = re.compile(r"\.payload\b|fedsim\.rng|from fedsim import rng|\bgenerator\(|tf_seed|"
-                     r"int_seed|seed_sequence")
-    hits = [f"{p.relative_to(root)}:{i}: {line.strip()}"
-            for d in ("ui", "pages") for p in sorted((root / d).glob("*.py"))
-            for i, line in enumerate(p.read_text().splitlines(), 1) if bad.search(line)]
-    assert not hits, "\n".join(hits)
-
-
-def test_pages_are_thin():
-    import pathlib
-
-    root = pathlib.Path(__file__).resolve().parents[2]
-    sizes = {p.name: len(p.read_text().splitlines()) for p in (root / "pages").glob("*.py")}
-    assert all(n <= 160 for n in sizes.values()), sizes
-
-
-def test_data_page_says_which_labels_a_pathological_split_left_out():
-    from tests.support.app import open_app
-
-    from ui.text import t
-
-    at = open_app({"split": "pathological", "classes": "2", "clients": "4"},
-                  page="pages/data.py")
-    warn = [w.value for w in at.warning]
-    assert any(t("data.unused_labels", labels="", n=2).split("(")[0] in w for w in warn), warn
