@@ -75,7 +75,7 @@ from pathlib import Path
 import numpy as np
 
 from fedsim.config import SimulationConfig
-from fedsim.errors import IncompatibleConfigError
+from fedsim.errors import IncompatibleConfigError, short
 
 TEMPLATE = Path(__file__).resolve().parent / "app_template"
 PACKAGE = "fedsim_app"
@@ -184,7 +184,63 @@ def _dp_settings(cfg: SimulationConfig) -> dict:
     return out
 
 
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(value: str, field: str = "DIR") -> str:
+    """``value`` as a TOML basic string (``"..."``).
+
+    Every character is written as itself (the file is UTF-8) except the ones TOML requires
+    escaped: the quote, the backslash and the control characters (U+0000-U+001F, U+007F).
+    ``json.dumps`` was used before, and it writes a character outside the BMP (an emoji in a
+    folder name) as a UTF-16 surrogate pair, ``\\ud83d\\ude42``, which TOML rejects ("not a
+    Unicode scalar value"), so ``flwr`` could not read the exported app. A lone surrogate (a
+    byte of the path that is not UTF-8, kept by Python's surrogateescape) has no TOML form at
+    all and is refused, naming ``field``.
+    """
+    out = []
+    for ch in value:
+        o = ord(ch)
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif o < 0x20 or o == 0x7F:
+            out.append(f"\\u{o:04X}")
+        elif 0xD800 <= o <= 0xDFFF:
+            raise IncompatibleConfigError(field, value, "a path that is valid Unicode", message=(
+                f"{field}: got {short(value)}; allowed: a path that is valid Unicode (it has "
+                "a byte that is not UTF-8, which pyproject.toml cannot hold)"))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _check_toml(text: str, expected: dict, where: Path) -> None:
+    """Parse ``text`` with ``tomllib`` and compare ``[tool.flwr.app.config]`` with
+    ``expected``: a pyproject.toml that Flower cannot read, or reads differently, is an error
+    here rather than an exported app that fails later on another machine."""
+    import tomllib
+
+    try:
+        got = tomllib.loads(text)["tool"]["flwr"]["app"]["config"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        got, why = None, f"{type(exc).__name__}: {exc}"
+    else:
+        why = "values differ"
+    if got != expected:
+        raise IncompatibleConfigError("DIR", str(where), "a folder path TOML can hold", message=(
+            f"DIR: got {short(str(where))}; the pyproject.toml written for it does not read back "
+            f"({why}); allowed: a folder path TOML can hold"))
+
+
+def _run_config(cfg: SimulationConfig, data_dir: Path, result_path: Path) -> dict:
+    """``[tool.flwr.app.config]`` as data: what :func:`_pyproject` writes and must read back."""
+    return {"num-server-rounds": int(cfg.rounds), "seed": int(cfg.seed),
+            "data-dir": str(data_dir), "result-path": str(result_path)}
+
+
 def _pyproject(cfg: SimulationConfig, data_dir: Path, result_path: Path) -> str:
+    run = _run_config(cfg, data_dir, result_path)
     return f'''[build-system]
 requires = ["hatchling"]
 build-backend = "hatchling.build"
@@ -212,10 +268,10 @@ serverapp = "{PACKAGE}.server_app:app"
 clientapp = "{PACKAGE}.client_app:app"
 
 [tool.flwr.app.config]
-num-server-rounds = {cfg.rounds}
-seed = {cfg.seed}
-data-dir = {json.dumps(str(data_dir))}
-result-path = {json.dumps(str(result_path))}
+num-server-rounds = {run["num-server-rounds"]}
+seed = {run["seed"]}
+data-dir = {toml_string(run["data-dir"])}
+result-path = {toml_string(run["result-path"])}
 '''
 
 
@@ -258,11 +314,14 @@ def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     if out.exists() and any(out.iterdir()):
         raise IncompatibleConfigError("DIR", str(out), "an empty or new folder",
                                       message=f"flower export: {str(out)!r} is not empty")
+    pkg, data = out / PACKAGE, out / "data"
+    # The pyproject.toml names this folder; check it reads back before anything is written.
+    pyproject = _pyproject(cfg, data, out / "result.json")
+    _check_toml(pyproject, _run_config(cfg, data, out / "result.json"), out)
     from fedsim.training.models import initial_weights
     from fedsim.engine.simulation import build_federation
 
     fed = federation or build_federation(cfg)
-    pkg, data = out / PACKAGE, out / "data"
     pkg.mkdir(parents=True)
     data.mkdir()
     for f in _FILES:
@@ -305,7 +364,10 @@ def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
         "data_dir": str(data), "result_path": str(out / "result.json")}
     (pkg / "settings.json").write_text(json.dumps(settings, indent=1))
     (out / "fedsim_config.json").write_text(cfg.to_json())
-    (out / "pyproject.toml").write_text(_pyproject(cfg, data, out / "result.json"))
+    (out / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    # ...and that what is on disk reads back too (Flower reads the file, not the string).
+    _check_toml((out / "pyproject.toml").read_bytes().decode("utf-8"),
+                _run_config(cfg, data, out / "result.json"), out)
     (out / "README.md").write_text(_README.format(n=cfg.clients.num_clients, rounds=cfg.rounds,
                                                   kind=strategy["kind"],
                                                   last=cfg.clients.num_clients - 1))

@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 from collections import namedtuple
 from pathlib import Path
 
@@ -292,3 +293,54 @@ def test_a_pipe_config_still_works(tmp_path):
                        timeout=60)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["rounds"] == 7
+
+
+# --------------------------------------------------------------------------- Flower TOML
+HOSTILE_STRINGS = ["app_🙂", 'a "quoted" name', "back\\slash\\", "tab\tand\nnewline",
+                   "\x00\x1f\x7f", "'''", '"""', "\\u0041", "\U0010ffff", "é ñ 中文"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_STRINGS)
+def test_toml_string_round_trips(value):
+    from fedsim.flower.export import toml_string
+
+    assert tomllib.loads(f"k = {toml_string(value)}")["k"] == value
+
+
+def test_toml_string_refuses_a_path_that_is_not_unicode():
+    from fedsim.errors import IncompatibleConfigError
+    from fedsim.flower.export import toml_string
+
+    with pytest.raises(IncompatibleConfigError) as err:
+        toml_string("app_\udcff")  # a non-UTF-8 byte, as os.fsdecode keeps it
+    assert str(err.value).startswith("DIR: got 'app_\\udcff'; allowed: a path that is valid "
+                                     "Unicode") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["app_🙂", 'app "q" \\ b'])
+def test_flower_export_writes_valid_toml_for_any_folder_name(tmp_path, name):
+    conf = tmp_path / "cfg.json"
+    conf.write_text(json.dumps({"rounds": 2, "clients": {"num_clients": 3}}))
+    app = tmp_path / name
+    p = fedsim("flower", "export", "--config", str(conf), str(app), timeout=300)
+    assert p.returncode == 0, p.stderr
+    run = tomllib.loads((app / "pyproject.toml").read_text(encoding="utf-8"))
+    run = run["tool"]["flwr"]["app"]["config"]
+    assert run["data-dir"] == str(app / "data")
+    assert run["result-path"] == str(app / "result.json")
+
+
+def test_flower_export_fails_with_one_line_when_the_toml_does_not_read_back(tmp_path,
+                                                                           monkeypatch):
+    """The old writer (json.dumps: surrogate-pair escapes) is caught by the read-back check,
+    before anything is written."""
+    from fedsim.config import SimulationConfig
+    from fedsim.errors import IncompatibleConfigError
+    from fedsim.flower import export
+
+    monkeypatch.setattr(export, "toml_string", json.dumps)
+    with pytest.raises(IncompatibleConfigError) as err:
+        export.export_app(SimulationConfig.from_dict({"rounds": 1}), tmp_path / "app_🙂")
+    msg = str(err.value)
+    assert msg.startswith("DIR: got ") and "does not read back" in msg and "\n" not in msg
+    assert not (tmp_path / "app_🙂").exists()
