@@ -52,6 +52,32 @@ def _plain(v: Any) -> Any:
     return v
 
 
+#: How an infinite ε is written in the run JSON. Strict JSON has no Infinity, and ``null``
+#: there means "no ε" (no differential privacy) to every reader; noise_multiplier 0 is the
+#: opposite, no privacy at all, so it is spelled out (the report's ``note`` says why).
+INF_EPSILON = "inf"
+
+
+def _is_inf(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) and math.isinf(v) and v > 0
+
+
+def _privacy_json(privacy: Mapping[str, Any]) -> dict:
+    """:func:`_plain` of a round's privacy measurements, with every infinite ε (``epsilon``,
+    ``epsilon_rdp``, ``epsilon_pld``, ``epsilon_median``, ``client_epsilons``, also under a
+    mechanism's ``name.`` prefix) written as :data:`INF_EPSILON` instead of ``null``."""
+    out = _plain(privacy)
+    for k, v in privacy.items():
+        name = str(k).rsplit(".", 1)[-1]
+        if not name.startswith(("epsilon", "client_epsilons")):
+            continue
+        if _is_inf(v):
+            out[str(k)] = INF_EPSILON
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            out[str(k)] = [INF_EPSILON if _is_inf(x) else _plain(x) for x in v]
+    return out
+
+
 def frozen(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
 
@@ -397,5 +423,5 @@ class RoundResult:
                 "rejected": list(self.rejected), "global": _plain(self.global_metrics),
                 "clients": clients,
                 "bytes": {"down": self.bytes_down, "up": self.bytes_up},
-                "privacy": _plain(self.privacy), "aborted": self.aborted or None,
+                "privacy": _privacy_json(self.privacy), "aborted": self.aborted or None,
                 "trace": [p.to_dict() for p in self.trace]}

@@ -10,6 +10,7 @@ stderr (flag or field, value, what is allowed), exit code 2, no traceback, and l
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -344,3 +345,34 @@ def test_flower_export_fails_with_one_line_when_the_toml_does_not_read_back(tmp_
     msg = str(err.value)
     assert msg.startswith("DIR: got ") and "does not read back" in msg and "\n" not in msg
     assert not (tmp_path / "app_🙂").exists()
+
+
+# --------------------------------------------------------------------------- ε = ∞
+def test_infinite_epsilon_is_written_as_inf_not_null(tmp_path):
+    """noise_multiplier 0 means no privacy at all: "inf", never the null that means no DP."""
+    cfg = {"rounds": 1, "dataset": {"name": "2d", "num_samples": 200},
+           "clients": {"num_clients": 4},
+           "privacy": {"dp": {"mode": "central", "noise_multiplier": 0}}}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    p = fedsim("run", "--config", str(tmp_path / "c.json"), "--quiet",
+               "--out", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"))
+    assert p.returncode == 0, p.stderr
+    priv = json.loads((tmp_path / "r.json").read_text())["rounds"][0]["privacy"]
+    assert priv["epsilon"] == "inf" and priv["epsilon_rdp"] == "inf"
+    assert "infinite" in priv["note"]
+    assert (tmp_path / "r.csv").read_text().splitlines()[1].endswith(",inf")
+
+
+def test_round_json_keeps_null_for_unknown_and_inf_for_infinite():
+    from fedsim.engine.results import RoundResult
+
+    r = RoundResult(round=1, sampled=(0,), dropped=(), rejected=(), clients=(),
+                    global_metrics={"loss": 1.0, "accuracy": 0.5}, bytes_down=0, bytes_up=0,
+                    privacy={"epsilon": math.inf, "epsilon_pld": math.nan,
+                             "client_epsilons": (1.5, math.inf), "clip": math.inf,
+                             "ldp.epsilon": math.inf}, trace=())
+    priv = r.to_dict("classification")["privacy"]
+    assert priv == {"epsilon": "inf", "epsilon_pld": None, "client_epsilons": [1.5, "inf"],
+                    "clip": None, "ldp.epsilon": "inf"}
+    no_dp = RoundResult(**{**r.__dict__, "privacy": {}})
+    assert no_dp.to_dict("classification")["privacy"] == {}  # no DP: no ε at all
