@@ -36,6 +36,10 @@ class RunSummary:
     history: tuple[RoundResult, ...]
     label_counts: np.ndarray  # [clients, labels]
     label_names: tuple[str, ...]
+    num_params: int  # the model's parameter count
+    num_features: int
+    train_sizes: tuple[int, ...]  # each client's local training rows
+    val_sizes: tuple[int, ...]  # and local validation rows
 
     @property
     def metric_key(self) -> str:
@@ -88,5 +92,7 @@ def run(cfg: SimulationConfig, progress: Callable[[int], None] | None = None,
              tuple(f"bin {b}" for b in range(cfg.partition.label_bins)))
     counts = np.asarray(sim.fed.label_counts())
     counts.setflags(write=False)
+    cd = sim.fed.client_data
     return RunSummary(cfg, data.task, frozen(sim.initial_metrics), tuple(sim.history),
-                      counts, names)
+                      counts, names, int(sim.num_params), int(data.num_features),
+                      tuple(int(v) for v in cd.counts), tuple(int(v) for v in cd.vcounts))

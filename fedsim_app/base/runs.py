@@ -97,6 +97,14 @@ def shared() -> RunCache:
     return RunCache()
 
 
+def cached(key: str, compute: Callable[[Callable | None], Any],
+           progress: Callable | None = None) -> Any:
+    """``compute(progress)`` once per ``key`` in the server's cache, for results that are not a
+    plain run (a reconstruction attack, a baseline): ``key`` must name everything the result
+    depends on."""
+    return shared().get(key, lambda: compute(progress))
+
+
 def summary(cfg, progress: Callable[[int], None] | None = None, rounds: int | None = None):
     """The :class:`~fedsim.engine.runner.RunSummary` of ``cfg`` (run for ``rounds`` rounds,
     default all), computed once per server. ``progress(r)`` moves this session's bar when

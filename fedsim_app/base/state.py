@@ -30,7 +30,6 @@ Design (why it looks like this):
 
 from __future__ import annotations
 
-import collections
 import random
 from typing import Any, Callable, Mapping
 
@@ -312,35 +311,6 @@ def _preset_configs() -> dict[str, SimulationConfig]:
         except ConfigError:
             pass
     return out
-
-
-# ------------------------------------------------------------------ whole-run results
-
-
-@st.cache_resource(show_spinner=False)
-def _run_store() -> "collections.OrderedDict[str, Any]":
-    """Finished whole runs (Compare variants, DP sweeps), shared read-only by every session."""
-    return collections.OrderedDict()
-
-
-def cached_run(key: str, compute: Callable[[Callable[[int], None] | None], Any],
-               progress: Callable[[int], None] | None = None, max_entries: int = 96) -> Any:
-    """``compute(progress)`` once per ``key`` (a configuration's JSON), remembered process-wide.
-
-    Why not ``st.cache_data``: these runs report progress to a bar drawn outside the function,
-    and ``st.cache_data`` replays such element calls on a cache hit into a block that no longer
-    exists (``CacheReplayClosureError`` on the second click). The results are plain, immutable
-    summaries of deterministic runs, so sharing them between sessions is safe.
-    """
-    store = _run_store()
-    if key in store:
-        store.move_to_end(key)
-        return store[key]
-    value = compute(progress)
-    store[key] = value
-    while len(store) > max_entries:
-        store.popitem(last=False)
-    return value
 
 
 # ------------------------------------------------------------------ the simulation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim_app.base import state
+from fedsim_app.base import runs, state
 from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
 from fedsim_app.pages.attacks import charts as ac
@@ -79,7 +79,7 @@ def _matrix(rounds: int) -> None:
     """Every attack against every defence, on demand."""
     st.subheader(t("atk.matrix"))
     mat = on_demand("atk.matrix.run", "atk_matrix",
-                    lambda p: av.matrix(rounds, state.cached_run, progress=p))
+                    lambda p: av.matrix(rounds, runs.summary, progress=p))
     if mat is not None:
         st.plotly_chart(ac.matrix_figure(mat["attacks"], mat["defences"], mat["acc"], mat["asr"]),
                         key="atk_matrix", **PLOT)
@@ -100,7 +100,7 @@ def _inversion() -> None:
     method = d5.selectbox(t("atk.method"), ["analytic", "dlg"], help=t("atk.method.help"),
                           key="atk_method", format_func=lambda m: t(f"atk.opt.{m}"))
     with st.spinner():
-        inv = av.inversion(batch, steps, noise, secagg, method, state.cached_run)
+        inv = av.inversion(batch, steps, noise, secagg, method, runs.cached)
     st.plotly_chart(ac.digits_figure(inv["true"][0], inv["reconstruction"][0]),
                     key="atk_digits", **PLOT)
     st.markdown(t("atk.quality", psnr=inv["psnr"], ssim=inv["ssim"],
@@ -108,7 +108,7 @@ def _inversion() -> None:
                   base=inv["baseline_psnr"].get("mean", float("nan"))))
     st.caption(t("atk.inv_caption"))
     curve = on_demand("atk.eps.run", "atk_eps",
-                      lambda p: av.epsilon_curve(method, state.cached_run, progress=p))
+                      lambda p: av.epsilon_curve(method, runs.cached, progress=p))
     if curve is not None:
         st.plotly_chart(ac.quality_curve(curve["eps"], curve["psnr"], curve["guess"]),
                         key="atk_eps", **PLOT)

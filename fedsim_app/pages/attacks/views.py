@@ -1,5 +1,5 @@
 """What the Attacks & defences page shows, computed from real engine runs (no Streamlit
-widgets here; whole runs are cached per configuration with ``state.cached_run``)."""
+widgets here; the page passes in how runs are shared: :mod:`fedsim_app.base.runs`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import numpy as np
 
 from fedsim.config import SimulationConfig
 
+from fedsim_app.base.params import with_changes
+
 #: The malicious client and the attacks offered (config of ``clients.malicious``).
 MALICIOUS_ID = 3
 ATTACKS: dict[str, dict] = {
@@ -18,29 +20,26 @@ ATTACKS: dict[str, dict] = {
     "scale": {"attack": "scale", "factor": 10.0},
     "sign_flip": {"attack": "sign_flip", "factor": 1.0},
 }
-#: Defences: a patch of the configuration each.
+#: Defences: the configuration changes of each, as dotted paths (the app's one patch dialect,
+#: :func:`fedsim_app.base.params.with_changes`).
 DEFENCES: dict[str, dict] = {
     "none": {},
-    "norm_bound": {"aggregation": {"norm_bound": 0.5}},
-    "median": {"aggregation": {"name": "median"}},
-    "trimmed_mean": {"aggregation": {"name": "trimmed_mean", "trim_fraction": 0.2}},
-    "krum": {"aggregation": {"name": "krum", "krum_byzantine": 1, "krum_select": 1}},
-    "l2_proof": {"privacy": {"zkp": {"enabled": True, "norm": "l2", "bound": 0.1, "layer": 3}}},
+    "norm_bound": {"aggregation.norm_bound": 0.5},
+    "median": {"aggregation.name": "median"},
+    "trimmed_mean": {"aggregation.name": "trimmed_mean", "aggregation.trim_fraction": 0.2},
+    "krum": {"aggregation.name": "krum", "aggregation.krum_byzantine": 1,
+             "aggregation.krum_select": 1},
+    "l2_proof": {"privacy.zkp.enabled": True, "privacy.zkp.norm": "l2",
+                 "privacy.zkp.bound": 0.1, "privacy.zkp.layer": 3},
 }
-
-
-def _merge(base: dict, patch: dict) -> dict:
-    out = dict(base)
-    for k, v in patch.items():
-        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
-    return out
 
 
 def scenario(attack: str, defence: str, rounds: int = 10, seed: int = 0) -> SimulationConfig:
     """Digits, 10 IID clients, client 3 malicious with ``attack``, under ``defence``."""
-    d = {"seed": seed, "rounds": rounds, "clients": {"num_clients": 10, "malicious": {
-        "ids": [MALICIOUS_ID], **ATTACKS[attack]}}}
-    return SimulationConfig.from_dict(_merge(d, DEFENCES[defence]))
+    attacker = {"clients.malicious.ids": (MALICIOUS_ID,),
+                **{f"clients.malicious.{k}": v for k, v in ATTACKS[attack].items()}}
+    return with_changes(SimulationConfig(seed=seed, rounds=rounds),
+                        {"clients.num_clients": 10, **attacker, **DEFENCES[defence]})
 
 
 def curves(history) -> dict:
@@ -53,24 +52,23 @@ def curves(history) -> dict:
 
 
 def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
-    """Run ``cfg`` to the end; its curves (what the matrix keeps)."""
-    from fedsim import Simulation
+    """Run ``cfg`` to the end (:func:`fedsim.engine.runner.run`); its curves."""
+    from fedsim.engine.runner import run
 
-    sim = Simulation(cfg)
-    sim.run(progress=(lambda r: progress(r.round)) if progress else None)
-    return curves(sim.history)
+    return curves(run(cfg, progress).history)
 
 
-def matrix(rounds: int, cached_run: Callable, progress: Callable[[float], None] | None = None,
+def matrix(rounds: int, summary: Callable, progress: Callable[[float], None] | None = None,
            attacks=tuple(ATTACKS), defences=tuple(DEFENCES)) -> dict:
-    """Final clean accuracy and attack success of every attack × defence (NaN: none)."""
+    """Final clean accuracy and attack success of every attack × defence (NaN: none);
+    ``summary(cfg)`` gives a run's :class:`~fedsim.engine.runner.RunSummary`."""
     acc = np.full((len(attacks), len(defences)), np.nan)
     asr = acc.copy()
     total = len(attacks) * len(defences)
     for i, a in enumerate(attacks):
         for j, d in enumerate(defences):
             cfg = scenario(a, d, rounds)
-            res = cached_run("attacks:" + cfg.to_json(None), lambda p, c=cfg: run_summary(c))
+            res = curves(summary(cfg).history)
             acc[i, j] = res["acc"][-1]
             asr[i, j] = np.nan if res["asr"][-1] is None else res["asr"][-1]
             if progress:
@@ -90,13 +88,13 @@ def inversion_config(batch: int, steps: int, noise: float, secagg: bool,
 
 
 def inversion(batch: int, steps: int, noise: float, secagg: bool, method: str,
-              cached_run: Callable) -> dict:
+              cached: Callable) -> dict:
     """The server's reconstruction of client 0 (cached per setting)."""
     from fedsim.tools.reconstruct import reconstruct
 
     cfg = inversion_config(batch, steps, noise, secagg)
     key = "inversion:" + json.dumps([cfg.to_json(None), batch, steps, method])
-    return cached_run(key, lambda p: reconstruct(cfg, 0, method, batch, steps,
+    return cached(key, lambda p: reconstruct(cfg, 0, method, batch, steps,
                                                  iterations=300, restarts=1))
 
 
@@ -110,12 +108,12 @@ def epsilon_of(noise: float, delta: float = 1e-5) -> float:
 NOISES = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
-def epsilon_curve(method: str, cached_run: Callable,
+def epsilon_curve(method: str, cached: Callable,
                   progress: Callable[[float], None] | None = None) -> dict:
     """Reconstruction PSNR of client 0's digit (batch 1, 1 step) against ε, from real runs."""
     eps, ps, guess = [], [], float("nan")
     for i, z in enumerate(NOISES):
-        res = inversion(1, 1, z, False, method, cached_run)
+        res = inversion(1, 1, z, False, method, cached)
         eps.append(epsilon_of(z))
         ps.append(res["psnr"])
         guess = res["baseline_psnr"].get("mean", guess)

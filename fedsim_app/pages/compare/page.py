@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from fedsim.config import SimulationConfig
 from fedsim.data.partition import skew_score
 
-from fedsim_app.base import charts, limits, safe, state
+from fedsim_app.base import charts, limits, runs, safe, state
 from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
 from fedsim_app.pages.compare import views as compare
@@ -106,9 +107,8 @@ def _results(cfg, knob, shared) -> None:
 
 
 def run_cached(cfg_json: str, progress=None) -> dict:
-    """One variant's curve and split, run once per configuration (see ``state.cached_run``)."""
-    return state.cached_run("compare:" + cfg_json, lambda p: compare.run_json(cfg_json, p),
-                            progress)
+    """One variant's curve and split, run once per server (:mod:`fedsim_app.base.runs`)."""
+    return compare.variant_view(runs.summary(SimulationConfig.from_json(cfg_json), progress))
 
 
 def _request_run() -> None:

@@ -11,6 +11,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from fedsim.config import SimulationConfig
 
+from fedsim.engine.runner import RunSummary
+
 from fedsim_app.base.params import with_changes
 from fedsim_app.i18n import t
 
@@ -89,25 +91,18 @@ def variants(base: SimulationConfig, knob: str, rounds: int | None = None,
     return out
 
 
+def variant_view(run: RunSummary) -> dict:
+    """What the page shows of one variant: its curve and its split."""
+    return {"curve": run.curve(), "label_counts": run.label_counts,
+            "label_names": run.label_names}
+
+
 def run_variant(cfg: SimulationConfig,
                 progress: Callable[[int], None] | None = None) -> dict:
-    """Run ``cfg`` to the end; returns its curve and label counts (picklable, for caching)."""
-    from fedsim.engine.simulation import Simulation
+    """Run ``cfg`` to the end (:func:`fedsim.engine.runner.run`); its :func:`variant_view`."""
+    from fedsim.engine.runner import run
 
-    from fedsim_app.base.views import global_curve
-
-    sim = Simulation(cfg)
-    sim.run(progress=(lambda r: progress(r.round)) if progress else None)
-    curve = global_curve(sim.history, dict(sim.initial_metrics), sim.fed.data.task)
-    return {"curve": curve, "label_counts": sim.fed.label_counts(),
-            "label_names": (tuple(sim.fed.data.class_names)
-                            if sim.fed.data.task == "classification" else
-                            tuple(f"bin {b}" for b in range(cfg.partition.label_bins)))}
-
-
-def run_json(cfg_json: str, progress: Callable[[int], None] | None = None) -> dict:
-    """:func:`run_variant` of a configuration given as JSON (the cache key)."""
-    return run_variant(SimulationConfig.from_json(cfg_json), progress=progress)
+    return variant_view(run(cfg, progress))
 
 
 def base_key(cfg: SimulationConfig, shared: Any = None) -> tuple[str, Any]:

@@ -2,7 +2,7 @@
 
 Each section is a function of the user's simulation; the page only calls them in order. All
 numbers come from the engine (reports, ``sim.last``, ``sim.explain``); the two reference runs
-(plain FedAvg, proofs switched) are real runs cached with :func:`fedsim_app.base.state.cached_run`.
+(plain FedAvg, proofs switched) are real runs shared through :mod:`fedsim_app.base.runs`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 
 from fedsim.config import ATTACKS, SimulationConfig
 
-from fedsim_app.base import classroom, params, state, views
+from fedsim_app.base import classroom, params, runs, state, views
 from fedsim_app.base.controls import bound
 from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
@@ -178,17 +178,9 @@ def masking_toy() -> None:
 def reference_run(c: SimulationConfig, rounds: int) -> dict | None:
     """A real run of ``c`` for ``rounds`` rounds (its curve and measured costs), cached by
     configuration; an engine error becomes a warning, not a crash."""
-    def compute(_progress):
-        from fedsim.engine.simulation import Simulation
-
-        ref = Simulation(c)
-        ref.run(rounds)
-        return {"curve": views.global_curve(ref.history, dict(ref.initial_metrics),
-                                            ref.fed.data.task),
-                "costs": cv.round_costs(ref.history)}
-
     try:
-        return state.cached_run(f"crypto-ref:{rounds}:" + c.to_json(indent=None), compute)
+        ref = runs.summary(c, rounds=rounds)
+        return {"curve": ref.curve(), "costs": cv.round_costs(ref.history)}
     except state.ENGINE_ERRORS as exc:
         st.warning(t("crypto.compare_failed", error=exc))
         return None

@@ -6,7 +6,7 @@ A lesson is a list of steps. Every step
   page loads it into the app, so the Training page shows the same run),
 - **points at a control or chart** (``look``: a page and, in the catalogue, what to look at),
 - **asks a guess-then-reveal question**: the student picks an option *before* the run; then
-  every variant in ``runs`` is run by the real engine (:func:`run_summary`), ``measure`` turns
+  every variant in ``runs`` is run by the real engine (:func:`numbers` of its run), ``measure`` turns
   the summaries into numbers, and ``truth`` says which option those numbers make right. The
   right answer is never written down in advance: it is whatever the engine measured, so a new
   seed can change it and the reveal stays true.
@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from fedsim.config import SimulationConfig
+from fedsim.engine.runner import RunSummary
 
+from fedsim_app.base import runs
 from fedsim_app.base.params import with_changes
 
 Summary = Mapping[str, Any]
@@ -329,47 +331,58 @@ def find(lesson_id: object, step_no: object) -> tuple[Lesson, int]:
 # ------------------------------------------------------------------ running
 
 
-def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
-    """Run ``cfg`` to the end with the real engine; the numbers the lessons measure."""
-    from fedsim.tools.baselines import centralized_curve
-    from fedsim.engine.results import metric_key
-    from fedsim.engine.simulation import Simulation
+def numbers(run: RunSummary, centralized: float | None = None) -> dict:
+    """The numbers the lessons measure, from a finished run (:func:`fedsim.engine.runner.run`)
+    and, for lesson 1, the pooled model's final score."""
+    from fedsim.data.partition import skew_score
 
-    sim = Simulation(cfg)
-    key = metric_key(sim.fed.data.task)
-    initial = dict(sim.initial_metrics)
-    sim.run(progress=(lambda r: progress(r.round)) if progress else None)
-    h = sim.history
+    key, h = run.metric_key, run.history
     arrived = [len(r.sampled) - len(r.dropped) for r in h]
     first_up = next((r.bytes_up / n for r, n in zip(h, arrived) if n), 0.0)
     rejected_of: dict[int, int] = {}
     for r in h:
         for c in r.rejected:
             rejected_of[c] = rejected_of.get(c, 0) + 1
-    cd = sim.fed.client_data
-    out = {
+    return {
         "key": key,
-        "metric": [float(initial[key])] + [float(r.global_metrics[key]) for r in h],
+        "metric": [float(v) for v in run.metric],
         "epsilon": [float(r.privacy["epsilon"]) for r in h if "epsilon" in r.privacy],
-        "num_params": int(sim.num_params),
-        "features": int(sim.fed.data.num_features),
+        "num_params": run.num_params,
+        "features": run.num_features,
         "bytes_up_per_client": float(first_up),
-        "sizes": [int(v) for v in cd.counts], "val_sizes": [int(v) for v in cd.vcounts],
-        "skew": float(_skew(sim)),
+        "sizes": list(run.train_sizes), "val_sizes": list(run.val_sizes),
+        "skew": float(skew_score(run.label_counts)),
         "aborted": sum(bool(r.aborted) for r in h),
         "dropped": sum(len(r.dropped) for r in h),
         "rejected_of": rejected_of,
         "mean_used": sum(n - len(r.rejected) for r, n in zip(h, arrived)) / max(len(h), 1),
         "attack_success": (float(h[-1].global_metrics["attack_success"])
                            if h and "attack_success" in h[-1].global_metrics else None),
-        "centralized": None,
+        "centralized": centralized,
     }
-    if cfg.dataset.name == "seed_regression":  # lesson 1 compares with the pooled model
-        out["centralized"] = float(centralized_curve(sim.fed, cfg.rounds)[-1][key])
-    return out
 
 
-def _skew(sim) -> float:
-    from fedsim.data.partition import skew_score
+def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
+    """Run ``cfg`` to the end with the real engine; :func:`numbers` of it."""
+    from fedsim.engine.runner import run
 
-    return skew_score(sim.fed.label_counts())
+    return numbers(run(cfg, progress), _centralized(cfg))
+
+
+def _centralized(cfg: SimulationConfig) -> float | None:
+    """Lesson 1 compares the article's regression with the model trained on pooled data."""
+    if cfg.dataset.name != "seed_regression":
+        return None
+    from fedsim.engine.results import metric_key
+    from fedsim.engine.simulation import build_federation
+    from fedsim.tools.baselines import centralized_curve
+
+    fed = build_federation(cfg)
+    return float(centralized_curve(fed, cfg.rounds)[-1][metric_key(fed.data.task)])
+
+
+def centralized(cfg: SimulationConfig) -> float | None:
+    """:func:`_centralized`, computed once per server (it trains a model)."""
+    if cfg.dataset.name != "seed_regression":
+        return None
+    return runs.cached("centralized:" + cfg.to_json(indent=None), lambda _p: _centralized(cfg))

@@ -4,8 +4,8 @@ Where a student is (lesson, step), what they guessed and what the engine reveale
 session's state and in the URL (``?lesson=dp&step=2``), never in the process. Moving to a step
 loads its configuration into the app (:func:`go`), so the Training or Privacy page shows the
 same setup. A reveal runs every variant the step needs through
-:func:`fedsim_app.base.state.cached_run` (whole deterministic runs, shared read-only between
-sessions) and keeps the measured numbers for this session.
+:mod:`fedsim_app.base.runs` (whole deterministic runs, each computed once and shared
+read-only between sessions) and keeps the measured numbers for this session.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from fedsim.config import SimulationConfig
 
 from fedsim_app import i18n
-from fedsim_app.base import nav, params, safe, state
+from fedsim_app.base import nav, params, runs, safe, state
 from fedsim_app.base.charts import compare_figure
 from fedsim_app.i18n import has, t
 from fedsim_app.pages.lessons import code_views, course
@@ -145,10 +144,7 @@ def run_step(lesson: course.Lesson, step: course.Step, seed: int, bar=None) -> d
         if bar is not None:
             bar.progress(j / len(configs), text=t("lesson.running", name=label, i=j + 1,
                                                   n=len(configs)))
-        cfg_json = cfg.to_json(indent=None)
-        summaries[name] = state.cached_run(
-            "lesson:" + cfg_json,
-            lambda p, c=cfg_json: course.run_summary(SimulationConfig.from_json(c)))
+        summaries[name] = course.numbers(runs.summary(cfg), course.centralized(cfg))
     measured = step.measure(summaries)
     truth = step.truth(measured)
     curves = {name: summaries[name]["metric"] for name in step.curves}

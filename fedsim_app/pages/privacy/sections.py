@@ -4,7 +4,7 @@ noise, and what privacy costs (a real no-DP run and a real sweep over z).
 Only the engine's numbers are drawn: ε per round from ``RoundResult.privacy`` (the tightest
 bound, min(RDP, PLD), and the accountant that gave it), clipping from the clients' records,
 signal and noise norms from the server's reports. Whole extra runs go through
-:func:`fedsim_app.base.state.cached_run`.
+:mod:`fedsim_app.base.runs` (each configuration run once per server).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 
 from fedsim.config import DP_MODES, DPConfig, SimulationConfig, adaptive_clip_noise_limit
 
-from fedsim_app.base import state, views
+from fedsim_app.base import runs, state, views
 from fedsim_app.base.controls import bound, widget_key
 from fedsim_app.base.stepper import stepper
 from fedsim_app.base.theme import PLOTLY_CONFIG
@@ -33,9 +33,8 @@ DEFAULT_CLIP = DPConfig().clip  # 1.0: made for whole client updates
 
 
 def run_cached(cfg_json: str, progress=None) -> dict:
-    """A whole engine run (curve, final metric, final ε), once per configuration."""
-    return state.cached_run("privacy:" + cfg_json, lambda p: pv.run_to_end(
-        SimulationConfig.from_json(cfg_json), progress=p), progress)
+    """A whole engine run (curve, final metric, final ε), once per server."""
+    return pv.end_view(runs.summary(SimulationConfig.from_json(cfg_json), progress))
 
 
 def on_mode() -> None:

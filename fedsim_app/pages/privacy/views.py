@@ -19,8 +19,9 @@ import numpy as np
 
 from fedsim.config import SimulationConfig
 from fedsim.engine.results import RoundResult
+from fedsim.engine.runner import RunSummary
 
-from fedsim_app.base.views import dp_measurements, fmt_eps, global_curve, metric_key
+from fedsim_app.base.views import dp_measurements, fmt_eps
 from fedsim_app.i18n import t
 
 #: Hand-picked, non-linear steps for the sliders (TF Playground / Transformer Explainer style).
@@ -200,22 +201,19 @@ def sweep_key(cfg: SimulationConfig) -> str:
     return json.dumps(d, sort_keys=True)
 
 
+def end_view(run: RunSummary) -> dict:
+    """The global curve (round 0 … R), the final test metric, its key, and the final ε
+    (``None`` without DP) of a finished run."""
+    curve = run.curve()
+    return {"curve": curve, "key": run.metric_key, "final": curve["metric"][-1],
+            "epsilon": run.epsilon}
+
+
 def run_to_end(cfg: SimulationConfig, progress: Callable[[int], None] | None = None) -> dict:
-    """Run ``cfg`` with the engine to its last round (picklable summary, for st.cache_data).
+    """Run ``cfg`` to its last round (:func:`fedsim.engine.runner.run`); its :func:`end_view`."""
+    from fedsim.engine.runner import run
 
-    Returns the global curve (round 0 … R), the final test metric, its key, and the final ε
-    (``None`` without DP).
-    """
-    from fedsim.engine.simulation import Simulation
-
-    sim = Simulation(cfg)
-    sim.run(progress=(lambda r: progress(r.round)) if progress else None)
-    task = sim.fed.data.task
-    curve = global_curve(sim.history, dict(sim.initial_metrics), task)
-    last = sim.history[-1] if sim.history else None
-    eps = last.privacy.get("epsilon") if last is not None else None
-    return {"curve": curve, "key": metric_key(task), "final": curve["metric"][-1],
-            "epsilon": None if eps is None else float(eps)}
+    return end_view(run(cfg, progress))
 
 
 def sweep_point(z: float, result: dict) -> dict[str, Any]:
