@@ -37,13 +37,14 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from fedsim.data.dataset import Dataset, label_strata, stratified_test_split
-from fedsim.errors import ConfigError
+from fedsim.errors import ConfigError, short
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -154,14 +155,27 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, os.PathLike)):
         name = os.path.basename(os.fspath(source))
         try:
-            size = os.path.getsize(source)
+            st = os.stat(source)
+            size = st.st_size
+            if not stat.S_ISREG(st.st_mode):  # a FIFO would block open(); a device never ends
+                raise CSVError(f"dataset.path: {short(os.fspath(source))} is not a regular file; "
+                               "allowed: a CSV file", value=os.fspath(source))
         except OSError as exc:
             raise CSVError(f"{name}: cannot read the file: {exc.strerror}",
                            value=os.fspath(source)) from None
         if size > max_bytes:
             raise CSVTooLargeError(_too_big(name, size, max_bytes), value=os.fspath(source))
-        with open(source, "rb") as fh:
-            return fh.read(), name
+        # Read at most one byte past the cap: /proc files report size 0, devices never end.
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise CSVError(f"dataset.path: cannot read {short(os.fspath(source))}: "
+                           f"{exc.strerror or exc}", value=os.fspath(source)) from None
+        if len(data) > max_bytes:
+            raise CSVTooLargeError(_too_big(name, len(data), max_bytes, at_least=True),
+                                   value=os.fspath(source))
+        return data, name
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "the uploaded file"
     else:  # a file object (e.g. Streamlit's UploadedFile)
@@ -470,7 +484,7 @@ def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVDat
         if numeric_label:
             uniq = np.array(sorted(uniq, key=float))
         if len(uniq) < 2:
-            raise CSVValueError(f"{_where(name, None, label)}: a single class ({uniq[0]!r}); "
+            raise CSVValueError(f"{_where(name, None, label)}: a single class ({str(uniq[0])!r}); "
                                 "classification needs at least two", column=label)
         lookup = {v: i for i, v in enumerate(uniq)}
         y = np.array([lookup[v] for v in raw], np.int64)
@@ -538,7 +552,7 @@ def load_csv(source, options: CSVOptions | None = None, seed: int = 0) -> CSVDat
         pool_ids = body[o.partition_column].to_numpy(str)[tr]
         uniq = sorted(set(pool_ids), key=lambda v: (not _numlike(v), float(v) if _numlike(v)
                                                     else 0.0, v))
-        client_names = tuple(uniq)
+        client_names = tuple(str(u) for u in uniq)
         client_indices = tuple(np.flatnonzero(pool_ids == u).astype(np.int64) for u in uniq)
     report.update(rows_used=int(len(body)), train_rows=int(tr.sum()), test_rows=int(test.sum()),
                   task=task, features=len(names))

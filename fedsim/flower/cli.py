@@ -62,7 +62,7 @@ def main(args) -> int:
             print(f"  how to simulate or deploy it: {out / 'README.md'}", file=sys.stderr)
             return 0
         from fedsim import jsonio
-        from fedsim.cli import OutputFiles, estimate_run_bytes
+        from fedsim.outputs import OutputFiles, estimate_run_bytes
         from fedsim.flower.export import flower_strategy
         from fedsim.flower.run import run_simulation
 

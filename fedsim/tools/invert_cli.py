@@ -62,7 +62,7 @@ def main(args) -> int:
             if v < lo or v > 100_000:
                 raise ConfigError(flag, v, f"an integer from {lo} to 100000")
         from fedsim import jsonio
-        from fedsim.cli import OutputFiles
+        from fedsim.outputs import OutputFiles
 
         # The same checks and atomic write as `fedsim run --out`, from the one helper: a
         # device, FIFO, folder, symlink or full disk is refused before TensorFlow is imported.

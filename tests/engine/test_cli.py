@@ -284,4 +284,4 @@ def test_no_noise_is_allowed_and_says_epsilon_is_infinite(tmp_path):
                            "--out", str(out), "--quiet"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     priv = json.loads(out.read_text())["rounds"][0]["privacy"]
-    assert priv["epsilon"] is None and "infinite" in priv["note"]
+    assert priv["epsilon"] == "inf" and "infinite" in priv["note"]

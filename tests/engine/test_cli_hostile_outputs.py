@@ -113,7 +113,7 @@ def test_invert_and_flower_run_refuse_the_same_paths(tmp_path, command):
 
 def test_dev_null_is_named_in_the_message():
     """The issue's example, checked without running anything that could write."""
-    from fedsim.cli import OutputError, check_output_path
+    from fedsim.outputs import OutputError, check_output_path
 
     with pytest.raises(OutputError) as err:
         check_output_path("--out", "/dev/null")
@@ -123,7 +123,7 @@ def test_dev_null_is_named_in_the_message():
 def test_a_symlink_planted_during_the_run_is_refused_at_the_rename(tmp_path):
     """The target is checked again right before os.replace: minutes of training lie between
     the reservation and the rename."""
-    from fedsim.cli import OutputError, OutputFiles
+    from fedsim.outputs import OutputError, OutputFiles
 
     victim = tmp_path / "victim.json"
     victim.write_text("precious")
@@ -143,7 +143,7 @@ def test_a_symlink_planted_during_the_run_is_refused_at_the_rename(tmp_path):
 def test_a_swapped_temporary_file_is_not_renamed_over_the_target(tmp_path):
     """The temporary file is written through the descriptor O_EXCL created, and renamed only
     if its name still points at that file."""
-    from fedsim.cli import OutputError, OutputFiles
+    from fedsim.outputs import OutputError, OutputFiles
 
     target = tmp_path / "run.json"
     target.write_text("old")

@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("shared values", ("fedsim.errors", "fedsim.rng", "fedsim.reports", "fedsim.weights",
                        "fedsim.jsonio")),
     ("configuration", ("fedsim.config",)),
-    ("scenarios", ("fedsim.presets",)),
+    ("scenarios and output files", ("fedsim.presets", "fedsim.outputs")),
     ("data", ("fedsim.data",)),
     ("training", ("fedsim.training",)),
     ("privacy", ("fedsim.privacy",)),
