@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             print(_config(args).to_json())
             return 0
         if args.command == "schema":
-            from fedsim.schema import main as schema_main
+            from fedsim.config.schema import main as schema_main
 
             return schema_main()
         if args.command == "invert":

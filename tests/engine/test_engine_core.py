@@ -340,6 +340,6 @@ def test_schema_command_prints_the_schema():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "fedsim.config.schema"], capture_output=True,
-                         text=True, check=True)
-    assert json.loads(out.stdout)["properties"]["rounds"]["maximum"] == 10_000
+    for cmd in (["-m", "fedsim.config.schema"], ["-m", "fedsim", "schema"]):
+        out = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, check=True)
+        assert json.loads(out.stdout)["properties"]["rounds"]["maximum"] == 10_000
