@@ -128,19 +128,13 @@ class RangeProofs(Mechanism):
                                      (time.perf_counter() - t0) * 1e3))
         proof_bytes = np.array([up.proof.nbytes for up in uploads], np.int64)
         prove_ms = np.array([up.prove_ms for up in uploads])
-        n = len(ids)
         meas = {
             "bound": self.bound,
             "bits": self.bits,
             "grid_step": self.step,
             "coordinates_checked": int(len(coords)),
             "challenge_preview": [int(j) for j in coords[:8]],
-            "clients": list(ids),
-            "prove_ms": [float(t) for t in prove_ms],
-            "client_ms": float(prove_ms.sum()),
-            "prove_ms_per_client": float(prove_ms.mean()) if n else 0.0,
-            "proof_bytes_per_client": int(proof_bytes.mean()) if n else 0,
-            "bytes_per_client": int(proof_bytes.mean()) if n else 0,
+            **_proving_costs(ids, prove_ms, proof_bytes),
             "honest_clipped_fraction": n_clipped / max(1, deltas.size),
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + proof_bytes)
@@ -287,16 +281,10 @@ class L2NormProofs(Mechanism):
         nbytes = np.array([up.proof.nbytes + up.proof.commitments_nbytes for up in uploads],
                           np.int64)
         prove_ms = np.array([up.prove_ms for up in uploads])
-        n = len(ids)
         meas = {
             "norm": "l2", "bound": self.bound, "layer": self.layer,
             "coordinates_checked": int(sl.stop - sl.start),
-            "clients": list(ids),
-            "prove_ms": [float(t) for t in prove_ms],
-            "client_ms": float(prove_ms.sum()),
-            "prove_ms_per_client": float(prove_ms.mean()) if n else 0.0,
-            "proof_bytes_per_client": int(nbytes.mean()) if n else 0,
-            "bytes_per_client": int(nbytes.mean()) if n else 0,
+            **_proving_costs(ids, prove_ms, nbytes),
             "honest_clipped": clipped,
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + nbytes)
@@ -350,6 +338,16 @@ class L2NormProofs(Mechanism):
             aggregate_max_gap=float(gap.max()) if n else 0.0,
             aggregate_tolerance=float(np.max(tol)) if n else 0.0,
             aggregate_check_ms=(time.perf_counter() - t0) * 1e3)
+
+
+def _proving_costs(ids, prove_ms: np.ndarray, proof_bytes: np.ndarray) -> dict:
+    """What proving cost the clients (both kinds of proof report it the same way)."""
+    n = len(ids)
+    return {"clients": list(ids), "prove_ms": [float(t) for t in prove_ms],
+            "client_ms": float(prove_ms.sum()),
+            "prove_ms_per_client": float(prove_ms.mean()) if n else 0.0,
+            "proof_bytes_per_client": int(proof_bytes.mean()) if n else 0,
+            "bytes_per_client": int(proof_bytes.mean()) if n else 0}
 
 
 def verify_all(batch: UpdateBatch, name: str, check, norm: str | None = None):

@@ -3,18 +3,9 @@
 The proofs themselves; the pipeline mechanism that uses them is :mod:`.mechanism`, the group
 and commitments :mod:`.group`.
 
-Secure aggregation and HE hide each update, which also hides a poisoned one. RoFL (Lycklama,
-Burkhalter et al., S&P 2023) restores accountability: every client commits to its update and
-proves in zero knowledge that it is bounded, the server drops clients whose proofs fail, and
-checks that the accepted commitments add up to the aggregate it used. This module does that for
-an L∞ bound on ``coordinates`` randomly chosen coordinates.
-
-**Commitments** (Pedersen 1991) on ed25519 via libsodium (``pynacl``):
-C = m·V + r·B, where B is ed25519's standard base point and V = from_uniform(SHA-512(tag)),
-a point nobody knows the discrete logarithm of (so nobody can open C two ways). The blinding
-factor goes on B because libsodium's fixed-base multiplication is ~4× faster than its
-variable-base one (33 vs 121 µs measured here), and every response below multiplies B.
-Commitments are additive: C(m1, r1) + C(m2, r2) = C(m1 + m2, r1 + r2).
+Used by RoFL-style input validation (Lycklama, Burkhalter et al., S&P 2023): a client proves
+its committed update is bounded without revealing it. Commitments are Pedersen's on ed25519
+(:mod:`.group`).
 
 **Range proof by bit decomposition.** A coordinate x ∈ [-bound, bound] is mapped to an integer
 v = round((x + bound)/δ) with δ = 2·bound/(2^L − 1), so v ∈ [0, 2^L − 1] exactly when x is in
@@ -28,22 +19,8 @@ simulated and the two challenges must add up to the Fiat–Shamir hash of the tr
 A value out of range has no such decomposition: a cheating client's bits (its value mod 2^L)
 do not add up to C_v and the proof is rejected. Each bit costs 32 + 128 bytes.
 
-**Which coordinates.** The checked coordinates are the same for all clients (so commitments
-can be added per coordinate) and come from a public per-round random stream,
-``generator(seed, "zkp", round, "challenge")``: in a deployment the server draws them *after*
-every client has committed to its whole update (or takes them from a randomness beacon), so a
-client cannot know in advance which coordinates will be checked. Honest clients clip every
-coordinate to the bound before committing (as RoFL's clients do); clients listed in
-``malicious_ids`` don't, and try to prove whatever they hold.
-
-**Aggregate check** (RoFL): after summing, the server adds the accepted clients' commitments
-(weighted by their integer weights) per checked coordinate and checks that the sum opens to
-(Σ w_k v_k, Σ w_k r_k) and that this matches the aggregate it used, within rounding. In RoFL the
-openings travel inside the secure sum; here :meth:`RangeProofs.receive` adds the accepted
-clients' openings directly, which reveals no more than that sum.
-
-**Randomness.** Blinding factors and proof nonces come from named seeded streams for
-reproducibility; a real client must draw them from ``os.urandom``
+**Randomness.** The prover's nonces come from the generator it is given (named seeded streams
+in the simulation, for reproducibility); a real client must draw them from ``os.urandom``
 (``crypto_core_ed25519_scalar_random``), since predictable nonces leak the committed values.
 """
 
