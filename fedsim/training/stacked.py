@@ -2,11 +2,11 @@
 
 Why: the trainer runs every sampled client in one compiled call with the clients' weights
 stacked on a leading axis ``[K, ...]``. ``tf.vectorized_map`` of ``model.stateless_call``
-used to do that, but TF 2.21 has no vectorized rule for
+would be the obvious way, but TF 2.21 has no vectorized rule for
 ``Conv2DBackpropFilter`` (a convolution's gradient w.r.t. its kernel): inside
 ``vectorized_map`` it runs a per-client ``while_loop`` ("Conv2DBackpropFilter uses a
-while_loop. Fix that!"), which made a 100-client CNN round 3.2-3.8× the MLP round. It also
-mis-converts Conv2D's bias add when K = 1 (the trainer used to run a copy of a lone client).
+while_loop. Fix that!"), which makes a 100-client CNN round 3.2-3.8× the MLP round. It also
+mis-converts Conv2D's bias add when K = 1.
 
 Here each layer is written with the client axis explicit:
 
@@ -26,7 +26,7 @@ Here each layer is written with the client axis explicit:
 - **The max-pool fused into the convolution as offset planes.** For a p×p pool with stride s
   after the convolution, window offset (a, b) is one convolution with stride s·stride of the
   input shifted by (a, b)·stride, so the pool is an elementwise max of p² planes
-  (:func:`_max_of_planes`). ``MaxPoolGrad`` on these shapes was 3-4× slower. Ties go to the
+  (:func:`_max_of_planes`). ``MaxPoolGrad`` on these shapes is 3-4× slower. Ties go to the
   first offset in row-major order, as ``MaxPoolGrad`` sends them. The pool runs before the
   bias and activation: for a non-decreasing activation a window's max of ``act(z + b)`` is
   ``act(max z + b)`` bit for bit (rounding ``z + b`` is monotone too), at a quarter of the

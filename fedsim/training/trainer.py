@@ -129,7 +129,7 @@ class VectorizedTrainer:
             [tf.TensorSpec([None, *s], tf.float32) for s in self.shapes], *data,
             tf.TensorSpec([None], tf.int32)])
         # One model on one set (the server's test set every round): a plain call, not a map
-        # over a stack of copies (that was 16-20% of a 100-client round).
+        # over a stack of copies (copies cost 16-20% of a 100-client round).
         self._eval_one = tf.function(self._eval_one_impl, input_signature=[
             tf.TensorSpec([self.num_params], tf.float32),
             tf.TensorSpec([None, d], tf.float32), tf.TensorSpec([None], ydt)])
