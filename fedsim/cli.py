@@ -170,7 +170,7 @@ def check_without_tensorflow(cfg: SimulationConfig):
     simulation would make, before the ~5-90 s TensorFlow import. Returns the federation, which
     the simulation then reuses."""
     from fedsim.privacy.pipeline import build_pipeline
-    from fedsim.engine.simulation import build_federation
+    from fedsim.engine.federation import build_federation
 
     fed = build_federation(cfg)
     build_pipeline(cfg, layer_slices=_layer_slices(fed.spec),

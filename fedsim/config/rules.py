@@ -13,8 +13,9 @@ import typing
 from fedsim.config.fields import LINEAR_AGGREGATORS
 from fedsim.errors import IncompatibleConfigError
 
-if typing.TYPE_CHECKING:
-    from fedsim.config.sections import SimulationConfig
+#: What every rule takes: a :class:`fedsim.config.sections.SimulationConfig` (named, not
+#: imported: the sections call these rules while they are being built).
+Config = typing.Any
 
 
 def resolve_model(dataset: str, model: str) -> str:
@@ -24,13 +25,13 @@ def resolve_model(dataset: str, model: str) -> str:
     return {"seed_regression": "seed_mlp", "breast_cancer": "logistic"}.get(dataset, "mlp")
 
 
-def adaptive_clip_noise_limit(cfg: SimulationConfig) -> float:
+def adaptive_clip_noise_limit(cfg: Config) -> float:
     """The largest noise multiplier adaptive clipping allows: z < 2σ_b = m/10, with σ_b = m/20
     and m = expected clients per round (Andrew et al. 2021; see ``fedsim.privacy.dp``)."""
     return cfg.clients.fraction * cfg.clients.num_clients / 10
 
 
-def linear_reasons(cfg: SimulationConfig) -> list[str]:
+def linear_reasons(cfg: Config) -> list[str]:
     """Why this configuration needs a linear (sum-based) aggregator, one phrase per reason."""
     priv = cfg.privacy
     out = []
@@ -54,11 +55,11 @@ def require_linear(aggregator: str, reasons: list[str]) -> None:
             f"'fedavg' when {reasons[0]}, so a median, trimmed mean or Krum cannot be computed")
 
 
-def _builtin_classes(cfg: SimulationConfig) -> int:
+def _builtin_classes(cfg: Config) -> int:
     return 10 if cfg.dataset.name == "digits" else 2
 
 
-def check_task(cfg: SimulationConfig, task: str, classes: int | None) -> None:
+def check_task(cfg: Config, task: str, classes: int | None) -> None:
     """The rules that depend on the learning task and the number of classes: for the built-in
     data sets they are known from the configuration, for a CSV once its label column is read
     (:func:`fedsim.data.load.check_files` calls this again with what the file holds).
@@ -98,7 +99,7 @@ def check_task(cfg: SimulationConfig, task: str, classes: int | None) -> None:
                 f"a label from 0 to {classes - 1} for dataset {cfg.dataset.name!r}")
 
 
-def check_combination(cfg: SimulationConfig) -> None:
+def check_combination(cfg: Config) -> None:
     """Reject settings that are each valid but cannot work together.
 
     The same checks guard the privacy pipeline when it is built; running them here means a bad
@@ -160,7 +161,7 @@ def check_combination(cfg: SimulationConfig) -> None:
     _check_attacks(cfg, bad)
 
 
-def _check_natural(cfg: SimulationConfig, bad) -> None:
+def _check_natural(cfg: Config, bad) -> None:
     """Partition ``natural`` needs a CSV and the column whose values are the clients (whether
     the column exists is known once the file is read: :func:`fedsim.data.load.check_files`)."""
     ds = cfg.dataset
@@ -169,7 +170,7 @@ def _check_natural(cfg: SimulationConfig, bad) -> None:
             "dataset.partition_column (one client per value of that column)")
 
 
-def _check_attacks(cfg: SimulationConfig, bad) -> None:
+def _check_attacks(cfg: Config, bad) -> None:
     """Attacks and defences that cannot work with the rest of the configuration."""
     priv = cfg.privacy
     if cfg.aggregation.norm_bound is not None and (priv.secure_aggregation.enabled or

@@ -24,7 +24,7 @@ import numpy as np
 if TYPE_CHECKING:  # annotations only: the engine's parts, without importing TensorFlow here
     from fedsim.config import SimulationConfig
     from fedsim.engine.aggregators import Aggregator
-    from fedsim.engine.simulation import Federation
+    from fedsim.engine.federation import Federation
     from fedsim.privacy.pipeline import Pipeline
     from fedsim.training.trainer import VectorizedTrainer
 

@@ -25,80 +25,15 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from fedsim.training.batching import ClientData
 from fedsim.config import SimulationConfig
-from fedsim.data.dataset import Dataset, label_strata
-from fedsim.data.load import check_files, load_csv_data, load_dataset
-from fedsim.errors import FedsimError, PartitionError, PhaseError
-from fedsim.training.models import ModelSpec, initial_weights
-from fedsim.data.partition import Partition, client_arrays, partition_pool
+from fedsim.engine.federation import Federation, build_federation
+from fedsim.errors import FedsimError, PhaseError
+from fedsim.training.models import initial_weights
 from fedsim.engine.phases import PHASE_TABLE, Env
 from fedsim.privacy.base import UpdateBatch
 from fedsim.engine.results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
                       metric_key)
 from fedsim.engine.round import RoundState, Snapshot
-
-
-@dataclass(frozen=True)
-class Federation:
-    """The static part of a simulation: data, split, model spec (shared by baselines)."""
-
-    config: SimulationConfig
-    data: Dataset
-    partition: Partition
-    spec: ModelSpec
-    client_data: ClientData
-
-    @property
-    def num_labels(self) -> int:
-        return self.data.num_classes if self.data.task == "classification" \
-            else self.config.partition.label_bins
-
-    def strata(self) -> np.ndarray:
-        return label_strata(self.data.y_train, self.data.task, self.config.partition.label_bins)
-
-    def label_counts(self) -> np.ndarray:
-        return self.partition.label_counts(self.strata(), self.num_labels)
-
-    def sample_rows(self, client: int, k: int) -> np.ndarray:
-        """A seeded random few of ``client``'s training rows, sorted (thumbnails for the Data
-        page: the first rows are sorted by pool index and would not show the label mix)."""
-        from fedsim.rng import generator
-
-        n = int(self.client_data.counts[client])
-        g = generator(self.config.seed, "sample-rows", int(client))
-        return np.sort(g.choice(n, size=min(k, n), replace=False))
-
-
-def build_federation(cfg: SimulationConfig) -> Federation:
-    """Load the data, split it among clients and lay it out for vectorized training.
-
-    Imports no TensorFlow: the app calls it to check (and draw) a split instantly; a
-    :class:`~fedsim.errors.PartitionError` here means the split is impossible.
-    """
-    check_files(cfg)
-    data = load_dataset(cfg.dataset, cfg.seed)
-    groups, names = None, ()
-    if cfg.partition.name == "natural":  # one client per value of dataset.partition_column
-        csv = load_csv_data(cfg.dataset, cfg.seed)
-        if len(csv.client_indices) != cfg.clients.num_clients:
-            raise PartitionError("clients.num_clients", cfg.clients.num_clients,
-                                 f"{len(csv.client_indices)}: the training pool holds rows of "
-                                 f"{len(csv.client_indices)} values of column "
-                                 f"{cfg.dataset.partition_column!r}, one client each")
-        groups, names = tuple(csv.client_indices), tuple(csv.client_names)
-    strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
-    part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
-                          cfg.dataset.val_fraction, cfg.seed, groups, names)
-    xs, ys, xvs, yvs = [], [], [], []
-    for k, (idx, val) in enumerate(zip(part.indices, part.val_mask)):
-        xk = client_arrays(data.x_train, part, k, cfg.seed)
-        yk = data.y_train[idx]
-        xs.append(xk[~val]), ys.append(yk[~val]), xvs.append(xk[val]), yvs.append(yk[val])
-    spec = ModelSpec(cfg.model_name, data.num_features,
-                     data.num_classes if data.task == "classification" else 1,
-                     cfg.model.hidden, data.image_shape)
-    return Federation(cfg, data, part, spec, ClientData.build(xs, ys, xvs, yvs))
 
 
 @dataclass(frozen=True)

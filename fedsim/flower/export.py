@@ -306,7 +306,7 @@ config). The ServerApp writes fedsim's run JSON to `result-path`.
 def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     """Write a Flower App for ``cfg`` into ``directory`` (created; must be empty if it exists).
 
-    Returns the directory. ``federation`` (from :func:`fedsim.engine.simulation.build_federation`)
+    Returns the directory. ``federation`` (from :func:`fedsim.engine.federation.build_federation`)
     may be passed to reuse an already built split.
     """
     strategy = flower_strategy(cfg)  # fail fast, before TensorFlow
@@ -319,7 +319,7 @@ def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     pyproject = _pyproject(cfg, data, out / "result.json")
     _check_toml(pyproject, _run_config(cfg, data, out / "result.json"), out)
     from fedsim.training.models import initial_weights
-    from fedsim.engine.simulation import build_federation
+    from fedsim.engine.federation import build_federation
 
     fed = federation or build_federation(cfg)
     pkg.mkdir(parents=True)

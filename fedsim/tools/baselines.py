@@ -16,7 +16,7 @@ import numpy as np
 from fedsim.training.trainer import ClientData
 from fedsim.rng import generator
 from fedsim.engine.results import metric_key
-from fedsim.engine.simulation import Federation, build_federation
+from fedsim.engine.federation import Federation, build_federation
 
 
 def _trainer(fed: Federation):

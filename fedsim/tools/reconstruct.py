@@ -67,7 +67,7 @@ def reconstruct(cfg, client: int = 0, method: str = "analytic", batch: int = 1,
     ``weights`` is the global model to start from (default: the seeded initial model).
     """
     from fedsim.training.models import initial_weights
-    from fedsim.engine.simulation import build_federation
+    from fedsim.engine.federation import build_federation
     from fedsim.tools import inversion as inv
 
     if method not in ("analytic", "dlg"):

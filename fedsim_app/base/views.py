@@ -59,7 +59,7 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
     (e.g. too many clients for the data), which is how the app rejects such settings early.
     """
     from fedsim.data.partition import skew_score
-    from fedsim.engine.simulation import build_federation  # TF-free: data, split and layout only
+    from fedsim.engine.federation import build_federation  # TF-free: data, split and layout only
 
     fed = build_federation(cfg)
     data, part, cd = fed.data, fed.partition, fed.client_data

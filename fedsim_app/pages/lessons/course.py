@@ -374,7 +374,7 @@ def _centralized(cfg: SimulationConfig) -> float | None:
     if cfg.dataset.name != "seed_regression":
         return None
     from fedsim.engine.results import metric_key
-    from fedsim.engine.simulation import build_federation
+    from fedsim.engine.federation import build_federation
     from fedsim.tools.baselines import centralized_curve
 
     fed = build_federation(cfg)
