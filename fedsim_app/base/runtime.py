@@ -34,10 +34,20 @@ Both are best-effort: if a future Streamlit renames the hook, the app works, onl
    sessions from Streamlit's reconnect cache (:func:`reap_expired_sessions`; the cache only
    hides them), runs one full collection and ``malloc_trim(0)`` — once per departure, never
    per click.
+
+5. **The process exits cleanly.** Both background threads are daemons (a server stopped during
+   start-up must not wait for the presets' traces), but CPython ends a daemon thread still
+   running at exit with ``pthread_exit``, whose forced unwind meets a C++ ``catch (...)`` in
+   TensorFlow while a trace is in progress: ``FATAL: exception not rethrown``, exit 134. So
+   the threads stop at safe points (:data:`_stop`, checked between traces and between the
+   janitor's looks) and an ``atexit`` hook, registered when the first thread starts, sets it
+   and joins them (:func:`stop_background`): at most the trace in progress (or the
+   TensorFlow import, if exit comes that early) is finished first.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import sys
@@ -52,6 +62,12 @@ _ready = threading.Event()
 _janitor: threading.Thread | None = None
 #: Seconds between the janitor's looks at the session count.
 JANITOR_INTERVAL_S = 2.0
+#: Set at exit (or by a test): the background threads stop at their next safe point.
+_stop = threading.Event()
+#: Longest wait at exit for a background thread to reach a safe point (seconds): the trace in
+#: progress takes well under a second; a TensorFlow import still running takes 5-30 s.
+EXIT_JOIN_S = 120.0
+_atexit_registered = False
 
 
 def _import_engine() -> None:
@@ -62,13 +78,17 @@ def _import_engine() -> None:
         pass
     finally:
         _ready.set()
-    _trace_presets()
+    _trace_presets(_stop)
 
 
-def _trace_presets() -> None:
+def _trace_presets(stop: threading.Event | None = None) -> None:
     """Trace the trainers of the default setup and the presets (lessons use the same models)
     while the first pages are read: a first round then takes ~0.1 s instead of 2-3 s of
-    tracing. The trainers are cached process-wide and hold no user's data."""
+    tracing. The trainers are cached process-wide and hold no user's data.
+
+    ``stop``: checked before each data set is built and each trainer is traced (the safe
+    points where an exiting process may end the work: see :func:`stop_background`)."""
+    stopped = (lambda: False) if stop is None else stop.is_set
     try:
         from fedsim.training.trainer import get_trainer, trace_ahead
         from fedsim.config import SimulationConfig
@@ -77,18 +97,51 @@ def _trace_presets() -> None:
 
         seen = set()
         for cfg in [SimulationConfig()] + [p.build() for p in PRESETS.values()]:
+            if stopped():
+                return
             fed = build_federation(cfg)
             key = (fed.spec, fed.data.task, cfg.training.optimizer, cfg.training.momentum,
                    cfg.privacy.dp.mode == "dpsgd")
             if key not in seen:
                 seen.add(key)
+                if stopped():
+                    return
                 trace_ahead(get_trainer(*key))
     except Exception:  # noqa: BLE001 - an optimisation only: a round traces on demand
         pass
 
 
+def stop_background(timeout: float = EXIT_JOIN_S) -> bool:
+    """Stop the preload and janitor threads at their next safe point and wait for them (at
+    most ``timeout`` seconds in all); True when none is left running. Runs at exit (``atexit``,
+    registered by :func:`_start_thread`): a daemon thread still inside TensorFlow when the
+    interpreter finalizes aborts the process (see the module doc, point 5)."""
+    _stop.set()
+    deadline = time.monotonic() + timeout
+    alive = False
+    for t in (_preload, _janitor):
+        if t is None or t is threading.current_thread():
+            continue
+        t.join(max(0.0, deadline - time.monotonic()))
+        alive = alive or t.is_alive()
+    return not alive
+
+
+def _start_thread(target, name: str) -> threading.Thread:
+    """A started daemon thread, with :func:`stop_background` registered at exit (once). The
+    caller holds :data:`_lock`."""
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(stop_background)  # atexit runs before daemon threads are ended
+        _atexit_registered = True
+    t = threading.Thread(target=target, name=name, daemon=True)
+    t.start()
+    return t
+
+
 def preload_engine() -> None:
-    """Import TensorFlow and the trainer in a daemon thread, once per process.
+    """Import TensorFlow and the trainer in a daemon thread, once per process (stopped and
+    joined at exit: :func:`stop_background`).
 
     ``FEDSIM_PRELOAD=0`` turns it off: the first-paint bench and test measure the pages that
     must draw without TensorFlow (Overview, Lessons) with nothing loading it behind them.
@@ -100,10 +153,8 @@ def preload_engine() -> None:
         _ready.set()
         return
     with _lock:
-        if _preload is None:
-            _preload = threading.Thread(target=_import_engine, name="fedsim-preload",
-                                        daemon=True)
-            _preload.start()
+        if _preload is None and not _stop.is_set():
+            _preload = _start_thread(_import_engine, "fedsim-preload")
 
 
 def engine_ready() -> bool:
@@ -259,9 +310,10 @@ def _simulations_alive() -> int:
 def _janitor_loop() -> None:
     last = _session_count()
     while last is not None:
-        time.sleep(JANITOR_INTERVAL_S)
+        if _stop.wait(JANITOR_INTERVAL_S):
+            return  # exiting: see stop_background
         now = _session_count()
-        if now is None:
+        if now is None or _stop.is_set():
             return
         if now < last:
             reap_expired_sessions()
@@ -273,10 +325,9 @@ def _janitor_loop() -> None:
 
 
 def start_janitor() -> None:
-    """Start the closed-session memory janitor (a daemon thread), once per process."""
+    """Start the closed-session memory janitor (a daemon thread), once per process (stopped
+    and joined at exit: :func:`stop_background`)."""
     global _janitor
     with _lock:
-        if _janitor is None and _session_count() is not None:
-            _janitor = threading.Thread(target=_janitor_loop, name="fedsim-janitor",
-                                        daemon=True)
-            _janitor.start()
+        if _janitor is None and not _stop.is_set() and _session_count() is not None:
+            _janitor = _start_thread(_janitor_loop, "fedsim-janitor")
