@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--config")
     g.add_argument("--preset")
     sub.add_parser("schema", help="print the configuration's JSON Schema (for editors)")
+    app = sub.add_parser("app", help="start the teaching app (fedsim_app): "
+                         "fedsim app [--port N] [--host 0.0.0.0] [--lang zh]", add_help=False)
+    app.add_argument("app_args", nargs=argparse.REMAINDER)
     # Subcommands that live with their feature; each imports its heavy parts only when run.
     from fedsim.tools.invert_cli import add_subcommand as add_invert
     from fedsim.flower.cli import add_subcommand as add_flower
@@ -246,7 +249,26 @@ def _catch_sigterm():
     return (signal.SIG_DFL if before is None else before,)  # None: set outside Python
 
 
+def _start_app(app_args: list[str]) -> int:
+    """``fedsim app ...`` is ``python -m fedsim_app ...``: the app is the layer above the
+    engine, so the engine runs it as a program (by module name) rather than importing it."""
+    import runpy
+
+    saved = sys.argv
+    sys.argv = ["fedsim app", *app_args]
+    try:
+        runpy.run_module("fedsim_app", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["app"]:  # the app parses its own flags (--help included)
+        return _start_app(argv[1:])
     args = _parser().parse_args(argv)
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit: get EFBIG (a message), not a core dump
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
