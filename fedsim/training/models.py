@@ -8,30 +8,25 @@ Initial weights come from seeded initialisers, so the same seed gives the same g
 - ``mlp``: Dense(hidden, relu) → Dense(classes).
 - ``cnn``: for the 8×8 digits: Conv2D(8, 3×3, relu) → MaxPool(2) → Dense(classes).
 - ``seed_mlp``: the article's regression model, Dense(10, relu) → Dense(1).
+
+:class:`~fedsim.training.spec.ModelSpec` and the weight shapes of each architecture
+(:func:`~fedsim.training.spec.layer_shapes`) live in :mod:`fedsim.training.spec`, which needs no
+TensorFlow (the app's classroom caps size a model with it); ``ModelSpec`` is importable from here
+too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from fedsim.rng import int_seed
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything that determines an architecture (and so a compiled trainer)."""
-
-    name: str
-    num_features: int
-    num_outputs: int  # classes, or 1 for regression
-    hidden: int = 32
-    image_shape: tuple[int, int] | None = None
+from fedsim.training.spec import (CNN_DEFAULT_IMAGE, CNN_FILTERS, CNN_KERNEL, CNN_POOL,
+                                  SEED_MLP_HIDDEN, ModelSpec, layer_shapes, param_count)
 
 
 def build_keras_model(spec: ModelSpec, seed: int = 0):
-    """A built Keras model for ``spec`` with seeded initial weights."""
+    """A built Keras model for ``spec`` with seeded initial weights (its weights have the shapes
+    :func:`fedsim.training.spec.layer_shapes` states)."""
     from fedsim.training import tf_runtime  # noqa: F401  (TensorFlow's threading, before its runtime starts)
     import keras
 
@@ -45,15 +40,15 @@ def build_keras_model(spec: ModelSpec, seed: int = 0):
     if spec.name == "logistic":
         out = dense(spec.num_outputs, 0)(inputs)
     elif spec.name in ("mlp", "seed_mlp"):
-        hidden = 10 if spec.name == "seed_mlp" else spec.hidden
+        hidden = SEED_MLP_HIDDEN if spec.name == "seed_mlp" else spec.hidden
         out = dense(spec.num_outputs, 1)(dense(hidden, 0, "relu")(inputs))
     elif spec.name == "cnn":
-        h, w = spec.image_shape or (8, 8)
+        h, w = spec.image_shape or CNN_DEFAULT_IMAGE
         z = keras.layers.Reshape((h, w, 1))(inputs)
         z = keras.layers.Conv2D(
-            8, 3, padding="same", activation="relu", name="conv_0",
+            CNN_FILTERS, CNN_KERNEL, padding="same", activation="relu", name="conv_0",
             kernel_initializer=keras.initializers.GlorotUniform(seed=int_seed(seed, "init", 0)))(z)
-        z = keras.layers.MaxPooling2D(2)(z)
+        z = keras.layers.MaxPooling2D(CNN_POOL)(z)
         out = dense(spec.num_outputs, 1)(keras.layers.Flatten()(z))
     else:  # config validation makes this unreachable
         raise ValueError(f"model.name: got {spec.name!r}")
@@ -63,3 +58,6 @@ def build_keras_model(spec: ModelSpec, seed: int = 0):
 def initial_weights(spec: ModelSpec, seed: int) -> list[np.ndarray]:
     """The seeded initial global weights as float32 arrays."""
     return [np.asarray(w, np.float32) for w in build_keras_model(spec, seed).get_weights()]
+
+
+__all__ = ["ModelSpec", "build_keras_model", "initial_weights", "layer_shapes", "param_count"]
