@@ -6,10 +6,10 @@ columns (:func:`fedsim.data.csvfile.inspect_csv`: parsed as CSV text only, never
 and a form: the label column, the task (inferred, can be overridden), the feature columns,
 columns forced categorical, what to do with missing values and an optional natural split
 column. On submit (a form callback, so it runs before the page is drawn) the file is fully
-loaded once to catch every error, then written to a temporary file private to this browser
-session, and ``on_loaded(changes)`` receives the dotted configuration changes, e.g.::
+loaded once to catch every error, then stored, and ``on_loaded(changes)`` receives the dotted
+configuration changes, e.g.::
 
-    {"dataset.name": "csv", "dataset.path": "/tmp/fedsim-uploads/<session>/upload-….csv",
+    {"dataset.name": "csv", "dataset.path": "/tmp/fedsim-uploads-…/<session>/<id>.csv",
      "dataset.label": "outcome", "dataset.task_override": "auto", "dataset.columns": None,
      "dataset.categorical": [], "dataset.numeric": [], "dataset.missing": "drop",
      "dataset.partition_column": "hospital", "partition.name": "natural",
@@ -18,16 +18,30 @@ session, and ``on_loaded(changes)`` receives the dotted configuration changes, e
 ``fedsim_app.base.state.update`` fits: when ``on_loaded`` returns ``False`` (it refused the
 change) the new file is deleted and the previous one kept; otherwise the session's older uploads
 are deleted.
+
+**Uploads belong to their session** (issue #27). A file is stored under an opaque id
+(``secrets.token_urlsafe``) in this session's folder of a private temporary folder made once per
+server process (:func:`upload_root`); the session's state maps id → stored path
+(:data:`UPLOADS`). The engine reads ``dataset.path``; the app only ever fills it from that map,
+and any configuration from outside (a configuration file, a link) naming a CSV is accepted
+only if its path is one of *this* session's uploads (:func:`is_session_upload`, checked by
+``fedsim_app.base.state`` before anything reads the file; a string comparison, nothing on disk
+is opened). A configuration the session downloads names its file ``upload:<id>``
+(:func:`reference`, :func:`resolve`), which means nothing to another session. A closed
+session's files are deleted by the runtime's janitor (:func:`discard_session`), and the whole
+folder when the server process exits.
 An unusable file shows ``st.error`` naming the line and column, and nothing is changed.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from typing import Any, Callable
 
@@ -42,46 +56,107 @@ from fedsim_app.i18n import t as _t
 #: Largest upload (MB): :data:`fedsim.data.csvfile.MAX_BYTES`. Streamlit's server-wide
 #: ``server.maxUploadSize`` must be at least this for the upload to reach the app.
 MAX_MB = csvdata.MAX_BYTES // 2**20
-#: Where uploads live: one private folder per browser session below it.
-UPLOAD_ROOT = os.path.join(tempfile.gettempdir(), "fedsim-uploads")
+#: Where uploads live: ``None`` (the default) is a private temporary folder made once per
+#: server process (``tempfile.mkdtemp``, mode 0700) and removed when the process exits; one
+#: folder per browser session below it. Tests may point it elsewhere.
+UPLOAD_ROOT: str | None = None
 #: Folders of sessions idle this long (seconds) are swept away on the next upload.
 STALE_S = 24 * 3600
+#: Session-state keys: this session's folder name, and its uploads (opaque id → stored path).
+TOKEN, UPLOADS = "_csv_upload_token", "_csv_uploads"
+#: How a downloaded configuration names one of this session's uploads (never a server path).
+REF_PREFIX = "upload:"
 _TASKS = ("auto", "classification", "regression")
 _MISSING = ("error", "drop", "impute")
+_root_lock = threading.Lock()
+_server_root: str | None = None
 
 
 
 # --------------------------------------------------------------------------- files
+def upload_root() -> str:
+    """The folder all of this server's uploads live in (made on first use)."""
+    global _server_root
+    if UPLOAD_ROOT is not None:
+        os.makedirs(UPLOAD_ROOT, mode=0o700, exist_ok=True)
+        return UPLOAD_ROOT
+    with _root_lock:
+        if _server_root is None or not os.path.isdir(_server_root):
+            _server_root = tempfile.mkdtemp(prefix="fedsim-uploads-")
+            atexit.register(shutil.rmtree, _server_root, ignore_errors=True)
+        return _server_root
+
+
 def session_dir(create: bool = True) -> str:
     """This browser session's private upload folder (a random name kept in session state)."""
     ss = st.session_state
-    token = ss.get("_csv_upload_token")
+    token = ss.get(TOKEN)
     if token is None:
-        token = ss["_csv_upload_token"] = secrets.token_hex(16)
-    path = os.path.join(UPLOAD_ROOT, token)
+        token = ss[TOKEN] = secrets.token_hex(16)
+    path = os.path.join(upload_root(), token)
     if create:
-        os.makedirs(UPLOAD_ROOT, mode=0o700, exist_ok=True)
         os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 
 
+def _uploads(state=None) -> dict:
+    """This session's uploads, opaque id → stored path (``state``: another session's state)."""
+    state = st.session_state if state is None else state
+    try:
+        got = state[UPLOADS] if UPLOADS in state else {}
+    except Exception:  # noqa: BLE001 - a state that cannot be read owns nothing
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
 def is_session_upload(path: object) -> bool:
-    """True when ``path`` is one of *this* session's uploads (a configuration from a share
-    link or a file naming another path, or another session's upload, is not)."""
-    if not isinstance(path, str):
-        return False
-    mine = os.path.realpath(session_dir(create=False))
-    return os.path.dirname(os.path.realpath(path)) == mine
+    """True when ``path`` is one of *this* session's uploads, as the app stored it (a
+    configuration from a share link or a file naming another path, or another session's
+    upload, is not). Compares strings only: nothing on disk is looked at."""
+    return isinstance(path, str) and path in _uploads().values()
 
 
-def _write_upload(data: bytes) -> str:
-    fd, path = tempfile.mkstemp(prefix="upload-", suffix=".csv", dir=session_dir())
-    with os.fdopen(fd, "wb") as fh:  # mkstemp: mode 0600, a fresh name every time
-        fh.write(data)
+def resolve(path: object) -> object:
+    """The stored path of this session's upload ``upload:<id>`` (the name a downloaded
+    configuration carries); anything else unchanged (the ownership check judges it)."""
+    if isinstance(path, str) and path.startswith(REF_PREFIX):
+        return _uploads().get(path[len(REF_PREFIX):], path)
     return path
 
 
+def reference(path: object) -> object:
+    """``upload:<id>`` for one of this session's stored paths; anything else unchanged."""
+    for uid, stored in _uploads().items():
+        if stored == path:
+            return REF_PREFIX + uid
+    return path
+
+
+def _write_upload(data: bytes) -> str:
+    """Store ``data`` under a fresh opaque id in this session's folder; remember id → path."""
+    uid = secrets.token_urlsafe(16)
+    path = os.path.join(session_dir(), uid + ".csv")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    st.session_state[UPLOADS] = {**_uploads(), uid: path}
+    return path
+
+
+def _forget(paths) -> None:
+    """Delete these stored uploads of this session and drop them from its map."""
+    gone = set(paths)
+    for p in gone:
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+    st.session_state[UPLOADS] = {k: v for k, v in _uploads().items() if v not in gone}
+
+
 def _delete_others(keep: str) -> None:
+    _forget([p for p in _uploads().values() if p != keep])
     d = session_dir(create=False)
     for name in os.listdir(d) if os.path.isdir(d) else ():
         p = os.path.join(d, name)
@@ -92,16 +167,44 @@ def _delete_others(keep: str) -> None:
                 pass
 
 
+def discard_session(state) -> int:
+    """Delete a session's uploaded files and its folder (the runtime's janitor calls this for a
+    closed session, :func:`fedsim_app.base.runtime._shut_down`); returns how many files went.
+    ``state``: that session's state (a mapping). Only paths below :func:`upload_root` that the
+    session stored are touched."""
+    root = os.path.realpath(upload_root())
+    removed = 0
+    for p in list(_uploads(state).values()):
+        if isinstance(p, str) and os.path.dirname(os.path.dirname(os.path.realpath(p))) == root:
+            try:
+                os.remove(p)
+                removed += 1
+            except OSError:
+                pass
+    try:
+        token = state[TOKEN] if TOKEN in state else None
+    except Exception:  # noqa: BLE001
+        token = None
+    if isinstance(token, str) and token.isalnum():
+        shutil.rmtree(os.path.join(root, token), ignore_errors=True)
+    try:
+        state[UPLOADS] = {}
+    except Exception:  # noqa: BLE001 - a read-only state: its files are gone all the same
+        pass
+    return removed
+
+
 def _sweep_stale(now: float | None = None) -> None:
     """Remove the folders of sessions that have not uploaded for :data:`STALE_S`."""
     now = time.time() if now is None else now
     mine = session_dir(create=False)
+    root = upload_root()
     try:
-        entries = os.listdir(UPLOAD_ROOT)
+        entries = os.listdir(root)
     except OSError:
         return
     for name in entries:
-        p = os.path.join(UPLOAD_ROOT, name)
+        p = os.path.join(root, name)
         try:
             if p != mine and now - os.stat(p).st_mtime > STALE_S:
                 shutil.rmtree(p, ignore_errors=True)
@@ -257,10 +360,7 @@ def _submit(info, data, name, on_loaded, config, seed, wkey, key) -> None:
         ok = False
         ss[f"{key}.status"] = ("error", [_error_text(exc, name), _t("csv.not_used")])
     if ok is False:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+        _forget([path])
         if f"{key}.status" not in ss or ss[f"{key}.status"][0] != "error":
             ss[f"{key}.status"] = ("error", [_t("csv.not_used")])
         return

@@ -33,7 +33,8 @@ Both are best-effort: if a future Streamlit renames the hook, the app works, onl
    drops (a closed tab's 2-minute reconnect window has passed), removes the expired
    sessions from Streamlit's reconnect cache (:func:`reap_expired_sessions`; the cache only
    hides them), runs one full collection and ``malloc_trim(0)`` — once per departure, never
-   per click.
+   per click. A reaped session's uploaded CSV files are deleted with it
+   (:func:`fedsim_app.base.csv_upload.discard_session`).
 
 5. **The process exits cleanly.** Both background threads are daemons (a server stopped during
    start-up must not wait for the presets' traces), but CPython ends a daemon thread still
@@ -247,11 +248,18 @@ def _on_event_loop(fn) -> None:
 
 def _shut_down(session) -> None:
     """What Streamlit does to a session it does not keep for reconnecting: shut it down (its
-    uploaded files, media and caches go) — and empty its state, since Streamlit's message
-    loop keeps the last session it flushed in a local variable."""
+    uploaded files, media and caches go), delete the CSV files it stored — and empty its
+    state, since Streamlit's message loop keeps the last session it flushed in a local
+    variable."""
     try:
         session.shutdown()
     except Exception:  # noqa: BLE001 - best effort, the state is still emptied below
+        pass
+    try:
+        from fedsim_app.base.csv_upload import discard_session
+
+        discard_session(session.session_state)  # its uploaded CSV files (issue #27)
+    except Exception:  # noqa: BLE001 - best effort; the folder goes at exit anyway
         pass
     try:
         session.session_state.clear()

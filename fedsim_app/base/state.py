@@ -270,6 +270,7 @@ def load_upload(name: str, data: bytes) -> bool:
             raise ConfigError("", "(file)", "a small JSON file",
                               message=f"the file is larger than {MAX_UPLOAD_MB} MB")
         cfg = SimulationConfig.from_json(data)
+        cfg = _own_csv(cfg)  # ``upload:<id>`` of this session → its stored file (issue #27)
     except ConfigError as exc:
         flash("error", t("side.upload.bad", name=shown, error=safe.error(exc)))
         return False
@@ -286,6 +287,34 @@ def on_upload(widget_key: str) -> None:
     f = st.session_state.get(widget_key)
     if f is not None:
         load_upload(f.name, f.getvalue())
+
+
+# ------------------------------------------------------------------ uploaded CSV files (issue #27)
+# A CSV lives under an opaque id in this session's upload map (fedsim_app/base/csv_upload.py);
+# a configuration leaving the session names it ``upload:<id>``, never by its path on the server.
+
+
+def _own_csv(cfg: SimulationConfig) -> SimulationConfig:
+    """``cfg`` with ``dataset.path`` ``upload:<id>`` of this session's uploads made its stored
+    path; any other path is left for :func:`_check_runnable` to refuse."""
+    if cfg.dataset.name != "csv":
+        return cfg
+    from fedsim_app.base.csv_upload import resolve
+
+    path = resolve(cfg.dataset.path)
+    return cfg if path == cfg.dataset.path else cfg.replace(
+        dataset=cfg.dataset.replace(path=path))
+
+
+def config_for_download(cfg: SimulationConfig | None = None) -> str:
+    """The configuration's JSON as the sidebar's download should give it: this session's
+    uploaded CSV named ``upload:<id>`` (it loads back in this session only), no server path."""
+    cfg = config() if cfg is None else cfg
+    if cfg.dataset.name == "csv":
+        from fedsim_app.base.csv_upload import reference
+
+        cfg = cfg.replace(dataset=cfg.dataset.replace(path=reference(cfg.dataset.path)))
+    return cfg.to_json()
 
 
 def new_seed() -> None:
