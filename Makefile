@@ -10,15 +10,19 @@ PORT ?= 8501
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# Up to 0.1 the distribution was called `fedsim`; it is `fedsim-playground` now.
+	$(BIN)/python -m pip uninstall -q -y fedsim 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Served with .streamlit/config.toml: no file watcher, 1 MB uploads, local favicon.
+# The installed command's launcher (fedsim_app/launch.py), so both serve the same settings:
+# fedsim_app/.streamlit/config.toml (no file watcher, 20 MB uploads, no usage statistics).
+# Students on the same network: make run HOST=0.0.0.0
+HOST ?= localhost
 run: $(STAMP)
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false \
-		--server.fileWatcherType none
+	$(BIN)/python -m fedsim_app --port $(PORT) --host $(HOST)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -17,9 +17,11 @@ Why the languages work like this:
   中文. The language lives in ``st.session_state[KEY]``; outside a Streamlit run (chart tests,
   benches) it is English unless a caller wraps its code in :func:`language` (a
   :class:`contextvars.ContextVar`, so two threads never see each other's choice).
-- **Chosen in this order:** the URL (``?lang=zh``), then the browser's language
-  (``st.context.locale``), then English. The sidebar switch writes both the session and the
-  URL, so a share link keeps the language.
+- **Chosen in this order:** the URL (``?lang=zh``), then the server's language if it has one
+  (the environment variable ``FEDSIM_LANG``, which ``fedsim-playground --lang zh`` sets: the
+  teacher's choice for the class), then the browser's language (``st.context.locale``), then
+  English. The sidebar switch writes both the session and the URL, so a share link keeps the
+  language.
 - **Catalogues are data.** One folder per language under ``locales/`` with one JSON file per
   domain (``app.json``, ``privacy.json`` …, as gettext keeps one ``.po`` per domain). A value
   is a whole sentence with ``{named}`` placeholders, or, for a sentence that depends on a
@@ -33,6 +35,7 @@ import contextlib
 import contextvars
 import functools
 import json
+import os
 import pathlib
 from typing import Iterator, Mapping, Union
 
@@ -45,6 +48,9 @@ NATIVE = {"zh": "中文", "en": "English"}
 LOCALES = {"zh": "zh_Hans_CN", "en": "en_US"}
 #: Session-state key and URL parameter.
 KEY = "lang"
+#: Environment variable: the language of a new session whose URL names none (set by
+#: ``fedsim-playground --lang``, :mod:`fedsim_app.launch`); unset, the browser's language.
+ENV = "FEDSIM_LANG"
 LOCALE_DIR = pathlib.Path(__file__).resolve().parent / "locales"
 
 Entry = Union[str, Mapping[str, str]]
@@ -106,9 +112,11 @@ def current() -> str:
         return DEFAULT
 
 
-def choose(query_value: object, browser_locale: object) -> str:
-    """The first language of: the URL's ``lang``, the browser's locale, English."""
-    return normalize(query_value) or normalize(browser_locale) or DEFAULT
+def choose(query_value: object, browser_locale: object, server_default: object = None) -> str:
+    """The first language of: the URL's ``lang``, the server's default (``FEDSIM_LANG``), the
+    browser's locale, English."""
+    return (normalize(query_value) or normalize(server_default) or normalize(browser_locale)
+            or DEFAULT)
 
 
 def init_session() -> None:
@@ -120,7 +128,7 @@ def init_session() -> None:
     if asked is not None:
         ss[KEY] = asked  # a link or the switch
     elif KEY not in ss:
-        ss[KEY] = choose(None, getattr(st.context, "locale", None))
+        ss[KEY] = choose(None, getattr(st.context, "locale", None), os.environ.get(ENV))
 
 
 def set_language(lang: str) -> None:

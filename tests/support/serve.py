@@ -1,5 +1,7 @@
-"""Start and stop ``streamlit run app.py`` on 127.0.0.1 the way ``make run`` serves it (its
-``.streamlit/config.toml``: no file watcher), for the browser and load benchmarks."""
+"""Start and stop the app on 127.0.0.1 the way ``make run`` and the installed
+``fedsim-playground`` command serve it (``python -m fedsim_app``: Streamlit reads
+``fedsim_app/.streamlit/config.toml``, no file watcher), for the browser tests and the load
+benchmark."""
 
 from __future__ import annotations
 
@@ -37,12 +39,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict | None = None, timeout: float = 90.0):
-    """Yield ``(base_url, process)``; the server is terminated (then killed) afterwards."""
+    """Yield ``(base_url, process)`` of ``python -m fedsim_app --headless --host 127.0.0.1
+    --port <free>`` run from the checkout; the server is terminated (then killed) afterwards."""
     port = free_port()
     log = open(os.path.join(tempfile.gettempdir(), f"fedsim-bench-{port}.log"), "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        [sys.executable, "-m", "fedsim_app", "--headless", "--host", "127.0.0.1",
+         "--port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     base = f"http://127.0.0.1:{port}"
