@@ -145,3 +145,17 @@ class PhaseError(FedsimError, RuntimeError):
         self.phase = phase
         self.cause = cause
         super().__init__(f"round {round_}, phase {phase!r}: {type(cause).__name__}: {cause}")
+
+
+#: What to do when TensorFlow is missing: the one line the CLI, the app and the launcher say.
+TENSORFLOW_MISSING = ("TensorFlow is not installed: pip install 'fedsim-playground[cpu]' "
+                      "(Colab and Jupyter already have it)")
+
+
+class MissingDependencyError(FedsimError, ImportError):
+    """A package fedsim needs is not installed (TensorFlow: the ``cpu`` extra brings it).
+
+    Also an :class:`ImportError`, so code that already handles a missing module still does.
+    """
+
+    code = "missing"

@@ -32,7 +32,14 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import tensorflow as tf  # noqa: E402  (after the switches above, which it reads once)
+try:
+    import tensorflow as tf  # noqa: E402  (after the switches above, which it reads once)
+except ModuleNotFoundError as exc:  # not installed (a broken install keeps its own error)
+    if exc.name != "tensorflow":
+        raise
+    from fedsim.errors import TENSORFLOW_MISSING, MissingDependencyError
+
+    raise MissingDependencyError(TENSORFLOW_MISSING) from None
 
 
 def _threads(name: str, default: int) -> int:
