@@ -164,7 +164,7 @@ def files(sim) -> None:
     """Configuration download and upload, results as CSV."""
     with st.container():
         st.markdown(f"**{t('side.files')}**")
-        st.download_button(t("side.download_config"), data=state.config().to_json(),
+        st.download_button(t("side.download_config"), data=state.config_for_download(),
                            file_name="fedsim-config.json", mime="application/json",
                            help=t("side.download_config.help"), on_click="ignore",
                            key="download_config", icon=":material/download:")
