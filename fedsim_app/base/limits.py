@@ -6,16 +6,21 @@ round, for everyone. The engine accepts such configurations (the CLI on a workst
 them); the app checks every configuration it is about to run against these caps and, when one
 is reached, says which field, its value, the cap, and how a teacher raises it.
 
-A teacher raises (or lowers) a cap with an environment variable, or in
-``.streamlit/fedsim.toml`` (next to Streamlit's own ``config.toml``, which rejects unknown
-sections)::
+A teacher raises (or lowers) a cap with a flag of the start command, an environment variable,
+or in their own settings file — never in the installed package, which a teacher does not
+control. The file is ``config.toml`` in the user's configuration folder (``platformdirs``:
+``~/.config/fedsim-playground/config.toml`` on Linux, ``%LOCALAPPDATA%\fedsim-playground`` on
+Windows, ``~/Library/Application Support/fedsim-playground`` on macOS), or the file
+``FEDSIM_CONFIG`` names::
 
-    # .streamlit/fedsim.toml
+    # ~/.config/fedsim-playground/config.toml
     [limits]
     max_clients = 500
     max_work_mflop = 20000
 
-    FEDSIM_MAX_CLIENTS=500 make run     # the environment wins over the file
+    FEDSIM_MAX_CLIENTS=500 fedsim-playground       # the environment wins over the file
+    fedsim-playground --max-clients 500            # a flag wins over both
+    fedsim-playground --show-config                # what is in force, and where it came from
 
 The estimates need no TensorFlow: rows × epochs × parameters for the work of one round, and the
 padded per-client tensors plus per-client weight copies for memory (see :func:`estimate`). The
@@ -41,8 +46,19 @@ from fedsim.config import SimulationConfig
 from fedsim.errors import ConfigError
 from fedsim.training.spec import ModelSpec, layer_sizes, param_count
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]  # the checkout: .streamlit/ beside app.py
-FILE = ROOT / ".streamlit" / "fedsim.toml"
+#: The distribution's name: the folder of the teacher's settings file.
+APP_NAME = "fedsim-playground"
+
+
+def settings_file(env: dict | None = None) -> pathlib.Path:
+    """The teacher's settings file: ``FEDSIM_CONFIG``, else ``config.toml`` in the user's
+    configuration folder (it need not exist)."""
+    env = os.environ if env is None else env
+    if env.get("FEDSIM_CONFIG"):
+        return pathlib.Path(env["FEDSIM_CONFIG"]).expanduser()
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
 
 
 @dataclass(frozen=True)
@@ -90,7 +106,7 @@ class LimitError(ConfigError):
                          params={"limit": f"{limit:,}{unit}", "env": env_name(cap), "cap": cap},
                          message=f"{field}: {what} is above this server's classroom limit of "
                                  f"{limit:,}{unit}; a teacher can raise it with "
-                                 f"{env_name(cap)} or {cap} in .streamlit/fedsim.toml")
+                                 f"{env_name(cap)} or {cap} in the settings file")
 
 
 def _read_file(path: pathlib.Path) -> dict:
@@ -106,23 +122,40 @@ def _read_file(path: pathlib.Path) -> dict:
 
 
 def load(env: dict | None = None, path: pathlib.Path | None = None) -> Limits:
-    """The caps from defaults, then ``path`` (``[limits]``), then the environment."""
+    """The caps from defaults, then ``path`` (``[limits]``; default :func:`settings_file`),
+    then the environment (where the start command's flags are put, too)."""
+    return load_with_sources(env, path)[0]
+
+
+def load_with_sources(env: dict | None = None, path: pathlib.Path | None = None,
+                      flags: dict | None = None) -> tuple[Limits, dict[str, str]]:
+    """:func:`load`, and where each cap came from: ``default``, the file's path, the
+    environment variable, or ``flag`` (``flags``: caps given on the command line)."""
     env = os.environ if env is None else env
-    from_file = _read_file(FILE if path is None else path)
-    values = {}
+    path = settings_file(env) if path is None else path
+    from_file = _read_file(path)
+    values, sources = {}, {}
     for f in fields(Limits):
-        raw = env.get(env_name(f.name), from_file.get(f.name))
-        if raw is None:
+        name = env_name(f.name)
+        if flags and flags.get(f.name) is not None:
+            raw, where = flags[f.name], "flag --" + f.name.replace("_", "-")
+        elif env.get(name) is not None:
+            raw, where = env[name], f"environment {name}"
+        elif f.name in from_file:
+            raw, where = from_file[f.name], str(path)
+        else:
+            sources[f.name] = "default"
             continue
         try:
             v = int(float(raw))
             if v < 1:
                 raise ValueError
-            values[f.name] = v
+            values[f.name], sources[f.name] = v, where
         except (TypeError, ValueError):
-            print(f"fedsim: ignoring {f.name}={raw!r} (a positive integer is needed)",
-                  file=sys.stderr)
-    return Limits(**values)
+            print(f"fedsim: ignoring {f.name}={raw!r} from {where} (a positive integer is "
+                  "needed)", file=sys.stderr)
+            sources[f.name] = "default"
+    return Limits(**values), sources
 
 
 @functools.lru_cache(maxsize=1)
@@ -344,7 +377,7 @@ class RoundCostError(LimitError):
             message=f"{cost.field}: {value} is above this server's classroom limit of "
                     f"{limit_text}; a teacher can raise it with "
                     f"{env_name('max_round_seconds')} or max_round_seconds in "
-                    ".streamlit/fedsim.toml")
+                    "the settings file")
         self.cap, self.limit = "max_round_seconds", limit
 
     def _texts(self, limit: int) -> tuple[str, str]:
