@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # The installed command's launcher (fedsim_app/launch.py), so both serve the same settings:
-# fedsim_app/.streamlit/config.toml (no file watcher, 20 MB uploads, no usage statistics).
+# fedsim_app/server/.streamlit/config.toml (no file watcher, 20 MB uploads, no usage statistics).
 # Students on the same network: make run HOST=0.0.0.0
 HOST ?= localhost
 run: $(STAMP)

@@ -1,7 +1,7 @@
 """A classroom on one server (``python -m bench.load_bench [N ...]``).
 
 N concurrent sessions (default 10, 20, 30) against ``streamlit run app.py`` on 127.0.0.1, served
-as ``make run`` serves it (its ``.streamlit/config.toml``: no file watcher). No browsers: each
+as ``make run`` serves it (``fedsim_app/server/.streamlit/config.toml``: no file watcher). No browsers: each
 session is a small client speaking Streamlit's websocket protocol (``streamlit.proto``
 ``BackMsg``/``ForwardMsg``), exactly what the page sends — a ``rerun_script`` with the URL's
 query string, then one with the "Next round" button's trigger — so the server's work is

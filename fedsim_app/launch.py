@@ -2,8 +2,8 @@
 ``make run``.
 
 Pure Python, the way ``streamlit hello`` starts its own app (``streamlit/web/cli.py``,
-``_main_run``): the main script is :mod:`fedsim_app.streamlit_app` inside the installed
-package, so Streamlit reads ``fedsim_app/.streamlit/config.toml`` beside it (no file watcher,
+``_main_run``): the main script is :mod:`fedsim_app.server.streamlit_app` inside the installed
+package, so Streamlit reads ``fedsim_app/server/.streamlit/config.toml`` beside it (no file watcher,
 20 MB uploads, minimal toolbar, no usage statistics) wherever the package lives and whatever the
 working folder is. No checkout, no ``make``, no shell: the same on Windows.
 
@@ -29,7 +29,7 @@ import sys
 from typing import Sequence, TextIO
 
 #: The main script Streamlit runs (and whose folder holds ``.streamlit/config.toml``).
-MAIN_SCRIPT = pathlib.Path(__file__).resolve().parent / "streamlit_app.py"
+MAIN_SCRIPT = pathlib.Path(__file__).resolve().parent / "server" / "streamlit_app.py"
 DEFAULT_PORT = 8501
 #: Addresses that mean "every interface of this machine".
 WILDCARD = ("0.0.0.0", "::", "")
@@ -39,8 +39,13 @@ LANGS = ("zh", "en")
 LANG_ENV = "FEDSIM_LANG"
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # bad input: one line naming the flag, exit 2 (no usage block)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=prog or "fedsim-playground",
         description="Start the fedsim federated-learning playground (a Streamlit app) and open "
                     "it in the browser.")
@@ -54,8 +59,43 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                         "(default: each browser's language; students can still switch)")
     p.add_argument("--headless", action="store_true",
                    help="do not open a browser (a server, or a terminal without a desktop)")
+    p.add_argument("--show-config", action="store_true",
+                   help="print the classroom limits in force and where each came from (a flag, "
+                        "an environment variable, the settings file or the default), then exit")
+    caps = p.add_argument_group("classroom limits (each student's session; see --show-config)")
+    for name in CAPS:
+        caps.add_argument("--" + name.replace("_", "-"), type=_positive, default=None,
+                          metavar="N", dest=name)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return p
+
+
+#: The caps a flag may set (the fields of :class:`fedsim_app.base.limits.Limits`; listed, not
+#: imported, so that ``--help`` does not load the app).
+CAPS = ("max_clients", "max_samples", "max_hidden", "max_rounds", "max_epochs",
+        "max_work_mflop", "max_memory_mb", "max_round_seconds")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; allowed: a whole number >= 1")
+    return value
+
+
+def show_config(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
+    """The limits in force and where each came from, and the settings file's path."""
+    from fedsim_app.base import limits
+
+    flags = {name: getattr(args, name) for name in CAPS}
+    caps, sources = limits.load_with_sources(flags=flags)
+    path = limits.settings_file()
+    print(f"settings file: {path} ({'found' if path.is_file() else 'not found'})", file=out)
+    for name in CAPS:
+        print(f"{name:<18} {getattr(caps, name):>10,}   from {sources[name]}", file=out)
 
 
 def _port(text: str) -> int:
@@ -196,6 +236,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse ``argv``, print the addresses and serve until Ctrl-C (or SIGTERM): exit code 0."""
     args = parser(prog).parse_args(argv)
     name = prog or "fedsim-playground"
+    if args.show_config:
+        show_config(args)
+        return 0
+    for cap in CAPS:  # the server's sessions read the caps from the environment
+        if getattr(args, cap) is not None:
+            os.environ["FEDSIM_" + cap.upper()] = str(getattr(args, cap))
     if args.lang:
         os.environ[LANG_ENV] = args.lang  # read by fedsim_app.i18n for each new session
     if not tensorflow_installed():  # the app still starts: Overview, Lessons, Data need none
@@ -209,15 +255,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     banner(args.host, args.port)
 
     from streamlit import config as st_config
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import bootstrap
 
-    # fedsim_app/pages/ (beside the main script) is a package, not Streamlit's legacy pages
-    # folder. Streamlit decides which it is once per process, when the first session starts;
-    # taken for a legacy folder, a first visit to a deep link (/training?…) looks for
-    # fedsim_app/pages/training.py, finds none and shows "Page not found" over the page that
-    # st.navigation then routes correctly. (The checkout's app.py has root pages/*.py instead.)
-    PagesManager.uses_pages_directory = False
     options = flag_options(args)
     st_config._main_script_path = str(MAIN_SCRIPT)  # config.toml is read beside it
     bootstrap.load_config_options(flag_options=options)

@@ -26,7 +26,7 @@ Both are best-effort: if a future Streamlit renames the hook, the app works, onl
    user's data.
 
 4. **Memory of closed sessions goes back to the system.** With ``runner.postScriptGC`` off
-   (``.streamlit/config.toml``: a full collection after every run walked every open
+   (``fedsim_app/server/.streamlit/config.toml``: a full collection after every run walked every open
    session's objects, ~30 ms per click and growing with each student), cycles left by a
    closed session would wait for Python's next automatic full collection, and glibc keeps
    freed heap pages. :func:`start_janitor` watches the number of sessions and, when it

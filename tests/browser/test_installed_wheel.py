@@ -44,8 +44,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = find_chromium()
 TOP_LEVEL = {"fedsim", "fedsim_app"}
 #: Files the app reads at run time that are not Python modules (plus its entry points).
-NEEDED = ["fedsim_app/.streamlit/config.toml", "fedsim_app/assets/favicon.png",
-          "fedsim_app/streamlit_app.py", "fedsim_app/launch.py", "fedsim_app/__main__.py"]
+NEEDED = ["fedsim_app/server/.streamlit/config.toml", "fedsim_app/assets/favicon.png",
+          "fedsim_app/server/streamlit_app.py", "fedsim_app/launch.py", "fedsim_app/__main__.py"]
 
 
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
@@ -182,7 +182,7 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed, tmp_path
     for key in ("fedsim", "fedsim_app", "script"):
         assert pathlib.Path(got[key]).is_relative_to(installed), (key, got[key])
     assert not [p for p in got["path"] if p and pathlib.Path(p).resolve() == ROOT], got["path"]
-    # fedsim_app/.streamlit/config.toml is read from inside the installed package
+    # fedsim_app/server/.streamlit/config.toml is read from inside the installed package
     assert (got["watcher"], got["upload"], got["toolbar"], got["stats"], got["gc"]) == \
         ("none", 20, "minimal", False, False), got
     assert (installed / "bin" / "fedsim-playground").is_file()

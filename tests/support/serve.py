@@ -1,6 +1,6 @@
 """Start and stop the app on 127.0.0.1 the way ``make run`` and the installed
 ``fedsim-playground`` command serve it (``python -m fedsim_app``: Streamlit reads
-``fedsim_app/.streamlit/config.toml``, no file watcher), for the browser tests and the load
+``fedsim_app/server/.streamlit/config.toml``, no file watcher), for the browser tests and the load
 benchmark."""
 
 from __future__ import annotations
