@@ -18,23 +18,19 @@ arguments the page builds, so a figure here is the figure the app draws for the 
 configuration and the same number of rounds (``tests/app/test_notebooks.py`` compares them with
 the charts of the app run through ``AppTest``).
 
-Why no Streamlit: the app's chart code asks Streamlit, if it can import it, whether a
-presenter view or a session language is active (:func:`fedsim_app.base.theme.template_name`,
-:func:`fedsim_app.i18n.current`). Here the language is this module's (:func:`use_language`:
-a notebook kernel is one reader, so one setting for the process is right, and it survives from
-cell to cell, which a context variable set in one cell need not), and while a figure is drawn
-``streamlit`` cannot be imported, so those questions get the answer they get outside a
-Streamlit run (the normal template) and a notebook never loads Streamlit. If the notebook has
-imported Streamlit itself, nothing is blocked: outside a Streamlit run the answer is the same.
+Why no Streamlit: the app's chart code asks whether a presenter view or a session language is
+active (:func:`fedsim_app.base.theme.template_name`, :func:`fedsim_app.i18n.current`), and
+asks Streamlit only when Streamlit is loaded, so a notebook never loads it. Here the language is
+this module's (:func:`use_language`: a notebook kernel is one reader, so one setting for the
+process is right, and it survives from cell to cell, which a context variable set in one cell
+need not).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.abc
 import re
-import sys
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import plotly.graph_objects as go
@@ -78,29 +74,11 @@ def current_language() -> str:
 # ------------------------------------------------------------------ drawing without Streamlit
 
 
-class _NoStreamlit(importlib.abc.MetaPathFinder):
-    """Refuses ``import streamlit`` (and its submodules) while it is on ``sys.meta_path``."""
-
-    def find_spec(self, name, path=None, target=None):  # noqa: D401 - importlib protocol
-        if name == "streamlit" or name.startswith("streamlit."):
-            raise ModuleNotFoundError(f"No module named {name!r} (fedsim_app.notebook draws "
-                                      "figures without Streamlit)", name=name)
-        return None
-
-
 @contextlib.contextmanager
 def _notebook_context() -> Iterator[None]:
-    """This module's language, and no Streamlit import, for the duration of one drawing."""
-    blocker = None
-    if "streamlit" not in sys.modules:  # already imported by the notebook: nothing to keep out
-        blocker = _NoStreamlit()
-        sys.meta_path.insert(0, blocker)
-    try:
-        with i18n.language(_lang):
-            yield
-    finally:
-        if blocker is not None:
-            sys.meta_path.remove(blocker)
+    """This module's language for the duration of one drawing."""
+    with i18n.language(_lang):
+        yield
 
 
 def _in_context(fn: F) -> F:

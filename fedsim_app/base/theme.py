@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -102,7 +103,11 @@ PRESENTING_KEY = "classroom_present"
 
 def template_name() -> str:
     """The template for the session drawing now: the presenter one in its presenter view.
-    Per session, never per process; outside a Streamlit run (tests, benches): the normal one."""
+    Per session, never per process; outside a Streamlit run (tests, benches, notebooks): the
+    normal one. Streamlit not imported at all means no run can be active: ask nothing (a
+    notebook drawing the app's figures never loads Streamlit)."""
+    if "streamlit" not in sys.modules:
+        return TEMPLATE_NAME
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 

@@ -37,6 +37,7 @@ import functools
 import json
 import os
 import pathlib
+import sys
 from typing import Iterator, Mapping, Union
 
 #: Languages the app speaks, in the order of the sidebar switch.
@@ -101,6 +102,8 @@ def current() -> str:
     forced = _forced.get()
     if forced is not None:
         return forced
+    if "streamlit" not in sys.modules:  # no Streamlit run can be active (a notebook, a bench)
+        return DEFAULT
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
