@@ -164,7 +164,8 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
             raise CSVError(f"{name}: cannot read the file: {exc.strerror}",
                            value=os.fspath(source)) from None
         if size > max_bytes:
-            raise CSVTooLargeError(_too_big(name, size, max_bytes), value=os.fspath(source))
+            raise CSVTooLargeError("dataset.path: " + _too_big(name, size, max_bytes),
+                                   value=os.fspath(source))
         # Read at most one byte past the cap: /proc files report size 0, devices never end.
         try:
             with open(source, "rb") as fh:
@@ -173,7 +174,8 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str]:
             raise CSVError(f"dataset.path: cannot read {short(os.fspath(source))}: "
                            f"{exc.strerror or exc}", value=os.fspath(source)) from None
         if len(data) > max_bytes:
-            raise CSVTooLargeError(_too_big(name, len(data), max_bytes, at_least=True),
+            raise CSVTooLargeError("dataset.path: " + _too_big(name, len(data), max_bytes,
+                                                                at_least=True),
                                    value=os.fspath(source))
         return data, name
     if isinstance(source, (bytes, bytearray, memoryview)):
