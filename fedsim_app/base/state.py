@@ -393,6 +393,11 @@ def step_round() -> None:
     _with_sim(lambda sim: None if sim.done else sim.step_round())
 
 
+def run_to_end() -> None:
+    """Callback: run the remaining rounds (the guarded path: errors flashed, limits applied)."""
+    _with_sim(lambda sim: None if sim.done else sim.run())
+
+
 def reset_run() -> None:
     st.session_state[PLAYING] = False
     st.session_state.pop(DIVERGED, None)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim_app.base import runs, state
+from fedsim_app.base import classroom, runs, state
+from fedsim_app.base.controls import bound
+from fedsim_app.base.stepper import stepper
 from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
 from fedsim_app.pages.attacks import charts as ac
 from fedsim_app.pages.attacks import views as av
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
+#: The matrix runs 24 scenarios: each for the session's rounds, at most this many.
+MATRIX_MAX_ROUNDS = 30
 
 
 def render() -> None:
@@ -22,47 +26,70 @@ def render() -> None:
 
 
 def _integrity() -> int:
-    """Step one scenario: an attack against a defence, round by round (returns its rounds)."""
+    """The session's run under its attack and defence, round by round (returns its rounds).
+
+    The choices are changes to the session's one configuration (:mod:`fedsim_app.base.state`),
+    so a lesson step, a share link or the Training page's settings show up here as they are,
+    and the run is the one the Training page steps (built and stepped through the same
+    guarded path: classroom limits, errors in the user's language)."""
     st.subheader(t("atk.integrity"))
-    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-    attack = c1.selectbox(t("atk.attack"), list(av.ATTACKS), help=t("atk.attack.help"),
-                          key="atk_attack", format_func=lambda a: t(f"atk.opt.{a}"))
-    defence = c2.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
-                           key="atk_defence", format_func=lambda d: t(f"atk.opt.{d}"))
-    rounds = int(c3.number_input(t("atk.rounds"), 1, 50, 8, help=t("atk.rounds.help"),
-                                 key="atk_rounds"))
-    cfg = av.scenario(attack, defence, rounds)
-    key = cfg.to_json(None)
-    if st.session_state.get("atk_sim_key") != key:
-        st.session_state.pop("atk_sim", None)
-        st.session_state["atk_sim_key"] = key
-
-    def _sim():
-        if "atk_sim" not in st.session_state:
-            from fedsim import Simulation
-
-            st.session_state["atk_sim"] = Simulation(cfg)
-        return st.session_state["atk_sim"]
-
-    b1, b2, _ = st.columns([1, 1, 4])
-    # Callbacks, which run before the script (a rerun in between cannot lose the click).
-    b1.button(t("atk.next"), key="atk_next", type="primary", help=t("atk.next.help"),
-              on_click=lambda: _sim().step_round())
-    b2.button(t("atk.reset"), key="atk_reset", help=t("atk.reset.help"),
-              on_click=lambda: st.session_state.pop("atk_sim", None))
-    sim = st.session_state.get("atk_sim")
-    if sim is None or not sim.history:
+    cfg = state.config()
+    if classroom.hidden("training"):
+        classroom.fixed_note()
+        st.markdown(t("atk.fixed", attack=t(f"atk.opt.{av.attack_of(cfg)}"),
+                      defence=t(f"atk.opt.{av.defence_of(cfg)}")))
+    else:
+        _choices(cfg)
+    with st.spinner(t("tr.building")):
+        sim = state.get_sim()
+    if sim is None:
+        return cfg.rounds  # get_sim showed why; the choices above stay usable
+    stepper(sim, "atk", phase=False, to_end=state.run_to_end)
+    if not sim.history:
         st.info(t("atk.none_yet"))
     else:
         cur = av.curves(sim.history)
         last_asr = cur["asr"][-1]
         st.markdown(t("atk.round_now", round=cur["rounds"][-1], acc=cur["acc"][-1],
                       asr="–" if last_asr is None else f"{last_asr:.1%}",
-                      rejected=", ".join(map(str, cur["rejected"][-1])) or t("atk.none")))
-        st.plotly_chart(ac.curves_figure(cur["rounds"], cur["acc"], cur["asr"], cur["attacked"]),
-                        key="atk_curves", **PLOT)
-        st.caption(t("atk.curves_caption"))
-    return rounds
+                      rejected=t("list.sep").join(map(str, cur["rejected"][-1]))
+                      or t("atk.none")))
+    cur = av.curves(sim.history)
+    st.plotly_chart(ac.curves_figure(cur["rounds"], cur["acc"], cur["asr"], cur["attacked"]),
+                    key="atk_curves", **PLOT)
+    st.caption(t("atk.curves_caption"))
+    return cfg.rounds
+
+
+def _pick(wkey: str, changes) -> None:
+    """on_change of a scenario selector: its choice as changes to the configuration."""
+    state.update(changes(st.session_state[wkey], state.config()))
+
+
+def _choices(cfg) -> None:
+    """Attack, its factor, defence and rounds: widgets that show the configuration."""
+    attack, defence = av.attack_of(cfg), av.defence_of(cfg)
+    # Like fedsim_app.base.controls.bound: the widget's state is set from the configuration
+    # before it is drawn, so it always shows what the session runs.
+    for wkey, value in (("atk_attack", attack), ("atk_defence", defence)):
+        if st.session_state.get(wkey) != value:
+            st.session_state[wkey] = value
+    c1, c2, c3, c4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
+    c1.selectbox(t("atk.attack"), ["none", *av.ATTACKS], help=t("atk.attack.help"),
+                 key="atk_attack", format_func=lambda a: t(f"atk.opt.{a}"),
+                 on_change=_pick, args=("atk_attack", av.attack_changes))
+    if attack in av.FACTOR_ATTACKS:
+        bound("number_input", "factor", "atk.factor", container=c2, min_value=-100.0,
+              max_value=100.0, step=1.0)
+    c3.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
+                 key="atk_defence", format_func=lambda d: t(f"atk.opt.{d}"),
+                 on_change=_pick, args=("atk_defence", av.defence_changes))
+    bound("number_input", "rounds", "atk.rounds", container=c4, min_value=1, max_value=1000,
+          step=1)
+    also = [d for d in av.defences_on(cfg) if d != defence]
+    if also:
+        st.caption(t("atk.also_on", defences=t("list.sep").join(
+            t(f"atk.opt.{d}") for d in also)))
 
 
 def on_demand(text_key: str, store: str, compute):
@@ -76,10 +103,14 @@ def on_demand(text_key: str, store: str, compute):
 
 
 def _matrix(rounds: int) -> None:
-    """Every attack against every defence, on demand."""
+    """Every attack against every defence, on demand (whole runs of the page's fixed
+    scenario: digits, 10 IID clients, client 3 malicious; the session's rounds, at most
+    :data:`MATRIX_MAX_ROUNDS`, and seed)."""
     st.subheader(t("atk.matrix"))
+    rounds = min(rounds, MATRIX_MAX_ROUNDS)
+    seed = state.config().seed
     mat = on_demand("atk.matrix.run", "atk_matrix",
-                    lambda p: av.matrix(rounds, runs.summary, progress=p))
+                    lambda p: av.matrix(rounds, runs.summary, progress=p, seed=seed))
     if mat is not None:
         st.plotly_chart(ac.matrix_figure(mat["attacks"], mat["defences"], mat["acc"], mat["asr"]),
                         key="atk_matrix", **PLOT)

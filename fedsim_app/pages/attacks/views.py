@@ -31,7 +31,69 @@ DEFENCES: dict[str, dict] = {
              "aggregation.krum_select": 1},
     "l2_proof": {"privacy.zkp.enabled": True, "privacy.zkp.norm": "l2",
                  "privacy.zkp.bound": 0.1, "privacy.zkp.layer": 3},
+    # Not a defence against poisoning (lesson 6 asks whether it is one): it hides each update
+    # from the server, so the server cannot even look for the attacker.
+    "secagg": {"privacy.secure_aggregation.enabled": True},
 }
+#: The defences the attack × defence matrix runs (secure aggregation aside: it defends
+#: nothing, and the single run shows that).
+MATRIX_DEFENCES: tuple[str, ...] = tuple(d for d in DEFENCES if d != "secagg")
+ROBUST_AGGREGATORS = ("median", "trimmed_mean", "krum")
+#: An attack's factor matters for these (the backdoor boosts its update by it).
+FACTOR_ATTACKS = ("scale", "sign_flip", "backdoor")
+
+
+# ------------------------------------------------------------------ the shared configuration
+# The page's scenario choices read and write the session's one configuration
+# (fedsim_app.base.state) as dotted-path changes: what the page shows is what a lesson step,
+# a share link or another page set.
+
+
+def attack_of(cfg: SimulationConfig) -> str:
+    """The attack ``cfg`` runs ("none" without a malicious client)."""
+    mal = cfg.clients.malicious
+    return mal.attack if mal.ids else "none"
+
+
+def attack_changes(attack: str, cfg: SimulationConfig) -> dict[str, Any]:
+    """Dotted-path changes that make ``cfg`` run ``attack`` (the malicious clients kept, else
+    client 3, or the last client of a smaller federation)."""
+    if attack == "none":
+        return {"clients.malicious.ids": ()}
+    ids = tuple(cfg.clients.malicious.ids) or (min(MALICIOUS_ID,
+                                                    cfg.clients.num_clients - 1),)
+    return {"clients.malicious.ids": ids,
+            **{f"clients.malicious.{k}": v for k, v in ATTACKS[attack].items()}}
+
+
+def defences_on(cfg: SimulationConfig) -> list[str]:
+    """Every defence of :data:`DEFENCES` that ``cfg`` has on (most specific first)."""
+    on = []
+    zkp = cfg.privacy.zkp
+    if zkp.enabled and zkp.norm == "l2":
+        on.append("l2_proof")
+    if cfg.aggregation.name in ROBUST_AGGREGATORS:
+        on.append(cfg.aggregation.name)
+    if cfg.aggregation.norm_bound is not None:
+        on.append("norm_bound")
+    if cfg.privacy.secure_aggregation.enabled:
+        on.append("secagg")
+    return on
+
+
+def defence_of(cfg: SimulationConfig) -> str:
+    """The defence the page's selector shows for ``cfg`` (the first of :func:`defences_on`)."""
+    on = defences_on(cfg)
+    return on[0] if on else "none"
+
+
+def defence_changes(defence: str, cfg: SimulationConfig) -> dict[str, Any]:
+    """Dotted-path changes that make ``defence`` the only defence of ``cfg``."""
+    off: dict[str, Any] = {"aggregation.norm_bound": None, "privacy.zkp.enabled": False,
+                           "privacy.secure_aggregation.enabled": False}
+    if cfg.aggregation.name in ROBUST_AGGREGATORS:
+        off["aggregation.name"] = "fedavg"
+    return {**off, **DEFENCES[defence]}
 
 
 def scenario(attack: str, defence: str, rounds: int = 10, seed: int = 0) -> SimulationConfig:
@@ -59,7 +121,7 @@ def run_summary(cfg: SimulationConfig, progress: Callable[[int], None] | None = 
 
 
 def matrix(rounds: int, summary: Callable, progress: Callable[[float], None] | None = None,
-           attacks=tuple(ATTACKS), defences=tuple(DEFENCES)) -> dict:
+           attacks=tuple(ATTACKS), defences=MATRIX_DEFENCES, seed: int = 0) -> dict:
     """Final clean accuracy and attack success of every attack × defence (NaN: none);
     ``summary(cfg)`` gives a run's :class:`~fedsim.engine.runner.RunSummary`."""
     acc = np.full((len(attacks), len(defences)), np.nan)
@@ -67,7 +129,7 @@ def matrix(rounds: int, summary: Callable, progress: Callable[[float], None] | N
     total = len(attacks) * len(defences)
     for i, a in enumerate(attacks):
         for j, d in enumerate(defences):
-            cfg = scenario(a, d, rounds)
+            cfg = scenario(a, d, rounds, seed)
             res = curves(summary(cfg).history)
             acc[i, j] = res["acc"][-1]
             asr[i, j] = np.nan if res["asr"][-1] is None else res["asr"][-1]
