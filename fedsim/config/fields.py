@@ -16,7 +16,15 @@ from typing import Any
 
 from fedsim.errors import ConfigError
 
-DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "csv")
+DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "penguins", "csv")
+#: Data sets of images (``Dataset.image_shape`` set): the ones model ``cnn`` fits.
+IMAGE_DATASETS = ("digits",)
+#: Classes of each built-in classification set (config rules check label ids against them).
+BUILTIN_CLASSES = {"digits": 10, "breast_cancer": 2, "2d": 2, "penguins": 3}
+#: ``penguins``: the columns partition ``natural`` may split by (``dataset.partition_column``;
+#: null means ``island``), and how many clients each gives (Biscoe, Dream, Torgersen; the
+#: study years 2007, 2008, 2009).
+PENGUIN_GROUPS = {"island": 3, "year": 3}
 SHAPES_2D = ("moons", "circles", "blobs", "xor")
 MODELS = ("auto", "logistic", "mlp", "cnn", "seed_mlp")
 PARTITIONS = ("iid", "dirichlet", "pathological", "shards", "quantity", "feature", "natural")

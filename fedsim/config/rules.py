@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typing
 
-from fedsim.config.fields import LINEAR_AGGREGATORS
+from fedsim.config.fields import (BUILTIN_CLASSES, IMAGE_DATASETS, LINEAR_AGGREGATORS,
+                                  PENGUIN_GROUPS)
 from fedsim.errors import IncompatibleConfigError
 
 #: What every rule takes: a :class:`fedsim.config.sections.SimulationConfig` (named, not
@@ -56,7 +57,7 @@ def require_linear(aggregator: str, reasons: list[str]) -> None:
 
 
 def _builtin_classes(cfg: Config) -> int:
-    return 10 if cfg.dataset.name == "digits" else 2
+    return BUILTIN_CLASSES.get(cfg.dataset.name, 2)
 
 
 def check_task(cfg: Config, task: str, classes: int | None) -> None:
@@ -70,8 +71,10 @@ def check_task(cfg: Config, task: str, classes: int | None) -> None:
 
     model = cfg.model_name
     regression = task == "regression"
-    if model == "cnn" and cfg.dataset.name != "digits":
-        bad("model.name", model, "'cnn' only with dataset 'digits' (it needs images)")
+    if model == "cnn" and cfg.dataset.name not in IMAGE_DATASETS:
+        bad("model.name", model, "'cnn' only with dataset 'digits' (it needs images)"
+            if cfg.dataset.name in ("breast_cancer", "seed_regression", "2d", "csv") else
+            "'cnn' only with an image data set (" + ", ".join(map(repr, IMAGE_DATASETS)) + ")")
     if model == "seed_mlp" and not regression:
         bad("model.name", model, "'seed_mlp' only with dataset 'seed_regression'")
     if regression and model != "seed_mlp" and model != "mlp":
@@ -162,12 +165,24 @@ def check_combination(cfg: Config) -> None:
 
 
 def _check_natural(cfg: Config, bad) -> None:
-    """Partition ``natural`` needs a CSV and the column whose values are the clients (whether
-    the column exists is known once the file is read: :func:`fedsim.data.load.check_files`)."""
+    """Partition ``natural`` needs data that comes in groups: a CSV and the column whose
+    values are the clients (whether the column exists is known once the file is read:
+    :func:`fedsim.data.load.check_files`), ``penguins`` (one client per island or per year:
+    three either way, known without opening anything)."""
     ds = cfg.dataset
-    if cfg.partition.name == "natural" and (ds.name != "csv" or ds.partition_column is None):
+    if cfg.partition.name != "natural":
+        return
+    if ds.name == "penguins":
+        by = ds.partition_column or "island"
+        k = PENGUIN_GROUPS[by]
+        if cfg.clients.num_clients != k:
+            bad("clients.num_clients", cfg.clients.num_clients,
+                f"{k} with partition 'natural' on dataset 'penguins': one client per {by}")
+        return
+    if ds.name != "csv" or ds.partition_column is None:
         bad("partition.name", "natural", "'natural' only with dataset 'csv' and a "
-            "dataset.partition_column (one client per value of that column)")
+            "dataset.partition_column (one client per value of that column) or 'penguins' "
+            "(one per island or year)")
 
 
 def _check_attacks(cfg: Config, bad) -> None:

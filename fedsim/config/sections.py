@@ -18,6 +18,7 @@ from fedsim.config.fields import (AGGREGATORS, ATTACKS, CSV_MISSING, CSV_TASKS, 
                                   DEFAULT_MAX_CLIENTS, DEFAULT_MAX_SAMPLES, DP_MODES,
                                   HE_SCHEMES, MAX_CLIENTS, MAX_CLIENTS_BY_DATASET, MAX_SAMPLES,
                                   MAX_SAMPLES_BY_DATASET, MODELS, OPTIMIZERS, PARTITIONS,
+                                  PENGUIN_GROUPS,
                                   QUANTITY_DISTS, SERVER_OPTIMIZERS, SHAPES_2D, ZKP_NORMS,
                                   Section, check_range, choice, client_cap, fail, num,
                                   sample_cap)
@@ -30,7 +31,11 @@ class DatasetConfig(Section):
     """Which data set, and how it is split into the server's test set and clients' validation sets.
 
     ``num_samples``, ``shape`` and ``noise`` only apply to the generated sets (``2d`` and
-    ``seed_regression``); the scikit-learn sets use all their rows.
+    ``seed_regression``); the scikit-learn sets and ``penguins`` use all their rows.
+
+    ``penguins`` (Palmer penguins, 342 rows with all four measurements) is split by nature with
+    partition ``natural``: one client per ``partition_column``, ``island`` (null: the default)
+    or ``year``.
 
     ``csv`` is the user's own file (:mod:`fedsim.data.csvfile`): ``path`` (required), ``label``
     (default: the last column), ``task_override`` (``auto`` infers it from the label column),
@@ -65,13 +70,17 @@ class DatasetConfig(Section):
     missing: str = choice("error", CSV_MISSING, doc="csv: missing values are an error, drop "
                           "their rows, or impute (training-pool mean / a '(missing)' category)")
     partition_column: Optional[str] = field(default=None, metadata={
-        "doc": "csv: one client per distinct value of this column (partition 'natural')"})
+        "doc": "csv: one client per distinct value of this column (partition 'natural'); "
+               "penguins: 'island' (null) or 'year'"})
 
     def _check(self):
         cap = sample_cap(self.name)
         check_range("dataset.num_samples", self.num_samples, 100, cap,
                      why=f" with dataset {self.name!r} (only '2d' allows up to {MAX_SAMPLES})"
                      if self.name == "seed_regression" else "")
+        if self.name == "penguins" and self.partition_column not in (None, *PENGUIN_GROUPS):
+            fail("dataset.partition_column", self.partition_column,
+                 "'island' or 'year' with dataset 'penguins' (null: 'island')")
         if self.name != "csv":
             return
         if not self.path:

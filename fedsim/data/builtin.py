@@ -10,12 +10,20 @@ Each is standardized and split as :mod:`fedsim.data.dataset` describes.
   ``y = x·w + 0.5·sin(x·u) + 0.3·(x·v)² / 10 + noise`` so a linear model is not enough.
 - ``2d``: TensorFlow-Playground-style 2-D classification (moons, circles, blobs, xor), so
   decision boundaries can be drawn.
+- ``penguins``: the Palmer penguins (Gorman, Williams & Fraser 2014; the ``palmerpenguins``
+  package carries the CSV, so nothing is downloaded): bill length and depth, flipper length
+  and body mass of 344 penguins, of which the 2 without measurements are dropped (342 rows),
+  labelled with their species (Adelie, Chinstrap, Gentoo). They were measured on three
+  islands in 2007-2009, so the data comes split by nature: partition ``natural`` gives one
+  client per island (``dataset.partition_column``: ``island``, the default) or per study year
+  (``year``). Torgersen holds only Adelie penguins: label skew nobody had to simulate.
 - ``csv``: the user's own file (``dataset.path``), read, checked and encoded by
   :mod:`fedsim.data.csvfile` (numeric columns standardized as below, categorical ones one-hot).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -51,7 +59,67 @@ def _raw(cfg: DatasetConfig, seed: int):
     if cfg.name == "2d":
         x, y = make_2d(cfg.shape, cfg.num_samples, cfg.noise, seed)
         return (x, y, "classification", 2, ("x1", "x2"), ("class 0", "class 1"), None)
+    if cfg.name == "penguins":
+        t = penguins_table()
+        return (t.x, t.y, "classification", 3, PENGUIN_FEATURES, PENGUIN_SPECIES, None)
     raise AssertionError(cfg.name)  # config validation makes this unreachable
+
+
+#: ``penguins``' features (the four measurements) and classes, in label order.
+PENGUIN_FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
+PENGUIN_SPECIES = ("Adelie", "Chinstrap", "Gentoo")
+
+
+@dataclass(frozen=True)
+class PenguinsTable:
+    """The Palmer penguins with all four measurements (342 of 344 rows), in the CSV's order."""
+
+    x: np.ndarray  # float64 [342, 4]
+    y: np.ndarray  # int64 species ids (PENGUIN_SPECIES order)
+    island: np.ndarray  # str: Biscoe, Dream, Torgersen
+    year: np.ndarray  # int: 2007, 2008, 2009
+    dropped: int  # rows left out for a missing measurement
+
+
+@lru_cache(maxsize=1)
+def penguins_table() -> PenguinsTable:
+    """Read the CSV the ``palmerpenguins`` package ships (pandas only; nothing downloaded)."""
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError:
+        from fedsim.data.download import DataUnavailableError
+
+        raise DataUnavailableError("penguins", "dataset.name 'penguins': the palmerpenguins "
+                                   "package is not installed: pip install palmerpenguins") \
+            from None
+    df = load_penguins()
+    keep = df[list(PENGUIN_FEATURES)].notna().all(axis=1).to_numpy()
+    df = df[keep]
+    y = df["species"].map({s: i for i, s in enumerate(PENGUIN_SPECIES)}).to_numpy(np.int64)
+    out = PenguinsTable(df[list(PENGUIN_FEATURES)].to_numpy(np.float64), y,
+                        df["island"].astype(str).to_numpy(), df["year"].to_numpy(np.int64),
+                        int((~keep).sum()))
+    for a in (out.x, out.y, out.island, out.year):
+        a.setflags(write=False)
+    return out
+
+
+def builtin_groups(cfg: DatasetConfig, seed: int) -> tuple[tuple[np.ndarray, ...],
+                                                            tuple[str, ...]]:
+    """Partition ``natural`` of a built-in set: the training-pool rows of each group, and the
+    group names (``penguins``: by island, or by year; sorted)."""
+    if cfg.name != "penguins":
+        raise AssertionError(cfg.name)  # config validation makes this unreachable
+    t = penguins_table()
+    values = t.island if (cfg.partition_column or "island") == "island" else t.year.astype(str)
+    pool = values[~_test_mask(t.y, "classification", cfg.test_fraction, seed)]
+    names = tuple(sorted(set(pool.tolist())))
+    return tuple(np.flatnonzero(pool == n) for n in names), names
+
+
+def _test_mask(y: np.ndarray, task: str, test_fraction: float, seed: int) -> np.ndarray:
+    """The server's test rows (the same mask :func:`load_builtin` holds out)."""
+    return stratified_test_split(label_strata(y, task), test_fraction, seed)
 
 
 def make_2d(shape: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +149,7 @@ def make_2d(shape: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np
 @lru_cache(maxsize=16)
 def load_builtin(cfg: DatasetConfig, seed: int) -> Dataset:
     x, y, task, num_classes, feats, classes, image_shape = _raw(cfg, seed)
-    test = stratified_test_split(label_strata(y, task), cfg.test_fraction, seed)
+    test = _test_mask(y, task, cfg.test_fraction, seed)
     xtr, xte, ytr, yte = x[~test], x[test], y[~test], y[test]
     mean, std = xtr.mean(axis=0), xtr.std(axis=0)
     std = np.where(std > 1e-8, std, 1.0)  # constant pixels (digits' borders) stay 0

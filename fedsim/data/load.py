@@ -15,7 +15,9 @@ from collections import OrderedDict
 from functools import lru_cache
 
 from fedsim.config import DatasetConfig, SimulationConfig, check_task
-from fedsim.data.builtin import load_builtin
+import numpy as np
+
+from fedsim.data.builtin import builtin_groups, load_builtin
 from fedsim.data.csvfile import (CSVColumnError, CSVError, CSVOptions, guess_task, inspect_csv,
                                  load_csv)
 from fedsim.data.dataset import Dataset
@@ -32,6 +34,17 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
     if cfg.name == "csv":
         return load_csv_data(cfg, seed).dataset
     return load_builtin(cfg, seed)
+
+
+def natural_groups(cfg: DatasetConfig, seed: int
+                   ) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
+    """Partition ``natural``'s clients: the training-pool rows of each group the data came in,
+    and each group's name (a CSV's ``partition_column`` values; ``penguins``' islands or
+    years)."""
+    if cfg.name == "csv":
+        csv = load_csv_data(cfg, seed)
+        return tuple(csv.client_indices), tuple(csv.client_names)
+    return builtin_groups(cfg, seed)
 
 
 def load_csv_data(cfg: DatasetConfig, seed: int):

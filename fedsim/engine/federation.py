@@ -11,7 +11,7 @@ import numpy as np
 
 from fedsim.config import SimulationConfig
 from fedsim.data.dataset import Dataset, label_strata
-from fedsim.data.load import check_files, load_csv_data, load_dataset
+from fedsim.data.load import check_files, load_dataset, natural_groups
 from fedsim.data.partition import Partition, client_arrays, partition_pool
 from fedsim.errors import PartitionError
 from fedsim.rng import generator
@@ -28,6 +28,8 @@ class Federation:
     partition: Partition
     spec: ModelSpec
     client_data: ClientData
+    #: partition ``natural``: each client's group (a CSV column's value, an island)
+    client_names: tuple[str, ...] = ()
 
     @property
     def num_labels(self) -> int:
@@ -57,14 +59,13 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     check_files(cfg)
     data = load_dataset(cfg.dataset, cfg.seed)
     groups, names = None, ()
-    if cfg.partition.name == "natural":  # one client per value of dataset.partition_column
-        csv = load_csv_data(cfg.dataset, cfg.seed)
-        if len(csv.client_indices) != cfg.clients.num_clients:
+    if cfg.partition.name == "natural":  # one client per group the data came in
+        groups, names = natural_groups(cfg.dataset, cfg.seed)
+        if len(groups) != cfg.clients.num_clients:
+            by = cfg.dataset.partition_column or "island"
             raise PartitionError("clients.num_clients", cfg.clients.num_clients,
-                                 f"{len(csv.client_indices)}: the training pool holds rows of "
-                                 f"{len(csv.client_indices)} values of column "
-                                 f"{cfg.dataset.partition_column!r}, one client each")
-        groups, names = tuple(csv.client_indices), tuple(csv.client_names)
+                                 f"{len(groups)}: the training pool holds rows of "
+                                 f"{len(groups)} values of column {by!r}, one client each")
     strata = label_strata(data.y_train, data.task, cfg.partition.label_bins)
     part = partition_pool(strata, data.num_features, cfg.clients.num_clients, cfg.partition,
                           cfg.dataset.val_fraction, cfg.seed, groups, names)
@@ -76,4 +77,4 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     spec = ModelSpec(cfg.model_name, data.num_features,
                      data.num_classes if data.task == "classification" else 1,
                      cfg.model.hidden, data.image_shape)
-    return Federation(cfg, data, part, spec, ClientData.build(xs, ys, xvs, yvs))
+    return Federation(cfg, data, part, spec, ClientData.build(xs, ys, xvs, yvs), names)

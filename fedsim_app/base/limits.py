@@ -169,7 +169,8 @@ def current() -> Limits:
 #: :mod:`fedsim.data.builtin` makes them; rows ``None``: ``dataset.num_samples`` (generated).
 #: ``tests/engine/test_model_spec.py`` checks them against the engine's federation.
 _BUILTIN = {"digits": (1797, 64, 10, (8, 8)), "breast_cancer": (569, 30, 2, None),
-            "seed_regression": (None, 100, 1, None), "2d": (None, 2, 2, None)}
+            "seed_regression": (None, 100, 1, None), "2d": (None, 2, 2, None),
+            "penguins": (342, 4, 3, None)}
 
 
 def _data_shape(cfg: SimulationConfig) -> tuple[int, int, int, tuple[int, int] | None]:

@@ -7,6 +7,8 @@ play with α.
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from fedsim.errors import FedsimError
@@ -41,19 +43,25 @@ def render() -> None:
                   help=t("data.total.help"))
         m3.metric(t("data.test"), f"{s.test_size:,}", help=t("data.test.help"))
 
+        names = _client_names(cfg, s.num_clients)
         c1, c2 = st.columns([3, 2])
         with c1:
-            st.plotly_chart(charts.label_distribution_figure(s.label_counts, s.label_names),
+            st.plotly_chart(_named(charts.label_distribution_figure(s.label_counts,
+                                                                    s.label_names), names),
                             key="data_labels", **PLOT)
             st.caption(t("data.labels_caption"))
+            if names:  # a CSV's values are the user's text: escaped
+                listed = ", ".join(f"{k} = {n}" for k, n in enumerate(names[:12]))
+                st.caption(t("data.natural_clients", names=safe.md(
+                    listed + (", …" if len(names) > 12 else ""))))
             if s.unused_labels:
                 st.warning(t("data.unused_labels", labels=", ".join(s.unused_labels),
                              n=len(s.unused_labels)))
             if s.task == "regression":
                 st.caption(t("data.regression_bins", bins=s.num_labels))
         with c2:
-            st.plotly_chart(data_charts.client_sizes_figure(s.train_sizes, s.val_sizes),
-                            key="data_sizes", **PLOT)
+            st.plotly_chart(_named(data_charts.client_sizes_figure(s.train_sizes, s.val_sizes),
+                                   names), key="data_sizes", **PLOT)
             st.caption(t("data.sizes_caption"))
 
         if s.image_shape is not None:
@@ -73,3 +81,25 @@ def render() -> None:
             st.caption(t("data.points_caption"))
         else:
             st.info(t("data.no_picture"))
+
+
+def _client_names(cfg, k: int) -> tuple[str, ...]:
+    """Partition ``natural``'s client names (a CSV column's values, the penguins' islands or
+    years), or () for a split that numbers its clients. Cached by the engine's loaders."""
+    if cfg.partition.name != "natural":
+        return ()
+    from fedsim.data.load import natural_groups
+
+    try:
+        names = natural_groups(cfg.dataset, cfg.seed)[1]
+    except FedsimError:
+        return ()
+    return tuple(str(n) for n in names) if len(names) == k else ()
+
+
+def _named(fig, names: tuple[str, ...]):
+    """A per-client bar chart with the natural split's client names under its bars."""
+    if names and len(names) <= 40:
+        # Plotly reads a few HTML tags in tick text; a CSV's values are the user's text.
+        fig.update_xaxes(ticktext=[f"{k}: {html.escape(n[:24])}" for k, n in enumerate(names)])
+    return fig

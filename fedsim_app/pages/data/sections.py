@@ -12,8 +12,8 @@ import streamlit as st
 
 from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D, SimulationConfig
 
-from fedsim_app.base import classroom, state
-from fedsim_app.base.controls import ALPHA_STEPS, bound
+from fedsim_app.base import classroom, params, state
+from fedsim_app.base.controls import ALPHA_STEPS, bound, widget_key
 from fedsim_app.base.csv_upload import csv_upload_panel
 from fedsim_app.i18n import t
 
@@ -32,15 +32,62 @@ SPLIT_PARAMS = {
 }
 
 
+#: Data sets whose rows come in groups, so partition ``natural`` has clients to give.
+NATURAL_DATASETS = ("csv", "penguins")
+#: How many clients ``natural`` gives where the configuration alone knows it.
+NATURAL_CLIENTS = {"penguins": 3}
+
+
+def _natural_changes(cfg: SimulationConfig, dataset: str, split: str) -> dict:
+    """What else changes with a data set or split choice so the configuration stays valid:
+    ``natural`` on penguins has exactly three clients; a data set without groups leaves
+    ``natural`` for ``iid``."""
+    out = {}
+    if split == "natural" and dataset not in NATURAL_DATASETS:
+        out["partition.name"] = "iid"
+    elif split == "natural" and dataset in NATURAL_CLIENTS:
+        out["clients.num_clients"] = NATURAL_CLIENTS[dataset]
+    return out
+
+
+def _select_changed(wkey: str, path: str) -> None:
+    value = st.session_state[wkey]
+    cfg = state.config()
+    if path == "dataset.partition_column":
+        state.update({path: None if value == "island" else value})
+        return
+    dataset = value if path == "dataset.name" else cfg.dataset.name
+    split = value if path == "partition.name" else cfg.partition.name
+    state.update({path: value, **_natural_changes(cfg, dataset, split)})
+
+
+def _select(url_key: str, text_key: str, options: list, **kwargs) -> None:
+    """A selectbox bound to one field like :func:`~fedsim_app.base.controls.bound`, whose
+    change may carry the changes that keep a natural split valid (:func:`_natural_changes`).
+    ``url_key``: an alias, or a dotted path (fields without an alias)."""
+    path = params.ALIASES.get(url_key, url_key)
+    cur = params.get_path(state.config(), path)
+    if path == "dataset.partition_column":
+        cur = cur or "island"
+    opts = list(options) + ([cur] if cur not in options else [])
+    wkey = widget_key(url_key)
+    if st.session_state.get(wkey, object()) != cur:
+        st.session_state[wkey] = cur
+    st.selectbox(t(text_key), opts, key=wkey, help=t(text_key + ".help"),
+                 on_change=_select_changed, args=(wkey, path), **kwargs)
+
+
 def settings(cfg: SimulationConfig) -> None:
     """The settings column (bound to the configuration and the URL)."""
     st.subheader(t("data.controls"))
     hidden = [g for g in ("data", "clients", "split") if classroom.hidden(g)]
     if not classroom.hidden("data"):
         # A CSV comes in through the upload panel (it needs a file), not through this list.
-        bound("selectbox", "data", "data.dataset",
-              options=[d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
-              format_func=lambda v: t(f"data.dataset.{v}"))
+        _select("data", "data.dataset",
+                [d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
+                format_func=lambda v: t(f"data.dataset.{v}"))
+        if cfg.dataset.name == "penguins":
+            st.caption(t("data.penguins_note"))
         if not classroom.hidden("files"):
             with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
                 csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
@@ -53,9 +100,12 @@ def settings(cfg: SimulationConfig) -> None:
     if not classroom.hidden("clients"):
         bound("number_input", "clients", "data.clients", min_value=1, max_value=500, step=1)
     if not classroom.hidden("split"):
-        bound("selectbox", "split", "data.split",  # "natural" needs a CSV's column
-              options=[p for p in PARTITIONS if p != "natural" or cfg.dataset.name == "csv"],
-              format_func=lambda v: t(f"data.split.{v}"))
+        _select("split", "data.split",  # "natural" needs data that comes in groups
+                [p for p in PARTITIONS if p != "natural" or cfg.dataset.name in NATURAL_DATASETS],
+                format_func=lambda v: t(f"data.split.{v}"))
+        if cfg.dataset.name == "penguins" and cfg.partition.name == "natural":
+            _select("dataset.partition_column", "data.penguins_by", ["island", "year"],
+                    format_func=lambda v: t(f"data.penguins_by.{v}"))
         for kind, key, text_key, opts in SPLIT_PARAMS.get(cfg.partition.name, []):
             bound(kind, key, text_key, **opts)
     if not classroom.hidden("clients"):
