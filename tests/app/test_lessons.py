@@ -2,8 +2,10 @@
 
 Each AppTest opens the step by its link (``?lesson=…&step=…&lang=…``), checks that the step
 loaded its own configuration, guesses, reveals, and checks that the numbers shown are the
-engine's: the measured values are recomputed here from fresh runs of the real engine and must
-appear, formatted for the locale, in the reveal.
+engine's: the measured values are recomputed here from fresh runs of the real engine (outside
+the app's shared cache) and must appear, formatted for the locale, in the reveal; and the
+option they make right is the one the step teaches (its ``claim``) for seed 0. Steps opened
+from the sidebar, the score and the texts' rules are in ``test_lessons_*.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import textwrap
 
 import pytest
 
-from tests.support.app import cfg_of, open_app, switch_page
+from tests.support.app import cfg_of, chart, open_app, switch_page
 from fedsim_app import i18n
 from fedsim_app.i18n import STRINGS
 from fedsim_app.pages.lessons import code_views
@@ -28,34 +30,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTICLE = ROOT.parent / "shared" / "seed" / "article-zh.txt"
 STEPS = [(lesson, i) for lesson in lessons.LESSONS for i in range(len(lesson.steps))]
 
-#: The answers the engine gives with seed 0. The ``why`` texts were written for them, so a
-#: change in the engine that flips one must come with a look at that step's text.
-EXPECTED = {
-    "flow.init": "1021", "flow.localize": "no", "flow.train": "yes", "flow.aggregate": "no",
-    "flow.update": "higher", "flow.evaluate": "no",
-    "noniid.iid": "yes", "noniid.dirichlet": "yes", "noniid.pathological": "no",
-    "noniid.epochs": "no", "noniid.drift": "yes", "noniid.fedprox": "no",
-    "weights.sizes": "no", "weights.weighted": "weighted", "weights.partial": "no",
-    "weights.dropout": "yes",
-    "dp.epsilon": "yes", "dp.growth": "less", "dp.noise": "yes", "dp.tradeoff": "no",
-    "dp.local": "no",
-    "server.secagg": "no", "server.dropout": "yes", "server.too_many": "yes", "server.he": "yes",
-    "server.zkp": "yes",
-    "attacks.scale": "no", "attacks.median": "yes", "attacks.secagg": "no",
-    "attacks.normbound": "yes", "attacks.backdoor": "no",
-}
-
 _fresh: dict = {}
+_local = None
 
 
 def fresh_measure(lesson, step):
-    """The step's numbers from runs made here (not the app's cache)."""
+    """The step's numbers from runs made here, outside the app's shared cache, for seed 0."""
+    global _local
+    from bench.check_lessons import LocalRuns
+
+    _local = _local or LocalRuns()
     key = lv.key_of(lesson, step)
     if key not in _fresh:
-        summaries = {name: lessons.run_summary(cfg)
-                     for name, cfg in lessons.run_configs(lesson, step, seed=0).items()}
-        measured = step.measure(summaries)
-        _fresh[key] = (measured, step.truth(measured))
+        res = lessons.evaluate(lesson, step, seed=0, get=_local.get)
+        _fresh[key] = (res["measured"], res["truth"])
     return _fresh[key]
 
 
@@ -69,7 +57,9 @@ def test_six_lessons_of_four_to_eight_steps_with_distinct_ids():
     for les in lessons.LESSONS:
         assert 4 <= len(les.steps) <= 8
         assert len({s.id for s in les.steps}) == len(les.steps)
-    assert set(EXPECTED) == {lv.key_of(les, s) for les, i in STEPS for s in [les.steps[i]]}
+        for s in les.steps:
+            assert s.claim in s.options, (les.id, s.id)
+            assert set(s.curves) <= {name for name, _ in s.runs}, (les.id, s.id)
 
 
 def test_every_misconception_is_confronted_by_an_existing_step():
@@ -77,7 +67,7 @@ def test_every_misconception_is_confronted_by_an_existing_step():
     for mis, where in lessons.MISCONCEPTIONS.items():
         assert where in steps, mis
     assert {"server_sees_data", "noise_ruins", "more_epochs_better",
-            "encryption_stops_poisoning"} <= set(lessons.MISCONCEPTIONS)
+            "encryption_stops_poisoning", "updates_are_safe"} <= set(lessons.MISCONCEPTIONS)
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)
@@ -86,16 +76,17 @@ def test_every_step_has_its_texts(lang):
     missing = []
     for les, i in STEPS:
         step = les.steps[i]
-        for part in ("title", "body", "q", "reveal", "why", "look"):
+        whys = [f"why.{v}" for v in step.variants] or ["why"]
+        for part in ("title", "body", "q", "reveal", "look", *whys):
             if f"lesson.{les.id}.{step.id}.{part}" not in table:
                 missing.append(f"{les.id}.{step.id}.{part}")
         for o in step.options:
             if not o.isdigit() and f"lesson.opt.{o}" not in table and \
                     f"lesson.{les.id}.{step.id}.opt.{o}" not in table:
                 missing.append(f"opt.{o}")
-        for name, _ in step.runs:
-            if f"lesson.run.{name}" not in table:
-                missing.append(f"run.{name}")
+        for name, _ in step.runs:  # every run is named by its setting (legend, progress)
+            if f"lesson.{les.id}.{step.id}.run.{name}" not in table:
+                missing.append(f"{les.id}.{step.id}.run.{name}")
         for view in step.code:
             if f"code.{view}.wrong" not in table:
                 missing.append(f"code.{view}")
@@ -103,14 +94,21 @@ def test_every_step_has_its_texts(lang):
 
 
 def test_reveal_placeholders_are_the_measured_numbers():
-    """Every {placeholder} of a reveal is something ``measure`` returns (and has a format)."""
+    """Every {placeholder} of a reveal or why is a setup value or something ``measure`` returns
+    (with a format); texts shown before the reveal use setup values only."""
     import string
 
     for les, i in STEPS:
         step = les.steps[i]
-        text = STRINGS["en"][f"lesson.{les.id}.{step.id}.reveal"]
-        names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
-        assert names <= set(step.fmt), (les.id, step.id, names - set(step.fmt))
+        setup = set(lessons.setup(les, step, 0))
+        prefix = f"lesson.{les.id}.{step.id}."
+        for key, text in STRINGS["en"].items():
+            if not key.startswith(prefix):
+                continue
+            names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
+            part = key[len(prefix):]
+            allowed = setup | set(step.fmt) if part.startswith(("reveal", "why")) else setup
+            assert names <= allowed, (key, names - allowed)
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)
@@ -121,26 +119,34 @@ def test_every_step_loads_its_setup_asks_and_reveals_the_engines_numbers(lesson,
     assert cfg_of(at) == lessons.step_config(lesson, step, seed=0), "the step loads its setup"
     assert at.session_state["lesson_pos"] == (lesson.id, i)
     with i18n.language(lang):
-        title = STRINGS[lang][f"lesson.{lesson.id}.{step.id}.title"]
+        title = lv.text(lesson, step, "title", seed=0)
         assert title in [h.value for h in at.subheader]
         radio = at.radio[0]
-        assert radio.label == STRINGS[lang][f"lesson.{lesson.id}.{step.id}.q"]
+        assert radio.label == lv.text(lesson, step, "q", seed=0)
         button = at.button(key=f"lesson_reveal_{lesson.id}.{step.id}")
         assert button.disabled, "no reveal before a guess"
+        assert not button.help, "no tooltip over the options"
+        assert not at.info, "no misconception box before the reveal"
         radio.set_value(step.options[0]).run()
         at.button(key=f"lesson_reveal_{lesson.id}.{step.id}").click().run()
         assert not at.exception, at.exception
         measured, truth = fresh_measure(lesson, step)
-        assert truth == EXPECTED[lv.key_of(lesson, step)]
+        assert truth == step.claim, "the step teaches what the engine measures (seed 0)"
         shown = " ".join(_plain(m.value) for m in at.markdown)
         for name, value in lv.formatted(step, measured).items():
-            if "{" + name in STRINGS[lang][f"lesson.{lesson.id}.{step.id}.reveal"]:
+            if "{" + name + "}" in STRINGS[lang][f"lesson.{lesson.id}.{step.id}.reveal"]:
                 assert value in shown, (name, value)
         verdict = [s.value for s in at.success] + [w.value for w in at.warning]
-        truth_label = lv.option_label(lesson, step, truth)
+        truth_label = lv.option_label(lesson, step, truth, seed=0)
         assert any(truth_label in v or step.options[0] == truth for v in verdict), verdict
+        if any(where == lv.key_of(lesson, step) for where in lessons.MISCONCEPTIONS.values()):
+            assert at.info, "the misconception is named after the reveal"
         if step.curves:
-            assert at.get("plotly_chart"), "the revealed runs are drawn"
+            fig = chart(at, "lesson_curves")
+            names = [tr["name"] for tr in fig["data"]]
+            assert names == [lv.run_label(lesson, step, n, seed=0) for n in step.curves]
+        if step.invert:
+            assert chart(at, "lesson_digits"), "the digits are drawn"
 
 
 def test_progress_lives_in_the_session_and_the_url():
@@ -161,7 +167,8 @@ def test_the_textbook_panel_follows_the_student_to_other_pages():
     switch_page(at, "pages/training.py").run()
     assert not at.exception
     side = " ".join(m.value for m in at.sidebar.markdown)
-    assert STRINGS["en"]["lesson.noniid.epochs.look"] in side
+    lesson = lessons.BY_ID["noniid"]
+    assert lv.look_line(lesson, lesson.steps[3], seed=0) in side
 
 
 # ------------------------------------------------------------------ code views

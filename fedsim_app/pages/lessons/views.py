@@ -1,22 +1,31 @@
 """The Lessons page's pieces and the textbook panel that follows the student to other pages.
 
 Where a student is (lesson, step), what they guessed and what the engine revealed live in this
-session's state and in the URL (``?lesson=dp&step=2``), never in the process. Moving to a step
-loads its configuration into the app (:func:`go`), so the Training or Privacy page shows the
-same setup. A reveal runs every variant the step needs through
-:mod:`fedsim_app.base.runs` (whole deterministic runs, each computed once and shared
-read-only between sessions) and keeps the measured numbers for this session.
+session's state and in the URL (``?lesson=dp&step=2``), never in the process.
+
+**The step on screen is the step loaded.** Moving to a step loads its configuration into the
+app (:func:`go`), and so does opening the Lessons page (:func:`position`): ``LOADED`` names the
+step whose setup was loaded last, and when it is not the step shown, the step's setup is
+loaded. A change the student makes while a step is loaded (on the Training page, say) is kept
+when they come back; it is shown by comparing the configuration with the step's own
+(:func:`changed`), not with a stored copy, so a new seed is no change.
+
+A reveal runs every variant the step needs through :mod:`fedsim_app.base.runs` (whole
+deterministic runs, each computed once and shared read-only between sessions) and keeps the
+measured numbers and the guess it was made with for this session. It runs before the progress
+line and the step marks are drawn (:func:`handle_reveal`), so they count it in the same rerun.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
-
 from fedsim_app import i18n
-from fedsim_app.base import nav, params, runs, safe, state
+from fedsim_app.base import nav, params, safe, state
 from fedsim_app.base.charts import compare_figure
 from fedsim_app.i18n import has, t
 from fedsim_app.pages.lessons import code_views, course
@@ -30,40 +39,113 @@ def key_of(lesson: course.Lesson, step: course.Step) -> str:
     return f"{lesson.id}.{step.id}"
 
 
-def text(lesson: course.Lesson, step: course.Step, part: str, /, **values: Any) -> str:
+# ------------------------------------------------------------------ numbers in texts
+
+
+def _num(value: float) -> str:
+    """A configuration value with as many decimals as it has (0.05 → 0.05, 20.0 → 20)."""
+    v = float(value)
+    if v.is_integer():
+        return i18n.num(v, 0)
+    digits = len(f"{v:.6g}".split(".")[1]) if "." in f"{v:.6g}" else 0
+    return i18n.num(v, min(digits, 6))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_value(value: Any, how: str) -> str:
+    """One value as a text shows it, in this locale (``how``: a ``fmt`` or :data:`course.SETUP`
+    kind)."""
+    if value is None:
+        return "—"
+    if how == "pct":
+        return i18n.pct(value, 1)
+    if how == "pct0":
+        return i18n.pct(value, 0)
+    if how == "pts":
+        return i18n.num(100 * value, 1)
+    if how == "pow10":
+        exp = int(round(np.log10(float(value))))
+        return "10" + str(exp).translate(_SUPERSCRIPT)
+    if how == "num":
+        return _num(value)
+    return i18n.num(value, int(how[1:]))
+
+
+def formatted(step: course.Step, measured: dict) -> dict[str, str]:
+    """Measured numbers as the reveal shows them, in this locale."""
+    return {name: format_value(value, step.fmt.get(name, "n2"))
+            for name, value in measured.items()}
+
+
+def setup_values(lesson: course.Lesson, step: course.Step,
+                 seed: int | None = None) -> dict[str, str]:
+    """The step's setup placeholders (its configuration, ``shows``, ``consts``), formatted;
+    ``seed`` defaults to this session's."""
+    if seed is None:
+        seed = state.config().seed
+    return {name: format_value(v, how) for name, (v, how) in
+            _setup_cached(lesson.id, step.id, seed).items()}
+
+
+@functools.lru_cache(maxsize=512)
+def _setup_cached(lesson_id: str, step_id: str, seed: int) -> dict:
+    """:func:`course.setup` (pure, deterministic: shared by every session; callers only read)."""
+    lesson = course.BY_ID[lesson_id]
+    step = next(s for s in lesson.steps if s.id == step_id)
+    return course.setup(lesson, step, seed)
+
+
+def text(lesson: course.Lesson, step: course.Step, part: str, /,
+         measured: dict | None = None, seed: int | None = None) -> str:
+    """A text of the step with every placeholder filled: the setup (for ``seed``, default this
+    session's), and after a reveal the measured values."""
+    values = setup_values(lesson, step, seed)
+    if measured is not None:
+        values.update(formatted(step, measured))
     return t(f"lesson.{lesson.id}.{step.id}.{part}", **values)
 
 
-def option_label(lesson: course.Lesson, step: course.Step, option: str) -> str:
+def option_label(lesson: course.Lesson, step: course.Step, option: str,
+                 seed: int | None = None) -> str:
     own = f"lesson.{lesson.id}.{step.id}.opt.{option}"
     if has(own):
-        return t(own)
+        return text(lesson, step, f"opt.{option}", seed=seed)
     if has(f"lesson.opt.{option}"):
         return t(f"lesson.opt.{option}")
     return i18n.num(int(option)) if option.isdigit() else option
 
 
-def run_label(name: str) -> str:
-    return t(f"lesson.run.{name}")
+def run_label(lesson: course.Lesson, step: course.Step, name: str,
+              seed: int | None = None) -> str:
+    """The legend (and progress) label of one of the step's runs: its setting, in words."""
+    return text(lesson, step, f"run.{name}", seed=seed)
 
 
 # ------------------------------------------------------------------ position and navigation
 
 
 def position() -> tuple[course.Lesson, int]:
-    """This session's lesson and step; the first visit reads them from the URL."""
+    """This session's lesson and step (the first visit reads them from the URL), with the
+    step's setup loaded: opening the page loads the step shown unless it is loaded already."""
     ss = st.session_state
+    q = st.query_params
     if POS not in ss:
-        q = st.query_params
         lesson, i = course.find(q.get("lesson"), q.get("step", "1"))
         ss[POS] = (lesson.id, i)
-        if "lesson" in q:  # a link to a step: that step's setup, as for a click
-            _load_step(lesson, i)
-            # The frame drew the sidebar and wrote the URL for the old configuration before
-            # this page ran: once more, so both show the step's setup.
-            st.rerun()
+        if "lesson" in q and set(q) - params.RESERVED:
+            # A shared link to a step carries the configuration it was shared with: keep it
+            # (the link's author may have changed the step's setup on purpose).
+            ss[LOADED] = key_of(lesson, lesson.steps[i])
     lesson_id, i = ss[POS]
-    return course.BY_ID[lesson_id], i
+    lesson = course.BY_ID[lesson_id]
+    if ss.get(LOADED) != key_of(lesson, lesson.steps[i]):
+        _load_step(lesson, i)
+        # The frame drew the sidebar and wrote the URL for the old configuration before this
+        # page ran: once more, so both show the step's setup.
+        st.rerun()
+    return lesson, i
 
 
 def active() -> tuple[course.Lesson, int] | None:
@@ -77,7 +159,13 @@ def _load_step(lesson: course.Lesson, i: int) -> None:
     err = state.load(cfg)
     if err:
         state.flash("error", t("state.build_error", error=safe.md(err)))
-    st.session_state[LOADED] = cfg.to_json(indent=None)
+    st.session_state[LOADED] = key_of(lesson, lesson.steps[i])
+
+
+def changed(lesson: course.Lesson, i: int) -> bool:
+    """Whether the app's configuration is no longer the step's own (the seed aside)."""
+    cfg = state.config()
+    return cfg != course.step_config(lesson, lesson.steps[i], seed=cfg.seed)
 
 
 def go(lesson_id: str, i: int) -> None:
@@ -93,13 +181,14 @@ def on_pick_lesson() -> None:
 
 
 def on_pick_step() -> None:
-    lesson, _ = position()
-    go(lesson.id, int(st.session_state["lesson_step_pick"]))
+    pick = st.session_state.get("lesson_step_pick")
+    lesson_id, i = st.session_state[POS]
+    go(lesson_id, i if pick is None else int(pick))  # a click on the selected one deselects it
 
 
 def reload_step() -> None:
-    lesson, i = position()
-    _load_step(lesson, i)
+    lesson_id, i = st.session_state[POS]
+    _load_step(course.BY_ID[lesson_id], i)
 
 
 def sync_url(lesson: course.Lesson, i: int) -> None:
@@ -116,7 +205,7 @@ def step_link(lesson: course.Lesson, i: int) -> str:
                                                    "step": str(i + 1)})
 
 
-# ------------------------------------------------------------------ guess and reveal
+# ------------------------------------------------------------------ guess, reveal and score
 
 
 def guess_of(step_key: str) -> str | None:
@@ -135,111 +224,154 @@ def revealed(step_key: str) -> dict | None:
     return st.session_state.get(REVEALED, {}).get(step_key)
 
 
+def score(lesson: course.Lesson) -> tuple[int, int, int]:
+    """(answered, matched, steps): a step is answered once it is revealed, and matched if the
+    guess it was revealed with is the engine's answer."""
+    results = [revealed(key_of(lesson, s)) for s in lesson.steps]
+    answered = [r for r in results if r is not None]
+    return (len(answered), sum(r["guess"] == r["truth"] for r in answered), len(lesson.steps))
+
+
 def run_step(lesson: course.Lesson, step: course.Step, seed: int, bar=None) -> dict:
     """Run every variant of ``step`` with the real engine and measure (shared cache)."""
-    configs = course.run_configs(lesson, step, seed)
-    summaries = {}
-    for j, (name, cfg) in enumerate(configs.items()):
-        label = run_label(name)
+    def before(name: str, j: int, n: int) -> None:
         if bar is not None:
-            bar.progress(j / len(configs), text=t("lesson.running", name=label, i=j + 1,
-                                                  n=len(configs)))
-        summaries[name] = course.numbers(runs.summary(cfg), course.centralized(cfg))
-    measured = step.measure(summaries)
-    truth = step.truth(measured)
-    curves = {name: summaries[name]["metric"] for name in step.curves}
-    key = next(iter(summaries.values()))["key"]
+            bar.progress(j / n, text=t("lesson.running", name=run_label(lesson, step, name),
+                                         i=j + 1, n=n))
+
+    res = course.evaluate(lesson, step, seed, before=before)
+    results = res["results"]
+    out = {"measured": res["measured"], "truth": res["truth"], "variant": res["variant"],
+           "seed": seed, "curves": {}, "metric": None, "images": None}
+    if step.invert:
+        first = next(iter(results.values()))
+        out["images"] = {"true": first["true"][0], "shape": first["image_shape"],
+                         **{name: r["reconstruction"][0] for name, r in results.items()}}
+    else:
+        out["curves"] = {name: results[name]["metric"] for name in step.curves}
+        out["metric"] = next(iter(results.values()))["key"]
     if bar is not None:
         bar.empty()
-    return {"measured": measured, "truth": truth, "curves": curves, "metric": key}
+    return out
 
 
-def handle_reveal(lesson: course.Lesson, step: course.Step) -> None:
-    """Run a requested reveal (after the button's callback, inside the page)."""
+def handle_reveal(lesson: course.Lesson, step: course.Step, where) -> None:
+    """Run a requested reveal (after the button's callback): before the page draws the
+    progress line and the step marks, with its bar in ``where``."""
     sk = key_of(lesson, step)
     if st.session_state.get(REQUEST) != sk:
         return
     st.session_state.pop(REQUEST, None)
-    if guess_of(sk) is None:
-        st.warning(t("lesson.need_guess"))
+    guess = guess_of(sk)
+    if guess is None:
         return
     try:
-        result = run_step(lesson, step, state.config().seed, st.progress(0.0))
+        with where:
+            result = run_step(lesson, step, state.config().seed, st.progress(0.0))
     except state.ENGINE_ERRORS as exc:
-        st.error(t("state.engine_error", error=safe.error(exc)))
+        where.error(t("state.engine_error", error=safe.error(exc)))
         return
+    result["guess"] = guess
     st.session_state.setdefault(REVEALED, {})[sk] = result
 
 
-def formatted(step: course.Step, measured: dict) -> dict[str, str]:
-    """Measured numbers as the reveal shows them, in this locale."""
-    out = {}
-    for name, value in measured.items():
-        how = step.fmt.get(name, "n2")
-        if value is None:
-            out[name] = "—"
-        elif how == "pct":
-            out[name] = i18n.pct(value, 1)
-        elif how == "pts":
-            out[name] = i18n.num(100 * value, 1)
-        else:
-            out[name] = i18n.num(value, int(how[1:]))
-    return out
-
-
 def question(lesson: course.Lesson, step: course.Step) -> None:
-    """The guess (radio) and the reveal button; the reveal itself once it has run."""
+    """The guess (radio) above the reveal button; the reveal itself once it has run.
+
+    A requested reveal runs first (its bar below the button), so the radio, the button and the
+    result are drawn for the state after it. The button has no tooltip: a tooltip opens above
+    its button and would cover the options.
+    """
     sk = key_of(lesson, step)
     widget = f"lesson_guess_{sk}"
+    radio_slot, button_slot, bar = st.container(), st.container(), st.container()
+    handle_reveal(lesson, step, bar)
     current = guess_of(sk)
+    result = revealed(sk)
     if widget not in st.session_state and current is not None:
         st.session_state[widget] = current
-    st.radio(text(lesson, step, "q"), step.options, index=None, key=widget,
-             format_func=lambda o: option_label(lesson, step, o), help=t("lesson.guess.help"),
-             on_change=_on_guess, args=(sk, widget))
-    st.button(t("lesson.reveal"), type="primary", icon=":material/visibility:",
-              help=t("lesson.reveal.help"), key=f"lesson_reveal_{sk}",
-              disabled=guess_of(sk) is None, on_click=request_reveal, args=(sk,))
-    if guess_of(sk) is None:
-        st.caption(t("lesson.need_guess"))
-    handle_reveal(lesson, step)
-    result = revealed(sk)
+    labels = {o: option_label(lesson, step, o) for o in step.options}
+    radio_slot.radio(text(lesson, step, "q"), step.options, index=None, key=widget,
+                     format_func=labels.__getitem__,
+                     help=t("lesson.guess.help"), on_change=_on_guess, args=(sk, widget),
+                     disabled=result is not None)
+    button_slot.button(t("lesson.reveal"), type="primary", icon=":material/visibility:",
+                       key=f"lesson_reveal_{sk}", disabled=current is None or result is not None,
+                       on_click=request_reveal, args=(sk,))
     if result is None:
+        st.caption(t("lesson.need_guess") if current is None else t("lesson.reveal.help"))
         return
-    guess = option_label(lesson, step, guess_of(sk) or result["truth"])
+    guess = option_label(lesson, step, result["guess"])
     truth = option_label(lesson, step, result["truth"])
-    if guess_of(sk) == result["truth"]:
+    if result["guess"] == result["truth"]:
         st.success(t("lesson.right", guess=guess), icon=":material/check_circle:")
     else:
         st.warning(t("lesson.wrong", guess=guess, truth=truth), icon=":material/lightbulb:")
-    st.markdown(t("lesson.measured_line",
-                  text=text(lesson, step, "reveal", **formatted(step, result["measured"]))))
-    st.markdown(text(lesson, step, "why"))
+    measured = result["measured"]
+    st.markdown(t("lesson.measured_line", text=text(lesson, step, "reveal", measured)))
+    why = "why" if result["variant"] is None else f"why.{result['variant']}"
+    st.markdown(text(lesson, step, why, measured))
+    misconception(lesson, step)
     st.caption(t("lesson.cached"))
 
 
 def curves_chart(lesson: course.Lesson, step: course.Step):
-    """The metric curves of the revealed runs (None before the reveal or without curves)."""
+    """The metric curves of the revealed runs, each named by its setting (None before the
+    reveal or without curves)."""
     result = revealed(key_of(lesson, step))
     if result is None or not result["curves"]:
         return None
-    curves = [(run_label(name), list(range(len(values))), values)
+    curves = [(run_label(lesson, step, name), list(range(len(values))), values)
               for name, values in result["curves"].items()]
     return compare_figure(curves, result["metric"])
+
+
+def digits_chart(lesson: course.Lesson, step: course.Step):
+    """The client's digit beside what the server rebuilt in each run (None before the reveal
+    or for a step without reconstructions)."""
+    result = revealed(key_of(lesson, step))
+    if result is None or not result.get("images"):
+        return None
+    from plotly.subplots import make_subplots
+
+    from fedsim_app.base.theme import themed
+
+    images = result["images"]
+    shape = tuple(images["shape"])
+    names = [name for name, _ in step.runs]
+    panels = [(t("lesson.digit.true"), images["true"])] + [
+        (run_label(lesson, step, name), images[name]) for name in names]
+    fig = make_subplots(1, len(panels), subplot_titles=[p[0] for p in panels])
+    for col, (_, img) in enumerate(panels, start=1):
+        fig.add_heatmap(z=np.asarray(img, float).reshape(shape)[::-1], colorscale="Greys",
+                        zmin=0, zmax=16, showscale=False, row=1, col=col)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    themed(fig)
+    fig.update_layout(height=240, margin=dict(t=40, b=10, l=10, r=10))
+    return fig
 
 
 # ------------------------------------------------------------------ code, look, misconception
 
 
 def misconception(lesson: course.Lesson, step: course.Step) -> None:
+    """The misconception this step confronts (after the reveal: before it, it gives the
+    answer away)."""
     for mis, where in course.MISCONCEPTIONS.items():
         if where == key_of(lesson, step):
             st.info(t("lesson.misconception_line", text=t("mis." + mis)),
                     icon=":material/psychology_alt:")
 
 
+def look_line(lesson: course.Lesson, step: course.Step, seed: int | None = None) -> str:
+    """"Where to look": the page (``step.page``, the one the button opens) and what to look at."""
+    return t("lesson.look_line", page=t(f"nav.{step.page}"),
+             text=text(lesson, step, "look", seed=seed))
+
+
 def look(lesson: course.Lesson, step: course.Step) -> None:
-    st.markdown(t("lesson.look_line", text=text(lesson, step, "look")))
+    st.markdown(look_line(lesson, step))
     nav.link(step.page, label=t("lesson.open_page", page=t(f"nav.{step.page}")))
 
 
@@ -283,6 +415,6 @@ def sidebar_panel(url_path: str) -> None:
         st.markdown(f"**{t('lesson.panel.title', i=n, title=t(f'lesson.{lesson.id}.title'))}**")
         st.caption(t("lesson.panel.step", i=i + 1, n=len(lesson.steps),
                      title=text(lesson, step, "title")))
-        st.markdown(text(lesson, step, "look"))
+        st.markdown(look_line(lesson, step))
         nav.link(PAGE, label=t("lesson.panel.back"), icon=":material/menu_book:",
                  query_params={"lesson": lesson.id, "step": str(i + 1)})
