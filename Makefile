@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test bench bench-browser bench-load setup clean
+.PHONY: run test bench bench-browser bench-load check-lessons setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,13 @@ bench-browser: $(STAMP)
 
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load_bench $(N)
+
+# Every lesson step run with the real engine for seeds 0-4: the measured values, the option
+# they make right and whether the step's claim held (bench/check_lessons.py). Not in `make test`
+# (tests/app/test_lessons_claims.py runs seeds 0 and 1).
+SEEDS ?= 0 1 2 3 4
+check-lessons: $(STAMP)
+	$(BIN)/python -m bench.check_lessons --seeds $(SEEDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
