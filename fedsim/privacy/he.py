@@ -36,6 +36,20 @@ its own PRNG), so ciphertexts differ between runs; that is fine because decrypte
 exact up to the stated tolerance. The key pair is cached process-wide per (scheme, key size), so
 a round does not pay key generation again.
 
+**Online/offline split** (Paillier 1999, §4; Damgård–Jurik 2001, §4.2 "precomputation"): a
+ciphertext is c = g^m·rⁿ mod n², and the obfuscator ρ = rⁿ mod n² does not depend on the message,
+so it can be computed before the message exists. :class:`ObfuscatorPool` keeps, per public key,
+obfuscators prepared off the round — in a background thread after each round, with gmpy2
+releasing the interpreter lock during the exponentiation — "precomputed while you read"; the
+round then pays one multiplication per ciphertext, c = (1 + n·m)·ρ mod n². Security is
+unchanged: each ρ comes from an r drawn from the OS (``random.SystemRandom``, as
+python-paillier's own ``get_random_lt_n``), and :meth:`ObfuscatorPool.take` removes it from the
+pool under a lock, so no obfuscator is ever used for two ciphertexts (a reused r would reveal
+m1 − m2). The client needs only the public key for this; CRT, which needs p and q, stays on the
+key holder's side (python-paillier's decryption already uses it). A round that finds the pool
+short computes the rest in the round (counted in ``encrypt_ms``); the precomputation time this
+round's obfuscators cost is reported on its own (``precompute_ms``).
+
 **One layer only.** With ``layer`` set, only that weight tensor's coordinates (from
 ``layer_slices``, the engine's flat layout) are encrypted; the rest travel and are summed in the
 clear, which the measurements say.
@@ -60,7 +74,7 @@ from fedsim.privacy.crypto_reports import DecryptionReport, EncryptionReport
 from fedsim.privacy.base import Mechanism, PerClient, RoundContext, UpdateBatch
 from fedsim.privacy.quantize import clip as clip_values
 from fedsim.privacy.quantize import stochastic_round
-from fedsim.privacy.workers import paillier_encrypt_many
+from fedsim.privacy.workers import paillier_encrypt_many, paillier_encrypt_online
 
 CKKS_N = 8192
 CKKS_COEFF_BITS = (60, 40, 40, 60)
@@ -151,6 +165,109 @@ class KeyHolder:
         for vec in ciphertexts:
             out.extend(vec.decrypt(key))
         return out
+
+
+class ObfuscatorPool:
+    """Paillier obfuscators ρ = rⁿ mod n² for one public key, prepared ahead of the rounds.
+
+    :meth:`take` hands out each one exactly once (removed under the lock); :meth:`refill_async`
+    tops the pool up to a target in a background thread. ``seconds`` is the total time spent
+    preparing, ``made`` how many were prepared.
+    """
+
+    def __init__(self, n: int):
+        import gmpy2
+
+        self.n = gmpy2.mpz(n)
+        self.nsquare = self.n * self.n
+        self._ready: list = []
+        self._cost: list = []            # seconds each ready obfuscator took to prepare
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+        self.target = 0
+        self.made = 0
+        self.seconds = 0.0
+
+    def _make_one(self):
+        import random
+
+        import gmpy2
+
+        r = random.SystemRandom().randrange(1, int(self.n))   # as phe's get_random_lt_n
+        with gmpy2.local_context(gmpy2.get_context(), allow_release_gil=True):
+            return gmpy2.powmod(gmpy2.mpz(r), self.n, self.nsquare)
+
+    def take(self, k: int) -> tuple[list, float]:
+        """Up to ``k`` fresh obfuscators (fewer if the pool is short) and the seconds their
+        preparation cost; they leave the pool, so nobody else can get them."""
+        with self._lock:
+            out, self._ready = self._ready[:k], self._ready[k:]
+            cost, self._cost = self._cost[:k], self._cost[k:]
+        return out, float(sum(cost))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def _fill(self) -> None:
+        while True:
+            with self._lock:
+                if len(self._ready) >= self.target:
+                    self._thread = None
+                    return
+            t0 = time.perf_counter()
+            rho = self._make_one()
+            spent = time.perf_counter() - t0
+            with self._lock:
+                self._ready.append(rho)
+                self._cost.append(spent)
+                self.made += 1
+                self.seconds += spent
+
+    def refill_async(self, target: int) -> None:
+        """Top up to ``target`` ready obfuscators in a background (daemon) thread."""
+        with self._lock:
+            self.target = max(self.target, int(target))
+            if self._thread is not None or len(self._ready) >= self.target:
+                return
+            self._thread = threading.Thread(target=self._fill, name="paillier-precompute",
+                                            daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        """Block until the current refill is done (benchmarks: keep it out of timed rounds)."""
+        with self._lock:
+            th = self._thread
+        if th is not None:
+            th.join(timeout)
+
+
+_POOLS: dict[int, ObfuscatorPool] = {}
+
+
+def obfuscator_pool(n: int) -> ObfuscatorPool:
+    """The process-wide obfuscator pool of public key ``n``."""
+    with _KEY_LOCK:
+        pool = _POOLS.get(int(n))
+        if pool is None:
+            pool = _POOLS[int(n)] = ObfuscatorPool(n)
+        return pool
+
+
+def precompute_stats() -> dict:
+    """Obfuscators prepared off the rounds so far (all keys) and the seconds that took."""
+    with _KEY_LOCK:
+        pools = list(_POOLS.values())
+    return {"obfuscators": sum(p.made for p in pools),
+            "seconds": sum(p.seconds for p in pools)}
+
+
+def wait_precomputed(timeout: Optional[float] = None) -> None:
+    """Wait for every pool's background refill (benchmarks call this between rounds)."""
+    with _KEY_LOCK:
+        pools = list(_POOLS.values())
+    for p in pools:
+        p.wait(timeout)
 
 
 def paillier_keys(key_bits: int):
@@ -284,6 +401,7 @@ class HomomorphicEncryption(Mechanism):
         info = HERound(self.scheme, omega, n, enc_idx, clear_idx, packing)
 
         uploads, times, n_clipped = [], [], 0
+        precompute_s = 0.0
         if self.scheme == "paillier":
             # Quantize and pack here; the encryptions (the costly, lock-holding part) run in
             # worker processes, one task per client (fedsim.privacy.workers).
@@ -296,7 +414,19 @@ class HomomorphicEncryption(Mechanism):
                                      generator(ctx.seed, "he", ctx.round, "quantize", u))
                 packed.append(packing.pack(q))
                 pack_s.append(time.perf_counter() - t0)
-            encrypted = paillier_encrypt_many(pub.n, packed)
+            # Online/offline split: obfuscators prepared off the round, one per ciphertext.
+            pool = obfuscator_pool(pub.n)
+            need = sum(len(p) for p in packed)
+            obf, precompute_s = pool.take(need) if len(pool) >= need else ([], 0.0)
+            if len(obf) == need:
+                encrypted, o = [], 0
+                for p in packed:
+                    encrypted.append(paillier_encrypt_online(pub.n, p, obf[o:o + len(p)]))
+                    o += len(p)
+            else:                               # pool short (first round): all in the round
+                precompute_s = 0.0
+                encrypted = paillier_encrypt_many(pub.n, packed)
+            pool.refill_async(need)             # for the next round, while the student reads
             for row, u in enumerate(ids):
                 cts, enc_s = encrypted[row]
                 times.append(pack_s[row] + enc_s)  # the client's own work, wherever it ran
@@ -322,6 +452,7 @@ class HomomorphicEncryption(Mechanism):
             "key_bits": self.key_bits if self.scheme == "paillier" else None,
             "poly_modulus_degree": CKKS_N if self.scheme == "ckks" else None,
             "keygen_ms": keygen_s * 1e3,
+            "precompute_ms": precompute_s * 1e3 if self.scheme == "paillier" else None,
             "encrypt_ms": float(times_ms.sum()),
             "client_ms": float(times_ms.sum()),
             "encrypt_ms_per_client": float(times_ms.mean()) if n else 0.0,

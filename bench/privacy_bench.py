@@ -1,0 +1,163 @@
+"""Per-round cost of every privacy mechanism beside plain FedAvg: ``python -m bench.privacy_bench``.
+
+10 digits clients (MLP, 2410 parameters), whole engine rounds (``Simulation.step_round``). All
+simulations are built first (one warm-up round each: key generation, tracing, Paillier's
+obfuscator pool), then their rounds are *interleaved* in one process (round r of every case,
+the order rotating), so machine noise hits every case alike; the table gives the median
+ms/round and the ratio to plain FedAvg's median in the same run, with the load average.
+
+    python -m bench.privacy_bench [--rounds 5] [--only paillier,secagg] [--profile NAME]
+    python -m bench.privacy_bench --compare REV [--rounds 3]   # REV's engine beside this one
+
+``--profile NAME`` runs cProfile over that case's timed rounds and prints the top 25 entries.
+Paillier's per-round figure is what the student waits for; the obfuscators rⁿ mod n² that the
+engine prepared off the round ("precomputed while you read") are reported on their own line.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+CASES = {
+    "plain": ("plain FedAvg", {}),
+    "central_dp": ("central DP", {"dp": {"mode": "central", "noise_multiplier": 1.0}}),
+    "dpsgd": ("DP-SGD", {"dp": {"mode": "dpsgd", "noise_multiplier": 1.0}}),
+    "secagg": ("secure aggregation (Bonawitz)", {"secure_aggregation": {"enabled": True}}),
+    "ckks": ("CKKS (TenSEAL)", {"he": {"scheme": "ckks"}}),
+    "paillier": ("Paillier 2048, packed", {"he": {"scheme": "paillier", "key_bits": 2048}}),
+    "zkp": ("ZKP range proofs, 32 coords", {"zkp": {"enabled": True, "coordinates": 32}}),
+}
+
+
+def build(key: str):
+    from fedsim import Simulation, SimulationConfig
+
+    cfg = {"seed": 0, "rounds": 1000, "clients": {"num_clients": 10},
+           "privacy": CASES[key][1]}
+    sim = Simulation(SimulationConfig.from_dict(cfg))
+    sim.step_round()                     # warm-up: key generation, tracing
+    return sim
+
+
+_WORKER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from bench.privacy_bench import build, _waiter
+keys = sys.argv[2].split(',')
+sims = {k: build(k) for k in keys}
+wait = _waiter()
+print('ready', flush=True)
+for line in sys.stdin:
+    out = []
+    for _ in range(int(line)):
+        for k in keys:
+            wait()
+            t0 = time.perf_counter()
+            sims[k].step_round()
+            out.append((time.perf_counter() - t0) * 1e3)
+    wait()          # finish this engine's off-round precomputation before the other's turn
+    print(' '.join(f'{v:.3f}' for v in out), flush=True)
+"""
+
+
+def _waiter():
+    try:
+        from fedsim.privacy.he import wait_precomputed
+    except ImportError:                  # an older engine: nothing is precomputed
+        def wait_precomputed():
+            return None
+    return wait_precomputed
+
+
+def compare(rev: str, keys: list[str], rounds: int) -> None:
+    """``rev``'s engine (a ``git archive`` snapshot) beside this checkout's, one worker process
+    each; every block runs one round of every case in each, the engines taking turns."""
+    import statistics as st
+    import tempfile
+    from pathlib import Path
+
+    from bench.snapshot import ROOT, extract_engine, interleaved
+
+    tmp = Path(tempfile.mkdtemp(prefix="privacy-bench-"))
+    old = extract_engine(rev, tmp / "old")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    load0 = os.getloadavg()
+    times, _ = interleaved({"before": ([_WORKER, str(old), ",".join(keys)], env),
+                            "after": ([_WORKER, str(ROOT), ",".join(keys)], env)},
+                           ROOT, blocks=2 * rounds, per_block=1)
+    load1 = os.getloadavg()
+    print(f"10 digits clients; before = {rev} (git archive), after = this checkout; "
+          f"{rounds} rounds per case and engine, interleaved; load average {load0[0]:.2f} "
+          f"before, {load1[0]:.2f} after ({os.cpu_count()} CPUs)")
+    med = {e: {k: st.median(times[e][i::len(keys)]) for i, k in enumerate(keys)}
+           for e in times}
+    head = (f"{'mechanism':<32} {'before ms':>10} {'x plain':>8} {'after ms':>10} "
+            f"{'x plain':>8} {'speed-up':>9}")
+    print(head + "\n" + "-" * len(head))
+    for k in keys:
+        b, a = med["before"][k], med["after"][k]
+        print(f"{CASES[k][0]:<32} {b:>10.1f} {b / med['before']['plain']:>8.1f} {a:>10.1f} "
+              f"{a / med['after']['plain']:>8.1f} {b / a:>8.1f}x")
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated case keys (plain always runs)")
+    ap.add_argument("--profile", default="")
+    ap.add_argument("--compare", default="", metavar="REV",
+                    help="run REV's engine (git archive) side by side with this checkout's")
+    args = ap.parse_args(argv)
+    keys = list(CASES) if not args.only else ["plain"] + [
+        k for k in args.only.split(",") if k in CASES and k != "plain"]
+    if args.compare:
+        compare(args.compare, keys, args.rounds)
+        return []
+    wait_precomputed = _waiter()
+    load0 = os.getloadavg()
+    sims = {k: build(k) for k in keys}
+    times = {k: [] for k in keys}
+    prof = None
+    if args.profile:
+        import cProfile
+        prof = cProfile.Profile()
+    for r in range(args.rounds):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+            wait_precomputed()       # the student reads between clicks: refills finish first
+            if prof is not None and k == args.profile:
+                prof.enable()
+            t0 = time.perf_counter()
+            sims[k].step_round()
+            times[k].append((time.perf_counter() - t0) * 1e3)
+            if prof is not None and k == args.profile:
+                prof.disable()
+    load1 = os.getloadavg()
+    base = statistics.median(times["plain"])
+    rows = []
+    print(f"10 digits clients, {args.rounds} interleaved rounds each; load average "
+          f"{load0[0]:.2f} before, {load1[0]:.2f} after ({os.cpu_count()} CPUs)")
+    head = f"{'mechanism':<32} {'ms/round':>10} {'min':>9} {'x plain':>8}"
+    print(head + "\n" + "-" * len(head))
+    for k in keys:
+        med = statistics.median(times[k])
+        rows.append({"key": k, "mechanism": CASES[k][0], "ms": med, "ratio": med / base})
+        print(f"{CASES[k][0]:<32} {med:>10.1f} {min(times[k]):>9.1f} {med / base:>8.1f}")
+    try:
+        from fedsim.privacy.he import precompute_stats
+        st = precompute_stats()
+        if st["obfuscators"]:
+            print(f"Paillier obfuscators rⁿ mod n² precomputed while you read: "
+                  f"{st['obfuscators']} in {st['seconds'] * 1e3:.0f} ms (off the round)")
+    except ImportError:
+        pass
+    if prof is not None:
+        import pstats
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
