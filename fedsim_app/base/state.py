@@ -42,6 +42,8 @@ from fedsim_app.base import limits, params, safe
 from fedsim_app.i18n import t
 
 CFG, SIM, PLAYING, FLASH = "cfg", "sim", "playing", "flash"
+#: Play generation: +1 at every Play and Pause; a Play tick steps only in its own generation
+PLAY_GEN = "play_gen"
 #: (round, phase, what) of the last divergence, shown on the Training page until a reset
 DIVERGED = "diverged"
 #: True when the sidebar was drawn before the run existed (no results download yet)
@@ -404,14 +406,42 @@ def reset_run() -> None:
     _with_sim(lambda sim: sim.reset())
 
 
+def play() -> None:
+    """Callback of Play: start playing, as a new play generation."""
+    ss = st.session_state
+    ss[PLAYING] = True
+    ss[PLAY_GEN] = ss.get(PLAY_GEN, 0) + 1
+
+
+def pause() -> None:
+    """Callback of Pause: stop playing; ticks of the generation that was playing step nothing.
+
+    Callbacks run at the start of the run that the click requested, before any fragment body,
+    and a click that arrives while a tick is running is queued and coalesced with later ticks
+    (Streamlit's ScriptRequests), so the next tick sees this state: the round that is running
+    when the click arrives finishes, and no other starts."""
+    ss = st.session_state
+    ss[PLAYING] = False
+    ss[PLAY_GEN] = ss.get(PLAY_GEN, 0) + 1
+
+
 def toggle_play() -> None:
-    st.session_state[PLAYING] = not st.session_state.get(PLAYING, False)
+    (pause if st.session_state.get(PLAYING) else play)()
 
 
-def play_tick() -> bool:
-    """One play tick: run one round if playing. Returns True when playing just stopped."""
+def play_generation() -> int:
+    """The current play generation (changes at every Play and Pause)."""
+    return st.session_state.get(PLAY_GEN, 0)
+
+
+def play_tick(generation: int | None = None) -> bool:
+    """One play tick: run one round if playing (and, when ``generation`` is given, only if it
+    is still the generation that armed the tick: a tick armed before a Pause never steps,
+    even if Play was pressed again since). Returns True when playing just stopped."""
     ss = st.session_state
     if not ss.get(PLAYING):
+        return False
+    if generation is not None and generation != ss.get(PLAY_GEN, 0):
         return False
     sim = get_sim(show_errors=False)
     if sim is None or sim.done:

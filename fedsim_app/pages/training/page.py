@@ -6,11 +6,30 @@ sidebar or the settings), and every element in it keeps its key and its place, s
 updates each chart in place instead of drawing it again (charts never blank, even during
 Play). Messages go into fixed slots, so a warning that appears does not shift the charts.
 
-Play: the fragment reruns on its own (``run_every``) and runs exactly one round per tick. The
-Play/Pause button is a callback inside the fragment, so a Pause is applied before the next
-tick looks at the state: no round starts after the click is received (the one already running
-finishes). A change of Play/Pause or speed re-arms the timer with one full rerun: every full
-run of the page (:func:`render`) makes :func:`live` a fragment with that moment's interval.
+Play (issue #23: Pause obeys at every speed, on a busy machine too). The controls live in the
+outer fragment :func:`live`; what changes per round lives in :func:`board`. While playing,
+:func:`board` is a *nested* fragment with ``run_every`` (the speed), and each tick runs exactly
+one round and redraws the board; otherwise it is drawn inline, in a container at the same
+place (the same element tree: the charts are updated in place). Play, Pause and a speed change
+are clicks in the outer fragment: its rerun arms the nested timer, re-arms it with the new
+interval, or stops it (a nested fragment that is not drawn again is dropped, and Streamlit
+tells the browser to cancel its timer) -- no full-app rerun. Why that matters:
+
+- **Pause is applied before the next round starts.** A click's callback (:func:`state.pause`)
+  runs at the start of the run the click asked for, before any fragment body; a click that
+  arrives while a tick is running is queued and merged with the ticks queued behind it, so
+  the next tick sees the pause. Each tick also checks the *play generation* it was armed
+  with (Play and Pause each start a new one), so a tick armed before a Pause never steps,
+  even when Play is pressed again before the old timer's last request arrives.
+- **No chart blanks.** The old design re-armed the timer with a full-app rerun. When a tick
+  that was already on its way ran right after that full run, Streamlit dropped the full run's
+  last, not yet sent, chart deltas (they belonged to the fragment about to rerun) but kept
+  its "finished" message, and the browser removed the charts it had not received until the
+  tick drew them again (measured in Chromium under CPU load: the loss chart gone for
+  ~150 ms). Now the board's elements in a non-playing run belong to the outer fragment, and a
+  late tick belongs to the nested one, which has been dropped: nothing of the board is lost.
+  A run that ends playing by itself (the last round, an error) still reruns the whole app
+  (the sidebar's download appears) -- with the board drawn inline, so no late tick touches it.
 """
 
 from __future__ import annotations
@@ -36,8 +55,7 @@ def render() -> None:
     if not built:
         st.stop()  # get_sim already showed the error; the controls above stay usable
 
-    armed = _interval()  # what this full run arms the fragment's timer with
-    st.fragment(live, run_every=armed)(armed)
+    st.fragment(live)()
 
 
 def _interval() -> float | None:
@@ -46,21 +64,33 @@ def _interval() -> float | None:
     return sections.SPEEDS[ss.get("speed") or "normal"] if ss.get(state.PLAYING) else None
 
 
-def live(armed: float | None) -> None:
-    """Controls, counter, cycle, metrics and charts: everything that changes per round.
-
-    Runs as a fragment whose timer ticks every ``armed`` seconds (None: no timer)."""
+def live() -> None:
+    """The controls, then the board: the outer fragment (a click here reruns it)."""
     ss = st.session_state
-    if _interval() != armed:
-        st.rerun()  # Play, Pause or the speed changed: re-arm the timer (no round runs here)
-    if state.play_tick():
-        st.rerun()  # playing stopped: a full rerun turns Pause back into Play, refreshes sidebar
     sim = state.get_sim()
     if sim is None:
         return
-    if ss.get(state.RESULTS_PENDING) and not armed:
+    interval = _interval()
+    if ss.get(state.RESULTS_PENDING) and interval is None:
         st.rerun()  # the sidebar was drawn before this page built the run: add its download
     sections.controls(sim)
+    if interval is None:
+        with st.container():  # where the nested fragment's own container goes while playing
+            board(None)
+    else:
+        st.fragment(board, run_every=interval)(state.play_generation())
+
+
+def board(generation: int | None) -> None:
+    """Notices, counter, cycle, metrics and charts: everything that changes per round.
+
+    ``generation``: the play generation this board's timer was armed with (None: drawn inline,
+    not playing); a tick of that generation runs one round first."""
+    if generation is not None and state.play_tick(generation):
+        st.rerun()  # playing stopped by itself: Pause back to Play, the sidebar refreshed
+    sim = state.get_sim()
+    if sim is None:
+        return
     with st.container(key="tr_notices"):
         sections.notices(sim)
     sections.header(sim)

@@ -70,7 +70,10 @@ def controls(sim) -> None:
     b[3].button(t("tr.pause") if playing else t("tr.play"), key="play",
                 icon=":material/pause:" if playing else ":material/play_arrow:",
                 help=t("tr.pause.help") if playing else t("tr.play.help"),
-                on_click=state.toggle_play, disabled=sim.done and not playing, type="primary",
+                # What the button says is what it does (never a toggle of a state that may
+                # have changed since it was drawn): Pause pauses, Play plays.
+                on_click=state.pause if playing else state.play,
+                disabled=sim.done and not playing, type="primary",
                 width="stretch")
     b[4].segmented_control(t("tr.speed"), list(SPEEDS), default="normal", required=True,
                            format_func=lambda s: t(f"tr.speed.{s}"), key="speed",
