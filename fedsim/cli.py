@@ -150,19 +150,13 @@ def write_csv(fh, sim) -> None:
 #: What an output path may be; the end of every "not a regular file" error.
 def _layer_slices(spec) -> list[slice]:
     """The engine's flat weight layout (one slice per tensor) computed without TensorFlow,
-    so ``privacy.he.layer`` is checked before the import. Mirrors ``models.build_keras_model``.
+    so ``privacy.he.layer`` is checked before the import (the shapes are
+    :func:`fedsim.training.spec.layer_sizes`', which the Keras models are tested against).
     """
-    f, o = spec.num_features, spec.num_outputs
-    if spec.name == "logistic":
-        sizes = [f * o, o]
-    elif spec.name in ("mlp", "seed_mlp"):
-        h = 10 if spec.name == "seed_mlp" else spec.hidden
-        sizes = [f * h, h, h * o, o]
-    else:  # cnn: conv 3x3x1x8 + bias, max-pool 2, dense
-        hh, ww = spec.image_shape or (8, 8)
-        sizes = [9 * 8, 8, (hh // 2) * (ww // 2) * 8 * o, o]
+    from fedsim.training.spec import layer_sizes
+
     out, at = [], 0
-    for n in sizes:
+    for n in layer_sizes(spec):
         out.append(slice(at, at + n))
         at += n
     return out

@@ -16,11 +16,13 @@ from typing import Any
 
 from fedsim.errors import ConfigError
 
-DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "penguins", "csv")
+DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "penguins", "mnist", "cifar10",
+            "csv")
 #: Data sets of images (``Dataset.image_shape`` set): the ones model ``cnn`` fits.
-IMAGE_DATASETS = ("digits",)
+IMAGE_DATASETS = ("digits", "mnist", "cifar10")
 #: Classes of each built-in classification set (config rules check label ids against them).
-BUILTIN_CLASSES = {"digits": 10, "breast_cancer": 2, "2d": 2, "penguins": 3}
+BUILTIN_CLASSES = {"digits": 10, "breast_cancer": 2, "2d": 2, "penguins": 3, "mnist": 10,
+                   "cifar10": 10}
 #: ``penguins``: the columns partition ``natural`` may split by (``dataset.partition_column``;
 #: null means ``island``), and how many clients each gives (Biscoe, Dream, Torgersen; the
 #: study years 2007, 2008, 2009).
@@ -60,7 +62,9 @@ MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())
 #: The most rows a generated data set may have (``dataset.num_samples``): 100,000 2-D clients
 #: of the default ``min_samples`` (4) need 500,000 rows with the default test fraction, and a
 #: million 2-D rows take 16 MB; seed_regression's rows are 100 features wide.
-MAX_SAMPLES_BY_DATASET = {"2d": 1_000_000}
+#: ``mnist``/``cifar10`` take ``num_samples`` of their 70,000 / 60,000 images: all of MNIST is
+#: 220 MB as float32, 20,000 CIFAR images 246 MB.
+MAX_SAMPLES_BY_DATASET = {"2d": 1_000_000, "mnist": 70_000, "cifar10": 20_000}
 DEFAULT_MAX_SAMPLES = 200_000
 MAX_SAMPLES = max(DEFAULT_MAX_SAMPLES, *MAX_SAMPLES_BY_DATASET.values())
 

@@ -32,6 +32,9 @@ class DatasetConfig(Section):
 
     ``num_samples``, ``shape`` and ``noise`` only apply to the generated sets (``2d`` and
     ``seed_regression``); the scikit-learn sets and ``penguins`` use all their rows.
+    ``mnist`` and ``cifar10`` take a seeded sample of ``num_samples`` images (Keras's training
+    and test images pooled). The downloaded sets (``mnist``, ``cifar10``) are fetched once and
+    cached (docs/data.md).
 
     ``penguins`` (Palmer penguins, 342 rows with all four measurements) is split by nature with
     partition ``natural``: one client per ``partition_column``, ``island`` (null: the default)
@@ -51,7 +54,9 @@ class DatasetConfig(Section):
     val_fraction: float = num(0.2, 0.0, 0.5)
     num_samples: int = num(1000, 100, MAX_SAMPLES, per_dataset=True, doc=(
         f"generated sets: at most {MAX_SAMPLES_BY_DATASET['2d']:,} rows for '2d', "
-        f"{DEFAULT_MAX_SAMPLES:,} for 'seed_regression'"))
+        f"{DEFAULT_MAX_SAMPLES:,} for 'seed_regression'; images sampled from 'mnist' (at most "
+        f"{MAX_SAMPLES_BY_DATASET['mnist']:,}) and 'cifar10' "
+        f"(at most {MAX_SAMPLES_BY_DATASET['cifar10']:,})"))
     shape: str = choice("moons", SHAPES_2D)
     noise: float = num(0.2, 0.0, 2.0)
     path: Optional[str] = field(default=None, metadata={
@@ -77,7 +82,9 @@ class DatasetConfig(Section):
         cap = sample_cap(self.name)
         check_range("dataset.num_samples", self.num_samples, 100, cap,
                      why=f" with dataset {self.name!r} (only '2d' allows up to {MAX_SAMPLES})"
-                     if self.name == "seed_regression" else "")
+                     if self.name == "seed_regression" else
+                     f" with dataset {self.name!r}" if self.name in MAX_SAMPLES_BY_DATASET
+                     and self.name != "2d" else "")
         if self.name == "penguins" and self.partition_column not in (None, *PENGUIN_GROUPS):
             fail("dataset.partition_column", self.partition_column,
                  "'island' or 'year' with dataset 'penguins' (null: 'island')")

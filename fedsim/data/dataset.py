@@ -32,7 +32,7 @@ class Dataset:
     num_classes: int  # 1 for regression
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
-    image_shape: tuple[int, int] | None = None  # (8, 8) for digits
+    image_shape: tuple[int, ...] | None = None  # (8, 8) for digits; (h, w, c) in colour
     feature_mean: np.ndarray | None = None
     feature_std: np.ndarray | None = None
 

@@ -30,9 +30,16 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
     Cached per (config, seed): the result is immutable (arrays are made read-only), so it is
     safe to share between simulations and Streamlit sessions. A CSV is cached on its path,
     modification time and size too, so an edited file is read again.
+
+    The downloaded sets (``mnist``, ``cifar10``) are fetched on first use, or raise
+    :class:`~fedsim.data.download.DataUnavailableError` in one line.
     """
     if cfg.name == "csv":
         return load_csv_data(cfg, seed).dataset
+    if cfg.name in ("mnist", "cifar10"):
+        from fedsim.data.images import load_keras_images
+
+        return load_keras_images(cfg.name, cfg.num_samples, cfg.test_fraction, seed)
     return load_builtin(cfg, seed)
 
 

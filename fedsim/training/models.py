@@ -6,7 +6,8 @@ Initial weights come from seeded initialisers, so the same seed gives the same g
 
 - ``logistic``: one Dense layer (multinomial logistic regression).
 - ``mlp``: Dense(hidden, relu) → Dense(classes).
-- ``cnn``: for the 8×8 digits: Conv2D(8, 3×3, relu) → MaxPool(2) → Dense(classes).
+- ``cnn``: for images (the 8×8 digits, 28×28 MNIST/FEMNIST, 32×32×3 CIFAR-10):
+  Conv2D(8, 3×3, relu) → MaxPool(2) → Dense(classes).
 - ``seed_mlp``: the article's regression model, Dense(10, relu) → Dense(1).
 
 :class:`~fedsim.training.spec.ModelSpec` and the weight shapes of each architecture
@@ -20,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from fedsim.rng import int_seed
-from fedsim.training.spec import (CNN_DEFAULT_IMAGE, CNN_FILTERS, CNN_KERNEL, CNN_POOL,
-                                  SEED_MLP_HIDDEN, ModelSpec, layer_shapes, param_count)
+from fedsim.training.spec import (CNN_FILTERS, CNN_KERNEL, CNN_POOL, SEED_MLP_HIDDEN, ModelSpec,
+                                  image_dims, layer_shapes, param_count)
 
 
 def build_keras_model(spec: ModelSpec, seed: int = 0):
@@ -43,8 +44,8 @@ def build_keras_model(spec: ModelSpec, seed: int = 0):
         hidden = SEED_MLP_HIDDEN if spec.name == "seed_mlp" else spec.hidden
         out = dense(spec.num_outputs, 1)(dense(hidden, 0, "relu")(inputs))
     elif spec.name == "cnn":
-        h, w = spec.image_shape or CNN_DEFAULT_IMAGE
-        z = keras.layers.Reshape((h, w, 1))(inputs)
+        h, w, c = image_dims(spec)
+        z = keras.layers.Reshape((h, w, c))(inputs)
         z = keras.layers.Conv2D(
             CNN_FILTERS, CNN_KERNEL, padding="same", activation="relu", name="conv_0",
             kernel_initializer=keras.initializers.GlorotUniform(seed=int_seed(seed, "init", 0)))(z)

@@ -31,7 +31,15 @@ class ModelSpec:
     num_features: int
     num_outputs: int  # classes, or 1 for regression
     hidden: int = 32
-    image_shape: tuple[int, int] | None = None
+    #: (height, width) of a greyscale image, or (height, width, channels); rows are flattened
+    #: channels-last. None: not an image (``cnn`` then assumes the 8×8 digits).
+    image_shape: tuple[int, ...] | None = None
+
+
+def image_dims(spec: ModelSpec) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of ``spec``'s images (``cnn``)."""
+    h, w, *c = spec.image_shape or CNN_DEFAULT_IMAGE
+    return h, w, (c[0] if c else 1)
 
 
 def layer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
@@ -39,8 +47,10 @@ def layer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
 
     - ``logistic``: Dense(outputs): kernel (features, outputs), bias (outputs,).
     - ``mlp`` / ``seed_mlp``: Dense(hidden, relu) → Dense(outputs) (``seed_mlp``: hidden 10).
-    - ``cnn``: Conv2D(8, 3×3, same) kernel (3, 3, 1, 8) and bias (8,); MaxPool(2) (valid
-      padding: ⌊h/2⌋ × ⌊w/2⌋); Flatten → Dense(outputs).
+    - ``cnn``: Conv2D(8, 3×3, same) kernel (3, 3, channels, 8) and bias (8,); MaxPool(2)
+      (valid padding: ⌊h/2⌋ × ⌊w/2⌋); Flatten → Dense(outputs). The same layers fit the 8×8
+      digits, 28×28 MNIST/FEMNIST and 32×32×3 CIFAR-10 (channels 1 unless the image shape
+      names them).
     """
     f, o = spec.num_features, spec.num_outputs
     if spec.name == "logistic":
@@ -49,9 +59,9 @@ def layer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
         h = SEED_MLP_HIDDEN if spec.name == "seed_mlp" else spec.hidden
         return [(f, h), (h,), (h, o), (o,)]
     if spec.name == "cnn":
-        h, w = spec.image_shape or CNN_DEFAULT_IMAGE
+        h, w, c = image_dims(spec)
         flat = (h // CNN_POOL) * (w // CNN_POOL) * CNN_FILTERS
-        return [(CNN_KERNEL, CNN_KERNEL, 1, CNN_FILTERS), (CNN_FILTERS,), (flat, o), (o,)]
+        return [(CNN_KERNEL, CNN_KERNEL, c, CNN_FILTERS), (CNN_FILTERS,), (flat, o), (o,)]
     raise ValueError(f"model.name: got {spec.name!r}")  # config validation makes it unreachable
 
 
@@ -65,4 +75,4 @@ def param_count(spec: ModelSpec) -> int:
     return sum(layer_sizes(spec))
 
 
-__all__ = ["ModelSpec", "layer_shapes", "layer_sizes", "param_count"]
+__all__ = ["ModelSpec", "image_dims", "layer_shapes", "layer_sizes", "param_count"]

@@ -170,7 +170,8 @@ def current() -> Limits:
 #: ``tests/engine/test_model_spec.py`` checks them against the engine's federation.
 _BUILTIN = {"digits": (1797, 64, 10, (8, 8)), "breast_cancer": (569, 30, 2, None),
             "seed_regression": (None, 100, 1, None), "2d": (None, 2, 2, None),
-            "penguins": (342, 4, 3, None)}
+            "penguins": (342, 4, 3, None), "mnist": (None, 784, 10, (28, 28)),
+            "cifar10": (None, 3072, 10, (32, 32, 3))}
 
 
 def _data_shape(cfg: SimulationConfig) -> tuple[int, int, int, tuple[int, int] | None]:

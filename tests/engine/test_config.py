@@ -45,7 +45,7 @@ def test_config_is_frozen():
     ({"clients": {"fraction": 1.5}}, "clients.fraction", "<= 1.0"),
     ({"partition": {"alpha": 0}}, "partition.alpha", "> 0.0"),
     ({"partition": {"name": "random"}}, "partition.name", "'dirichlet'"),
-    ({"dataset": {"name": "mnist"}}, "dataset.name", "'digits'"),
+    ({"dataset": {"name": "imagenet"}}, "dataset.name", "'digits'"),
     ({"training": {"lr": -1}}, "training.lr", "> 0.0"),
     ({"training": {"optimizer": "rmsprop"}}, "training.optimizer", "'adam'"),
     ({"aggregation": {"weighted": "yes"}}, "aggregation.weighted", "true or false"),

@@ -32,16 +32,20 @@ def client_sizes_figure(train_sizes: Sequence[int], val_sizes: Sequence[int]) ->
 
 def digits_figure(samples: Sequence[np.ndarray], sample_labels: Sequence[np.ndarray],
                   client_ids: Sequence[int], num_clients: int) -> go.Figure:
-    """A strip of 8×8 images per client, as one greyscale heatmap (fast to draw and send).
+    """A strip of images per client, as one greyscale heatmap (fast to draw and send), or one
+    RGB image for colour images.
 
-    ``samples[i]`` holds client ``client_ids[i]``'s images ``[m, h, w]`` (raw pixel values);
-    each image gets its label written above it.
+    ``samples[i]`` holds client ``client_ids[i]``'s images ``[m, h, w]`` or ``[m, h, w, 3]``
+    (raw pixel values, 0–255 in colour); each image gets its label written above it.
     """
     rows = len(client_ids)
     m = max((len(s) for s in samples), default=0)
-    h, w = samples[0].shape[1:] if rows and len(samples[0]) else (8, 8)
+    h, w, *rgb = samples[0].shape[1:] if rows and len(samples[0]) else (8, 8)
     pad = 2
-    canvas = np.full((rows * (h + pad + 3), m * (w + pad)), np.nan)
+    if rgb:  # colour images (CIFAR-10): white gaps, drawn as an RGB image
+        canvas = np.full((rows * (h + pad + 3), m * (w + pad), 3), 255.0)
+    else:
+        canvas = np.full((rows * (h + pad + 3), m * (w + pad)), np.nan)
     # 90 px a client: an 8×8 digit ~55 px on a side, filling the Data page's chart column at
     # 1280 px (70 px left them small and squeezed together; more only adds white space).
     fig = base_figure(t("data.digits_title"), height=90 + 90 * rows, showlegend=False,
@@ -54,8 +58,12 @@ def digits_figure(samples: Sequence[np.ndarray], sample_labels: Sequence[np.ndar
             notes.append(dict(x=j * (w + pad) + w / 2 - 0.5, y=top - 1.6, text=str(labs[j]),
                               showarrow=False, font=dict(size=12, color="#444")))
     fig.update_layout(annotations=notes)
-    fig.add_trace(go.Heatmap(z=canvas, colorscale="Greys", showscale=False, hoverinfo="skip",
-                             name="digits"))
+    if rgb:
+        fig.add_trace(go.Image(z=np.clip(np.rint(canvas), 0, 255).astype(np.uint8),
+                               hoverinfo="skip", name="images"))
+    else:
+        fig.add_trace(go.Heatmap(z=canvas, colorscale="Greys", showscale=False,
+                                 hoverinfo="skip", name="digits"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(autorange="reversed", scaleanchor="x", tickmode="array",
                      tickvals=[i * (h + pad + 3) + 3 + h / 2 for i in range(rows)],

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D, SimulationConfig
+from fedsim.config import DATASETS, PARTITIONS, SHAPES_2D, SimulationConfig, sample_cap
+from fedsim.data import download
+from fedsim.errors import FedsimError
 
-from fedsim_app.base import classroom, params, state
+from fedsim_app.base import classroom, params, safe, state
 from fedsim_app.base.controls import ALPHA_STEPS, bound, widget_key
 from fedsim_app.base.csv_upload import csv_upload_panel
 from fedsim_app.i18n import t
@@ -50,9 +52,16 @@ def _natural_changes(cfg: SimulationConfig, dataset: str, split: str) -> dict:
     return out
 
 
+#: Session key: a data set picked that must be downloaded first (the panel asks).
+PENDING = "data_download_pending"
+
+
 def _select_changed(wkey: str, path: str) -> None:
     value = st.session_state[wkey]
     cfg = state.config()
+    if path == "dataset.name" and value in download.REMOTES and not download.is_cached(value):
+        st.session_state[PENDING] = value  # ask first (size, source) rather than download now
+        return
     if path == "dataset.partition_column":
         state.update({path: None if value == "island" else value})
         return
@@ -77,6 +86,36 @@ def _select(url_key: str, text_key: str, options: list, **kwargs) -> None:
                  on_change=_select_changed, args=(wkey, path), **kwargs)
 
 
+def _download_panel(cfg: SimulationConfig) -> None:
+    """A data set that needs a one-time download: what, how big, from where, and a button."""
+    name = st.session_state.get(PENDING)
+    if not name or name == cfg.dataset.name:
+        st.session_state.pop(PENDING, None)
+        return
+    r = download.REMOTES[name]
+    st.info(t("data.download.needed", name=t(f"data.dataset.{name}"), size=r.size))
+    st.caption(t("data.download.where", origin=safe.md(r.origin),
+                 folder=safe.md(download.cache_dir(name))))
+    go, cancel = st.columns(2)
+    fetch = go.button(t("data.download.button"), key="data_download_go",
+                      help=t("data.download.button.help"), type="primary")
+    if cancel.button(t("data.download.cancel"), key="data_download_cancel",
+                     help=t("data.download.cancel.help")):
+        st.session_state.pop(PENDING, None)
+        st.rerun()
+    if fetch:
+        try:
+            with st.spinner(t("data.download.running", size=r.size)):
+                download.fetch(name)
+        except FedsimError as exc:
+            st.error(safe.error(exc))
+            return
+        st.session_state.pop(PENDING, None)
+        state.update({"dataset.name": name,
+                      **_natural_changes(cfg, name, cfg.partition.name)})
+        st.rerun()
+
+
 def settings(cfg: SimulationConfig) -> None:
     """The settings column (bound to the configuration and the URL)."""
     st.subheader(t("data.controls"))
@@ -86,8 +125,13 @@ def settings(cfg: SimulationConfig) -> None:
         _select("data", "data.dataset",
                 [d for d in DATASETS if d != "csv" or cfg.dataset.name == "csv"],
                 format_func=lambda v: t(f"data.dataset.{v}"))
+        _download_panel(cfg)
         if cfg.dataset.name == "penguins":
             st.caption(t("data.penguins_note"))
+        if cfg.dataset.name in ("mnist", "cifar10"):
+            bound("number_input", "samples", "data.images", min_value=100,
+                  max_value=sample_cap(cfg.dataset.name), step=500)
+            st.caption(t("data.images_note"))
         if not classroom.hidden("files"):
             with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
                 csv_upload_panel(state.update, config=cfg, seed=cfg.seed)

@@ -1,0 +1,243 @@
+"""Data sets that exist only once downloaded: where they are cached, how they are fetched, and
+the one-line error when they are not there and cannot be.
+
+Nothing here touches the network at import, and nothing is downloaded unless a data set that
+needs it is loaded (or :func:`fetch` is called). Each remote file is pinned to the SHA-256 its
+upstream loader pins, verified by ``keras.utils.get_file`` on download; a cached file is then
+used offline forever.
+
+- ``mnist`` and ``cifar10`` live where ``keras.datasets`` keeps them (``$KERAS_HOME/datasets``,
+  else ``~/.keras/datasets``), with Keras's own file names, origins and hashes, so a file a
+  teacher's Keras already downloaded is used as is.
+- ``femnist`` (TFF's ``fed_emnist_digitsonly``) lives in fedsim's data folder:
+  ``$FEDSIM_DATA_DIR``, else the user cache folder (``platformdirs.user_cache_dir("fedsim")``).
+
+A download goes to a fresh temporary folder beside the cache, is verified there (and, for an
+archive, extracted and checked), and only then moved into place, so an interrupted, refused or
+corrupted download leaves nothing in the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fedsim.errors import MAX_MESSAGE_CHARS, TENSORFLOW_MISSING, ConfigError
+
+
+class DataUnavailableError(ConfigError):
+    """A data set's files are not on this machine and could not be fetched (one line: what
+    failed, the URL, where to put the file and the checksum it must have)."""
+
+    code = "data"
+
+    def __init__(self, name: str, message: str):
+        super().__init__("dataset.name", name, "a data set whose files are available",
+                         message=message)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One downloaded file a data set is made from, and how it sits in the cache."""
+
+    dataset: str
+    origin: str
+    sha256: str
+    get_name: str  # the name keras.utils.get_file is called with
+    archive: str  # the downloaded file's name in the cache
+    folder: str | None  # the folder it is extracted into (None: used as is)
+    size: str  # what a teacher is told before downloading
+    license: str
+    keep_archive: bool = True  # keep the archive beside its extracted folder
+    members: tuple[str, ...] = ()  # files the extracted folder must hold
+
+    def complete(self, path: str) -> bool:
+        """Whether ``path`` (the file, or the extracted folder) holds what it should."""
+        if self.folder is None:
+            return os.path.isfile(path)
+        return all(os.path.isfile(os.path.join(path, m)) for m in self.members)
+
+
+MNIST = Remote("mnist", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+               "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+               "mnist.npz", "mnist.npz", None, "11 MB",
+               "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)")
+#: keras.datasets.cifar10 calls get_file("cifar-10-batches-py-target", extract=True): the
+#: archive is cached as ``cifar-10-batches-py-target_archive`` and extracted into
+#: ``cifar-10-batches-py-target/cifar-10-batches-py/`` (the pickled batches).
+CIFAR10 = Remote("cifar10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                 "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                 "cifar-10-batches-py-target", "cifar-10-batches-py-target_archive",
+                 "cifar-10-batches-py-target", "163 MB",
+                 "no license stated; free to use citing Krizhevsky (2009)",
+                 members=tuple(f"cifar-10-batches-py/{b}" for b in (
+                     *(f"data_batch_{i}" for i in range(1, 6)), "test_batch")))
+#: TFF's federated EMNIST, digits only, as TFF's ``simulation/datasets/emnist.py`` fetched it
+#: before it moved to SQLite: a tar.bz2 of fed_emnist_digitsonly_{train,test}.h5.
+FEMNIST = Remote("femnist",
+                 "https://storage.googleapis.com/tff-datasets-public/fed_emnist_digitsonly.tar.bz2",
+                 "55333deb8546765427c385710ca5e7301e16f4ed8b60c1dc5ae224b42bd5b14b",
+                 "fed_emnist_digitsonly.tar.bz2", "fed_emnist_digitsonly.tar.bz2",
+                 "fed_emnist_digitsonly_extracted",
+                 "382,705 images of 28×28; the archive's size is not published",
+                 "LEAF's processing of NIST SD 19 (BSD-2-Clause, as flwrlabs/femnist states)",
+                 keep_archive=False, members=("fed_emnist_digitsonly_train.h5",
+                                              "fed_emnist_digitsonly_test.h5"))
+REMOTES = {r.dataset: r for r in (MNIST, CIFAR10, FEMNIST)}
+
+
+def keras_datasets_dir() -> str:
+    """Where ``keras.datasets`` caches its files: ``$KERAS_HOME/datasets``, else
+    ``~/.keras/datasets`` (Keras's own rule, without importing Keras)."""
+    home = os.environ.get("KERAS_HOME")
+    if not home:
+        base = os.path.expanduser("~")
+        if not os.access(base, os.W_OK):
+            base = "/tmp"
+        home = os.path.join(base, ".keras")
+    return os.path.join(home, "datasets")
+
+
+def fedsim_data_dir() -> str:
+    """fedsim's own data cache: ``$FEDSIM_DATA_DIR``, else the user cache folder."""
+    env = os.environ.get("FEDSIM_DATA_DIR")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    import platformdirs
+
+    return platformdirs.user_cache_dir("fedsim", appauthor=False)
+
+
+def cache_dir(name: str) -> str:
+    """The folder data set ``name``'s files are cached in."""
+    return keras_datasets_dir() if name in ("mnist", "cifar10") else \
+        os.path.join(fedsim_data_dir(), name)
+
+
+def cached_path(name: str) -> str:
+    """Where data set ``name``'s usable copy is (the file, or the extracted folder)."""
+    r = REMOTES[name]
+    return os.path.join(cache_dir(name), r.folder or r.archive)
+
+
+def is_cached(name: str) -> bool:
+    """Whether data set ``name`` is on this machine (nothing to download)."""
+    return REMOTES[name].complete(cached_path(name))
+
+
+def unavailable(name: str, what: str, why: str = "") -> DataUnavailableError:
+    """The one-line error for data set ``name``: ``what`` went wrong (``why``, when the line
+    has room for it), then the URL, the checksum the file must have and where it goes."""
+    r = REMOTES[name]
+    rest = (f": go online once (it is then cached) or save {r.origin} (sha256 {r.sha256}) "
+            f"as {os.path.join(cache_dir(name), r.archive)}")
+    line = f"dataset.name {name!r}: {what}{rest}"
+    if why and len(line) + len(why) + 4 <= MAX_MESSAGE_CHARS:
+        line += f" [{why}]"
+    return DataUnavailableError(name, line)
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """What went wrong, from get_file's exception, and why: no network, a server's refusal,
+    or an archive that does not unpack."""
+    text = str(exc)
+    if text.startswith("URL fetch failure"):
+        code = text.split(" -- ", 1)[0].rsplit(": ", 1)[-1]
+        if code.isdigit():  # an HTTP status: the network works, the server said no
+            return f"not downloaded yet: the server answered {code}", _reason(exc)
+        return "not downloaded yet and no internet", _reason(exc)
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return "not downloaded yet and no internet", _reason(exc)
+    return "the downloaded file does not unpack", _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    """The short cause of a failed download: get_file's "URL fetch failure on URL: errno --
+    reason" without the URL (the message names it once)."""
+    text = str(exc)
+    text = text.split(" -- ", 1)[1] if " -- " in text else f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 50 else text[:47] + "..."
+
+
+def fetch(name: str, check: Callable[[str], bool] | None = None) -> str:
+    """Download data set ``name``'s file into its cache folder, verified against the pinned
+    SHA-256 (and extracted, for an archive), and return :func:`cached_path`.
+
+    ``keras.utils.get_file`` (its progress bar, its hash check) downloads into a temporary
+    folder beside the cache; :meth:`Remote.complete` and ``check`` (given what get_file
+    returned) must accept the result before it is moved into place, so a failure leaves the
+    cache as it was. An archive already saved in the cache (by hand, say) is verified and
+    extracted without any download. One fetch at a time per process (Streamlit sessions share
+    it); a set another caller fetched meanwhile is not fetched again. Raises
+    :class:`DataUnavailableError` (one line) when the download or a check fails.
+    """
+    with _FETCH_LOCK:
+        if check is None and is_cached(name):
+            return cached_path(name)
+        return _fetch(name, check)
+
+
+_FETCH_LOCK = threading.Lock()
+
+
+def _fetch(name: str, check: Callable[[str], bool] | None) -> str:
+    r = REMOTES[name]
+    target_dir = cache_dir(name)
+    os.makedirs(target_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".download-", dir=target_dir)
+    try:
+        placed = os.path.join(target_dir, r.archive)
+        if r.folder and os.path.isfile(placed):
+            shutil.copyfile(placed, os.path.join(tmp, r.archive))  # get_file verifies it
+        try:
+            # Keras imports TensorFlow, which reads these switches once: the ones
+            # fedsim.training.tf_runtime sets (this layer may not import it), so a download
+            # before training leaves the process computing exactly as it would have. Its
+            # threading is set later, by tf_runtime: no TensorFlow op runs here.
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+            import keras
+
+            with warnings.catch_warnings():  # "Could not extract archive": checked below
+                warnings.simplefilter("ignore", UserWarning)
+                got = keras.utils.get_file(r.get_name, origin=r.origin, file_hash=r.sha256,
+                                           hash_algorithm="sha256",
+                                           extract=r.folder is not None,
+                                           cache_dir=tmp, cache_subdir=".")
+        except ImportError as exc:
+            need = TENSORFLOW_MISSING if getattr(exc, "name", None) == "tensorflow" else str(exc)
+            raise DataUnavailableError(name, f"dataset.name {name!r}: not downloaded yet, and "
+                                       f"downloading needs Keras: {need}") from None
+        except ValueError:  # get_file: "Incomplete or corrupted file detected"
+            raise unavailable(name, "the downloaded file does not match its checksum") from None
+        except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception offline
+            raise unavailable(name, *_failure(exc)) from None
+        if not r.complete(got) or (check is not None and not check(got)):
+            raise unavailable(name, "the downloaded file does not hold what it should")
+        _replace(got, cached_path(name))
+        archive = os.path.join(tmp, r.archive)
+        if r.folder and r.keep_archive and os.path.isfile(archive):
+            _replace(archive, placed)  # as keras.datasets leaves it: found, not fetched again
+        elif r.folder and os.path.isfile(placed) and not r.keep_archive:
+            os.remove(placed)  # extracted and verified: the copy placed by hand is not needed
+        return cached_path(name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replace(src: str, dst: str) -> None:
+    """Move ``src`` to ``dst`` (same file system), replacing whatever was there."""
+    if os.path.isdir(dst) and not os.path.islink(dst):
+        shutil.rmtree(dst)
+    os.replace(src, dst)
+
+
+__all__ = ["CIFAR10", "DataUnavailableError", "FEMNIST", "MNIST", "REMOTES", "Remote",
+           "cache_dir", "cached_path", "fedsim_data_dir", "fetch", "is_cached",
+           "keras_datasets_dir",
+           "unavailable"]
