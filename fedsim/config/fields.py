@@ -17,12 +17,12 @@ from typing import Any
 from fedsim.errors import ConfigError
 
 DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "penguins", "mnist", "cifar10",
-            "csv")
+            "femnist", "csv")
 #: Data sets of images (``Dataset.image_shape`` set): the ones model ``cnn`` fits.
-IMAGE_DATASETS = ("digits", "mnist", "cifar10")
+IMAGE_DATASETS = ("digits", "mnist", "cifar10", "femnist")
 #: Classes of each built-in classification set (config rules check label ids against them).
 BUILTIN_CLASSES = {"digits": 10, "breast_cancer": 2, "2d": 2, "penguins": 3, "mnist": 10,
-                   "cifar10": 10}
+                   "cifar10": 10, "femnist": 10}
 #: ``penguins``: the columns partition ``natural`` may split by (``dataset.partition_column``;
 #: null means ``island``), and how many clients each gives (Biscoe, Dream, Torgersen; the
 #: study years 2007, 2008, 2009).
@@ -54,7 +54,9 @@ LINEAR_AGGREGATORS = ("fedavg",)
 #: ``partition.min_samples`` need anyway (the split then says exactly how many fit),
 #: seed_regression rows are 50 times wider (100 features, a 1,021-parameter model), and a CSV's
 #: width is not known until it is read.
-MAX_CLIENTS_BY_DATASET = {"2d": 100_000}
+#: ``femnist``: clients are writers (3,383 exist); 500 keeps the padded client arrays (every
+#: writer padded to the largest one, float32 28×28) under ~1 GB.
+MAX_CLIENTS_BY_DATASET = {"2d": 100_000, "femnist": 500}
 DEFAULT_MAX_CLIENTS = 2000
 #: The most clients any data set allows (the JSON Schema's maximum; krum and SecAgg+ bounds).
 MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())

@@ -168,7 +168,7 @@ def _check_natural(cfg: Config, bad) -> None:
     """Partition ``natural`` needs data that comes in groups: a CSV and the column whose
     values are the clients (whether the column exists is known once the file is read:
     :func:`fedsim.data.load.check_files`), ``penguins`` (one client per island or per year:
-    three either way, known without opening anything)."""
+    three either way, known without opening anything) or ``femnist`` (one per writer)."""
     ds = cfg.dataset
     if cfg.partition.name != "natural":
         return
@@ -179,10 +179,12 @@ def _check_natural(cfg: Config, bad) -> None:
             bad("clients.num_clients", cfg.clients.num_clients,
                 f"{k} with partition 'natural' on dataset 'penguins': one client per {by}")
         return
+    if ds.name == "femnist":
+        return  # one client per writer: clients.num_clients writers are taken
     if ds.name != "csv" or ds.partition_column is None:
         bad("partition.name", "natural", "'natural' only with dataset 'csv' and a "
-            "dataset.partition_column (one client per value of that column) or 'penguins' "
-            "(one per island or year)")
+            "dataset.partition_column (one client per value of that column), 'penguins' "
+            "(one per island or year) or 'femnist' (one per writer)")
 
 
 def _check_attacks(cfg: Config, bad) -> None:

@@ -24,14 +24,16 @@ from fedsim.data.dataset import Dataset
 from fedsim.errors import IncompatibleConfigError
 
 
-def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
+def load_dataset(cfg: DatasetConfig, seed: int, num_clients: int | None = None) -> Dataset:
     """Load (or generate) ``cfg.name``, hold out the server's test set and standardize.
 
     Cached per (config, seed): the result is immutable (arrays are made read-only), so it is
     safe to share between simulations and Streamlit sessions. A CSV is cached on its path,
     modification time and size too, so an edited file is read again.
 
-    The downloaded sets (``mnist``, ``cifar10``) are fetched on first use, or raise
+    ``num_clients``: ``femnist`` takes that many writers (``clients.num_clients``; None: 10,
+    enough for a caller that only needs the shapes). The downloaded sets (``mnist``,
+    ``cifar10``, ``femnist``) are fetched on first use, or raise
     :class:`~fedsim.data.download.DataUnavailableError` in one line.
     """
     if cfg.name == "csv":
@@ -40,17 +42,26 @@ def load_dataset(cfg: DatasetConfig, seed: int) -> Dataset:
         from fedsim.data.images import load_keras_images
 
         return load_keras_images(cfg.name, cfg.num_samples, cfg.test_fraction, seed)
+    if cfg.name == "femnist":
+        from fedsim.data.femnist import load_femnist
+
+        return load_femnist(num_clients or 10, seed).dataset
     return load_builtin(cfg, seed)
 
 
-def natural_groups(cfg: DatasetConfig, seed: int
+def natural_groups(cfg: DatasetConfig, seed: int, num_clients: int | None = None
                    ) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
     """Partition ``natural``'s clients: the training-pool rows of each group the data came in,
-    and each group's name (a CSV's ``partition_column`` values; ``penguins``' islands or
-    years)."""
+    and each group's name (a CSV's ``partition_column`` values; ``penguins``' islands or years;
+    ``femnist``'s writer ids)."""
     if cfg.name == "csv":
         csv = load_csv_data(cfg, seed)
         return tuple(csv.client_indices), tuple(csv.client_names)
+    if cfg.name == "femnist":
+        from fedsim.data.femnist import load_femnist
+
+        fem = load_femnist(num_clients or 10, seed)
+        return fem.groups, fem.writers
     return builtin_groups(cfg, seed)
 
 

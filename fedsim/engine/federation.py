@@ -28,7 +28,7 @@ class Federation:
     partition: Partition
     spec: ModelSpec
     client_data: ClientData
-    #: partition ``natural``: each client's group (a CSV column's value, an island)
+    #: partition ``natural``: each client's group (a CSV column's value, an island, a writer)
     client_names: tuple[str, ...] = ()
 
     @property
@@ -57,12 +57,13 @@ def build_federation(cfg: SimulationConfig) -> Federation:
     :class:`~fedsim.errors.PartitionError` here means the split is impossible.
     """
     check_files(cfg)
-    data = load_dataset(cfg.dataset, cfg.seed)
+    data = load_dataset(cfg.dataset, cfg.seed, cfg.clients.num_clients)
     groups, names = None, ()
     if cfg.partition.name == "natural":  # one client per group the data came in
-        groups, names = natural_groups(cfg.dataset, cfg.seed)
+        groups, names = natural_groups(cfg.dataset, cfg.seed, cfg.clients.num_clients)
         if len(groups) != cfg.clients.num_clients:
-            by = cfg.dataset.partition_column or "island"
+            by = cfg.dataset.partition_column or {"penguins": "island"}.get(
+                cfg.dataset.name, "writer")
             raise PartitionError("clients.num_clients", cfg.clients.num_clients,
                                  f"{len(groups)}: the training pool holds rows of "
                                  f"{len(groups)} values of column {by!r}, one client each")

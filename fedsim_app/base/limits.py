@@ -171,7 +171,9 @@ def current() -> Limits:
 _BUILTIN = {"digits": (1797, 64, 10, (8, 8)), "breast_cancer": (569, 30, 2, None),
             "seed_regression": (None, 100, 1, None), "2d": (None, 2, 2, None),
             "penguins": (342, 4, 3, None), "mnist": (None, 784, 10, (28, 28)),
-            "cifar10": (None, 3072, 10, (32, 32, 3))}
+            "cifar10": (None, 3072, 10, (32, 32, 3)), "femnist": (None, 784, 10, (28, 28))}
+#: FEMNIST's images per writer (382,705 images, 3,383 writers): its rows are writers × this.
+_FEMNIST_PER_WRITER = 113
 
 
 def _data_shape(cfg: SimulationConfig) -> tuple[int, int, int, tuple[int, int] | None]:
@@ -187,6 +189,8 @@ def _data_shape(cfg: SimulationConfig) -> tuple[int, int, int, tuple[int, int] |
         outputs = data.num_classes if data.task == "classification" else 1
         return rows, data.num_features, outputs, data.image_shape
     rows, feats, outputs, image = _BUILTIN[ds.name]
+    if ds.name == "femnist":  # one client per writer
+        rows = cfg.clients.num_clients * _FEMNIST_PER_WRITER
     return (ds.num_samples if rows is None else rows), feats, outputs, image
 
 

@@ -91,7 +91,7 @@ def _client_names(cfg, k: int) -> tuple[str, ...]:
     from fedsim.data.load import natural_groups
 
     try:
-        names = natural_groups(cfg.dataset, cfg.seed)[1]
+        names = natural_groups(cfg.dataset, cfg.seed, cfg.clients.num_clients)[1]
     except FedsimError:
         return ()
     return tuple(str(n) for n in names) if len(names) == k else ()

@@ -35,7 +35,7 @@ SPLIT_PARAMS = {
 
 
 #: Data sets whose rows come in groups, so partition ``natural`` has clients to give.
-NATURAL_DATASETS = ("csv", "penguins")
+NATURAL_DATASETS = ("csv", "penguins", "femnist")
 #: How many clients ``natural`` gives where the configuration alone knows it.
 NATURAL_CLIENTS = {"penguins": 3}
 
@@ -132,6 +132,8 @@ def settings(cfg: SimulationConfig) -> None:
             bound("number_input", "samples", "data.images", min_value=100,
                   max_value=sample_cap(cfg.dataset.name), step=500)
             st.caption(t("data.images_note"))
+        if cfg.dataset.name == "femnist":
+            st.caption(t("data.femnist_note"))
         if not classroom.hidden("files"):
             with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
                 csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
