@@ -26,7 +26,8 @@ SECTIONS = [
     ("attacks and defences", "bench.attack_bench", "main"),
     ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
     ("app in a real browser: click -> chart (Chromium)", "bench.browser_bench", "main"),
-    ("one server, 10/20/30 students at once", "bench.load_bench", "main"),
+    ("one server, 30 and 60 students at once: first clicks and warm", "bench.load_bench",
+     "main"),
 ]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Callable, Mapping
 
 import numpy as np
@@ -34,6 +35,20 @@ from fedsim.privacy.base import UpdateBatch
 from fedsim.engine.results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
                       metric_key)
 from fedsim.engine.round import RoundState, Snapshot
+
+
+@lru_cache(maxsize=32)
+def _initial_weights(spec, seed: int) -> tuple[np.ndarray, ...]:
+    """:func:`~fedsim.training.models.initial_weights`, kept per (model, seed), read-only.
+
+    Drawing them builds a Keras model (~20 ms, ~7 % of the server's CPU while a class opens
+    the Training page at once: ``bench.load_bench``), on every new simulation and every Reset;
+    a class that opened one link shares one model and seed. The values are the same arrays
+    (``flatten`` copies them into the run's weights)."""
+    out = tuple(initial_weights(spec, seed))
+    for w in out:
+        w.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,7 @@ class Simulation:
         self.env = Env(cfg, self.fed, self.trainer, self.pipeline, self.aggregator,
                        tuple(self.shapes), self.num_params,
                        self.trainer.eval_tensors(data.x_test, data.y_test))
-        self._committed = Snapshot(flatten(initial_weights(self.fed.spec, cfg.seed)),
+        self._committed = Snapshot(flatten(_initial_weights(self.fed.spec, cfg.seed)),
                                    ServerOptState(),
                                    tuple(m.initial_state() for m in self.pipeline.mechanisms))
         self._history: list[RoundResult] = []
