@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from fedsim.engine.results import PHASES, RoundResult
 
 from fedsim_app.base.theme import client_color, label_color, themed, type_scale, variant_color
-from fedsim_app.base.views import clip_bounds
+from fedsim_app.base.views import clip_bounds, label_name
 from fedsim_app.i18n import t
 
 NEXT_FILL, DONE_FILL, IDLE_FILL = "#FFD54F", "#C8E6C9", "#FFFFFF"
@@ -105,6 +105,7 @@ def label_distribution_figure(counts: np.ndarray, label_names: Sequence[str],
     if compact and title:
         fig.update_layout(title=dict(text=title, font=dict(size=13)))
     ticks = client_ticks(k)
+    label_names = [label_name(n) for n in label_names]
     for c in range(n_labels):
         fig.add_trace(go.Bar(x=list(range(k)), y=counts[:, c], name=label_names[c],
                              marker=dict(color=label_color(c), line=dict(width=0)),

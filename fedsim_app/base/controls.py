@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from fedsim_app.base import params, state
-from fedsim_app.i18n import t
+from fedsim_app.i18n import bound_to_language, has, t
 
 #: Non-linear α values (TF-Playground style hand-picked steps; Transformer Explainer does the
 #: same for temperature): the interesting range 0.01–1 gets most of the slider.
@@ -23,6 +23,14 @@ ALPHA_STEPS = (0.01, 0.05, 0.1, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
 
 def widget_key(url_key: str) -> str:
     return f"cfg_{url_key}"
+
+
+def option_label(url_key: str, value: Any) -> str:
+    """How an option of the field behind ``url_key`` is shown: its catalogue name
+    (``opt.<url_key>.<value>``: ``fedavg`` → "FedAvg (mean)", ``sgd`` → "SGD"), or the value
+    itself when the catalogue has none (numbers, a value from a link)."""
+    key = f"opt.{url_key}.{value}"
+    return t(key) if isinstance(value, str) and has(key) else str(value)
 
 
 def _changed(wkey: str, path: str) -> None:
@@ -49,6 +57,11 @@ def bound(kind: str, url_key: str, text_key: str, container: Any = None, **kwarg
             kwargs["max_value"] = type(kwargs["max_value"])(cur)
         if "min_value" in kwargs and cur < kwargs["min_value"]:
             kwargs["min_value"] = type(kwargs["min_value"])(cur)
+    opts = kwargs.get("options")
+    if opts is not None and "format_func" not in kwargs and any(
+            isinstance(o, str) and has(f"opt.{url_key}.{o}") for o in opts):
+        # Code names (fedavg, sgd, seed_mlp) are shown by their catalogue names.
+        kwargs["format_func"] = bound_to_language(lambda v: option_label(url_key, v))
     wkey = widget_key(url_key)
     # Setting the widget's state *before* drawing it (and passing no value=) is the supported
     # way to make a widget show a value that lives elsewhere.

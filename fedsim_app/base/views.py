@@ -15,6 +15,7 @@ Pure NumPy: no Streamlit, no TensorFlow. A view only one page uses lives in that
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -50,6 +51,16 @@ class SplitSummary:
     point_client: np.ndarray | None
     #: labels no client holds (a pathological split with too few slots leaves them out)
     unused_labels: tuple[str, ...] = ()
+
+
+_BIN = re.compile(r"bin (\d+)")
+
+
+def label_name(name: str) -> str:
+    """A label as the page shows it: a regression target's bin (the engine's ``bin 3``, data
+    that stays English in files) in the user's language; a class name as it is."""
+    m = _BIN.fullmatch(str(name))
+    return t("ch.bin", b=int(m.group(1))) if m else str(name)
 
 
 def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:

@@ -38,7 +38,7 @@ import json
 import os
 import pathlib
 import sys
-from typing import Iterator, Mapping, Union
+from typing import Any, Callable, Iterator, Mapping, Union
 
 #: Languages the app speaks, in the order of the sidebar switch.
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -123,7 +123,8 @@ def choose(query_value: object, browser_locale: object, server_default: object =
 
 
 def init_session() -> None:
-    """First run of a session: pick its language (later runs keep it unless the URL changes)."""
+    """First run of a session: pick its language (later runs keep it unless the URL changes).
+    Every run: Streamlit's own strings in that language (:func:`streamlit_strings`)."""
     import streamlit as st
 
     ss = st.session_state
@@ -132,6 +133,28 @@ def init_session() -> None:
         ss[KEY] = asked  # a link or the switch
     elif KEY not in ss:
         ss[KEY] = choose(None, getattr(st.context, "locale", None), os.environ.get(ENV))
+    streamlit_strings()
+
+
+def streamlit_strings() -> None:
+    """Streamlit's own English, in this session's language, where Streamlit has no API for it.
+
+    A file uploader shows an "Upload" button and "1MB per file • JSON" (Streamlit 1.67 has no
+    parameter for either). In another language than English, CSS hides the size line (the
+    uploaders' labels say the limit and the file type in the user's language) and shows the
+    catalogue's ``ui.upload`` on the button instead of "Upload". Drawn on every run (an empty
+    rule in English), so the page's elements keep their places when the language changes."""
+    import streamlit as st
+
+    css = "/* fedsim: Streamlit's own strings are English */"
+    if current() != DEFAULT:
+        label = t("ui.upload").replace("\\", "\\\\").replace('"', '\\"')
+        button = ('[data-testid="stFileUploaderDropzone"] '
+                  '[data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"]')
+        css = ('[data-testid="stFileUploaderDropzoneInstructions"] {display: none;}\n'
+               f'{button} p {{display: none;}}\n'
+               f'{button}::after {{content: "{label}";}}')
+    st.html(f"<style>{css}</style>")
 
 
 def set_language(lang: str) -> None:
@@ -224,6 +247,19 @@ def tn(key: str, n: float, /, **values: object) -> str:
     text = pick(_entry(key, lang), n, lang)
     shown = num(n, 0 if float(n).is_integer() else 2, lang)
     return text.format(**{"n": shown, **values})
+
+
+def bound_to_language(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``fmt`` (a widget's ``format_func``) speaking the language of this moment wherever it is
+    called: Streamlit calls it during the run, and its test harness (AppTest) calls it again
+    outside any run, where the session's language is unknown."""
+    lang = current()
+
+    def formatted(value: Any) -> str:
+        with language(lang):
+            return fmt(value)
+
+    return formatted
 
 
 def has(key: str) -> bool:

@@ -8,7 +8,7 @@ from fedsim_app.base import classroom, runs, state
 from fedsim_app.base.controls import bound
 from fedsim_app.base.stepper import stepper
 from fedsim_app.base.theme import PLOTLY_CONFIG
-from fedsim_app.i18n import t
+from fedsim_app.i18n import bound_to_language, t
 from fedsim_app.pages.attacks import charts as ac
 from fedsim_app.pages.attacks import views as av
 
@@ -75,14 +75,15 @@ def _choices(cfg) -> None:
         if st.session_state.get(wkey) != value:
             st.session_state[wkey] = value
     c1, c2, c3, c4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
+    label = bound_to_language(lambda v: t(f"atk.opt.{v}"))
     c1.selectbox(t("atk.attack"), ["none", *av.ATTACKS], help=t("atk.attack.help"),
-                 key="atk_attack", format_func=lambda a: t(f"atk.opt.{a}"),
+                 key="atk_attack", format_func=label,
                  on_change=_pick, args=("atk_attack", av.attack_changes))
     if attack in av.FACTOR_ATTACKS:
         bound("number_input", "factor", "atk.factor", container=c2, min_value=-100.0,
               max_value=100.0, step=1.0)
     c3.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
-                 key="atk_defence", format_func=lambda d: t(f"atk.opt.{d}"),
+                 key="atk_defence", format_func=label,
                  on_change=_pick, args=("atk_defence", av.defence_changes))
     bound("number_input", "rounds", "atk.rounds", container=c4, min_value=1, max_value=1000,
           step=1)
@@ -129,7 +130,8 @@ def _inversion() -> None:
                                    help=t("atk.noise.help"), key="atk_noise"))
     secagg = d4.toggle(t("atk.secagg"), False, help=t("atk.secagg.help"), key="atk_secagg")
     method = d5.selectbox(t("atk.method"), ["analytic", "dlg"], help=t("atk.method.help"),
-                          key="atk_method", format_func=lambda m: t(f"atk.opt.{m}"))
+                          key="atk_method",
+                          format_func=bound_to_language(lambda m: t(f"atk.opt.{m}")))
     with st.spinner():
         inv = av.inversion(batch, steps, noise, secagg, method, runs.cached)
     st.plotly_chart(ac.digits_figure(inv["true"][0], inv["reconstruction"][0]),

@@ -16,7 +16,7 @@ from fedsim_app.base import safe, state, views
 from fedsim_app.base.charts import cycle_figure
 from fedsim_app.base.controls import bound
 from fedsim_app.base.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
-from fedsim_app.i18n import t
+from fedsim_app.i18n import bound_to_language, t
 from fedsim_app.pages.training import charts
 from fedsim_app.pages.training import views as training_views
 
@@ -76,7 +76,7 @@ def controls(sim) -> None:
                 disabled=sim.done and not playing, type="primary",
                 width="stretch")
     b[4].segmented_control(t("tr.speed"), list(SPEEDS), default="normal", required=True,
-                           format_func=lambda s: t(f"tr.speed.{s}"), key="speed",
+                           format_func=bound_to_language(lambda s: t(f"tr.speed.{s}")), key="speed",
                            help=t("tr.speed.help"))
 
 
@@ -182,8 +182,9 @@ def cycle(sim) -> None:
         st.markdown(t("tr.server_sees", sees=sees))
     last = trace[-1] if trace else (history[-1].trace[-1] if history else None)
     if last is not None:
-        st.caption(t("tr.last_phase", summary=f"*{t('phase.' + last.phase)}*: "
-                                              + training_views.phase_summary(last, task)))
+        st.caption(t("tr.last_phase", summary=t(
+            "tr.phase_done", phase=t("phase." + last.phase),
+            summary=training_views.phase_summary(last, task))))
     st.caption(t("tr.cycle_caption"))
 
 
