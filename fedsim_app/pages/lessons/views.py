@@ -295,6 +295,7 @@ def question(lesson: course.Lesson, step: course.Step) -> None:
                      format_func=labels.__getitem__,
                      help=t("lesson.guess.help"), on_change=_on_guess, args=(sk, widget),
                      disabled=result is not None)
+    # caption-help: a tooltip on this button covered the answer options; the caption says it
     button_slot.button(t("lesson.reveal"), type="primary", icon=":material/visibility:",
                        key=f"lesson_reveal_{sk}", disabled=current is None or result is not None,
                        on_click=request_reveal, args=(sk,))
