@@ -44,7 +44,7 @@ def _integrity() -> int:
         sim = state.get_sim()
     if sim is None:
         return cfg.rounds  # get_sim showed why; the choices above stay usable
-    stepper(sim, "atk", phase=False, to_end=state.run_to_end)
+    stepper(sim, "atk", phase=False, to_end=state.run_to_end, compact=True)
     if not sim.history:
         st.info(t("atk.none_yet"))
     else:
@@ -81,7 +81,7 @@ def _choices(cfg) -> None:
                  on_change=_pick, args=("atk_attack", av.attack_changes))
     if attack in av.FACTOR_ATTACKS:
         bound("number_input", "factor", "atk.factor", container=c2, min_value=-100.0,
-              max_value=100.0, step=1.0)
+              max_value=100.0, step=1.0, format="%g")
     c3.selectbox(t("atk.defence"), list(av.DEFENCES), help=t("atk.defence.help"),
                  key="atk_defence", format_func=label,
                  on_change=_pick, args=("atk_defence", av.defence_changes))
