@@ -108,10 +108,14 @@ def flash(kind: str, text: str) -> None:
     st.session_state.setdefault(FLASH, []).append((kind, text))
 
 
+FLASH_DRAWN = "flash_drawn"  # what show_flash drew in this run (see keep_flash)
+
+
 def show_flash() -> None:
     """Draw and clear queued messages (called once per run by the app frame)."""
     msgs = st.session_state.get(FLASH) or []
     st.session_state[FLASH] = []
+    st.session_state[FLASH_DRAWN] = list(msgs)
     for kind, text in msgs:
         if kind == "toast":
             st.toast(text, icon=":material/restart_alt:")
@@ -119,6 +123,14 @@ def show_flash() -> None:
             st.toast(text, icon=":material/check_circle:")
         else:
             getattr(st, kind)(text)
+
+
+def keep_flash() -> None:
+    """Queue this run's messages again: call it right before an ``st.rerun()`` that throws the
+    run's page away (the first visit to Training reruns once to add the results download),
+    or the rerun would lose what the link or an upload was told."""
+    st.session_state[FLASH] = list(st.session_state.get(FLASH_DRAWN) or []) + list(
+        st.session_state.get(FLASH) or [])
 
 
 def sync_url() -> None:

@@ -248,10 +248,6 @@ def test_a_link_asking_for_whole_model_proofs_for_200_clients_is_set_back(server
     _no_secret(page, audit)
 
 
-@pytest.mark.xfail(strict=True, reason="a first visit to Training reruns the whole page "
-                   "(frame.files sets results_pending before the run is built; "
-                   "pages/training/page.py live() reruns), and the link's messages were "
-                   "drawn and consumed by the first run: the student never sees them")
 @pytest.mark.parametrize("query,field", [
     (f"data=csv&dataset.path={FORBIDDEN}&dataset.label=x", "dataset.path"),
     ("zkp=1&privacy.zkp.norm=l2&clients=200", "privacy.zkp.norm"),

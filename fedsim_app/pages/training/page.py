@@ -72,6 +72,7 @@ def live() -> None:
         return
     interval = _interval()
     if ss.get(state.RESULTS_PENDING) and interval is None:
+        state.keep_flash()  # the rerun must show this run's messages again
         st.rerun()  # the sidebar was drawn before this page built the run: add its download
     sections.controls(sim)
     if interval is None:
