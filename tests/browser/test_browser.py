@@ -232,7 +232,9 @@ def test_lesson_one_walks_through_in_both_languages(server, browser, lang):
             measured = t("lesson.measured_line", text="").replace("**", "").strip(" :.：")
             page.get_by_text(measured).first.wait_for(timeout=120_000)
             _idle(page)
-            page.get_by_text(t("lesson.show_code")).first.click()  # the article beside the engine
+            # the article beside the engine (the expander itself: a step's text may name it too)
+            page.get_by_test_id("stExpander").filter(has_text=t("lesson.show_code")) \
+                .locator("summary").first.click()
             page.get_by_text(t("lesson.code.engine")).first.wait_for()
             page.mouse.move(0, 0)  # no tooltip over the picture
             page.wait_for_timeout(400)
