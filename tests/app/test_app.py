@@ -512,7 +512,11 @@ def test_data_page_shows_the_split_the_engine_uses():
 
     assert metric(at, t("data.skew")).value == f"{skew_score(fed.label_counts()):.2f}"
     chart(at, "data_digits")  # sample digits drawn
-    assert _split_summary_cached is not None
+    # the page's cached summary of the split is the engine's split, client by client
+    summary = _split_summary_cached(cfg_of(at).to_json(indent=None))
+    assert np.array_equal(summary.label_counts, fed.label_counts())
+    assert summary.train_sizes.tolist() == fed.client_data.counts.tolist()
+    assert summary.skew == skew_score(fed.label_counts())
 
 
 def test_data_page_draws_2d_points():

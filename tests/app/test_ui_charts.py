@@ -436,8 +436,23 @@ def test_ui_modules_do_not_import_tensorflow():
     assert out.stdout.strip() == "False"
 
 
-def test_text_is_json_serialisable_for_translators():
-    json.dumps({lang: dict(STRINGS[lang]) for lang in STRINGS})
+def test_catalogue_files_are_what_translators_edit():
+    """Each catalogue file is a JSON object of text, or of plural forms (CLDR categories: 'one'
+    and 'other' in English, 'other' alone in Chinese), and both languages have the same files
+    and the same keys in each."""
+    locales = ROOT / "fedsim_app" / "i18n" / "locales"
+    files = {lang: sorted(p.name for p in (locales / lang).glob("*.json")) for lang in ("en", "zh")}
+    assert files["en"] == files["zh"] and files["en"]
+    for name in files["en"]:
+        en, zh = (json.loads((locales / lang / name).read_text(encoding="utf-8"))
+                  for lang in ("en", "zh"))
+        assert set(en) == set(zh), (name, sorted(set(en) ^ set(zh))[:5])
+        for lang, cat, forms in (("en", en, {"one", "other"}), ("zh", zh, {"other"})):
+            for key, value in cat.items():
+                if isinstance(value, dict):  # plural forms
+                    assert set(value) == forms, (lang, name, key, sorted(value))
+                    value = " ".join(value.values())
+                assert isinstance(value, str) and value.strip(), (lang, name, key)
 
 
 def test_participation_marks_malicious_clients():
