@@ -19,39 +19,20 @@ import re
 
 import pytest
 
-from tests.support.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import find_chromium
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ASSETS = ROOT / os.environ.get("FEDSIM_SCREENSHOTS", "out/screenshots")
 ASSETS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = find_chromium()
-ARGS = CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
                                  "(CI installs it with `apt-get install chromium`)")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-@pytest.fixture(scope="module")
-def server():
-    """A fresh ``streamlit run app.py`` on a free port (nobody has visited it yet), served the
-    way ``make run`` serves it (:func:`tests.support.serve.streamlit_server`; its log is in the temp
-    folder)."""
-    from tests.support.serve import streamlit_server
-
-    try:
-        with streamlit_server(timeout=60) as (base, _proc):
-            yield base
-    except RuntimeError as exc:  # it did not start: say so, with where its log is
-        pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _page(browser, height=1100):

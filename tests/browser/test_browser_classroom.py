@@ -16,12 +16,12 @@ import tempfile
 
 import pytest
 
-from tests.support.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import find_chromium
 
 SHOTS = pathlib.Path(os.environ.get("FEDSIM_SHOTS")
                      or pathlib.Path(tempfile.gettempdir()) / "fedsim-classroom-shots")
+SHOTS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = find_chromium()
-ARGS = CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
                                  "(CI installs it with `apt-get install chromium`)")]
@@ -30,24 +30,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 TINY = "data=2d&clients=4&rounds=8&samples=400&seed=1"
 
 
-@pytest.fixture(scope="module")
-def server():
-    from tests.support.serve import streamlit_server
-
-    try:
-        with streamlit_server(timeout=60) as (base, _proc):
-            yield base
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _page(browser, w: int, h: int):

@@ -25,7 +25,7 @@ import urllib.request
 
 import pytest
 
-from tests.support.serve import CHROMIUM_ARGS, ROOT, find_chromium, free_port
+from tests.support.serve import ROOT, find_chromium, free_port
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
@@ -95,12 +95,6 @@ def server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from tests.support.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import find_chromium
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
@@ -66,23 +66,8 @@ _SAMPLER = """() => {
 }""" % CHARTS
 
 
-@pytest.fixture(scope="module")
-def server():
-    from tests.support.serve import streamlit_server
-
-    try:
-        with streamlit_server(timeout=90) as (base, _proc):
-            yield base
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

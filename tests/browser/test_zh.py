@@ -18,10 +18,11 @@ import re
 
 import pytest
 
-from tests.support.serve import CHROMIUM_ARGS, find_chromium
+from tests.support.serve import find_chromium
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / os.environ.get("FEDSIM_SCREENSHOTS", "out/screenshots")
+SHOTS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
                                  "(CI installs it with `apt-get install chromium`)")]
@@ -34,24 +35,8 @@ TINY = "clients=4&rounds=3&seed=1"
 PAGES = ("overview", "data", "training", "compare", "privacy", "crypto", "attacks")
 
 
-@pytest.fixture(scope="module")
-def server():
-    from tests.support.serve import streamlit_server
-
-    try:
-        with streamlit_server(timeout=90) as (base, _proc):
-            yield base
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _idle(page) -> None:
