@@ -16,16 +16,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 
 import pytest
 
-from tests.support.serve import ROOT, find_chromium, free_port
+from tests.support.serve import find_chromium, streamlit_server
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/bin/chromium "
@@ -64,35 +61,13 @@ def server(tmp_path_factory):
     (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
     audit = site / "opened.log"
     audit.write_text("")
-    port = free_port()
-    log = open(site / "server.log", "w")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(site),
-           "FEDSIM_AUDIT_LOG": str(audit), "FEDSIM_AUDIT_PATH": os.path.realpath(FORBIDDEN)}
-    proc = subprocess.Popen([sys.executable, "-m", "fedsim_app", "--headless", "--host",
-                             "127.0.0.1", "--port", str(port)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    env = {"PYTHONPATH": str(site), "FEDSIM_AUDIT_LOG": str(audit),
+           "FEDSIM_AUDIT_PATH": os.path.realpath(FORBIDDEN)}
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"the app did not start (log: {log.name})")
-            time.sleep(0.3)
-        yield base, audit
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        with streamlit_server(env=env, timeout=90) as (base, _proc):
+            yield base, audit
+    except RuntimeError as exc:  # it did not start: say so, with where its log is
+        pytest.fail(str(exc))
 
 
 
