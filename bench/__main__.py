@@ -24,6 +24,8 @@ SECTIONS = [
     ("TensorFlow settings: one intra-op thread, oneDNN off vs the defaults", "bench.threads_bench",
      "main"),
     ("attacks and defences", "bench.attack_bench", "main"),
+    ("privacy per round: today's implementation vs a snapshot, side by side",
+     "bench.privacy_bench", "main"),
     ("Flower's simulation vs fedsim", "bench.flower_bench", "main"),
     ("app in a real browser: click -> chart (Chromium)", "bench.browser_bench", "main"),
     ("one server, 30 and 60 students at once: first clicks and warm", "bench.load_bench",
@@ -34,6 +36,8 @@ SECTIONS = [
 # Sections whose module another change adds: listed here, run once the module exists.
 OPTIONAL = [
     ("CNN: vectorized over clients", "bench.cnn_bench", "main"),
+    ("lesson reveals, uncached: the slowest five steps", "bench.lesson_bench", "main"),
+    ("real data at scale: FEMNIST CNN, Shakespeare, memory", "bench.data_bench", "main"),
 ]
 
 
