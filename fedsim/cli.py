@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--config")
     g.add_argument("--preset")
     sub.add_parser("schema", help="print the configuration's JSON Schema (for editors)")
+    data = sub.add_parser("data", help="the data sets: which exist, which are downloaded; "
+                          "fetch one once (then used offline)")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    dsub.add_parser("list", help="every data set, its size, whether it is cached and where")
+    fetch = dsub.add_parser("fetch", help="download a data set once, verified, into its cache")
+    from fedsim.data.download import REMOTES
+
+    fetch.add_argument("name", choices=sorted(REMOTES), help="the data set to download")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     app = sub.add_parser("app", help="start the teaching app (fedsim_app): "
                          "fedsim app [--port N] [--host 0.0.0.0] [--lang zh]", add_help=False)
     app.add_argument("app_args", nargs=argparse.REMAINDER)
@@ -234,6 +243,86 @@ def _run(args, progress_state: _Progress) -> int:
         outputs.discard()
 
 
+#: Built-in sets: nothing to download (``fedsim data list`` names them too).
+_BUILTIN_DATA = (("digits", "scikit-learn's 8×8 digits, 1,797 images"),
+                 ("breast_cancer", "scikit-learn's Wisconsin table, 569 rows"),
+                 ("seed_regression", "generated from the seed"),
+                 ("2d", "generated from the seed (moons, circles, blobs, xor)"),
+                 ("penguins", "palmerpenguins' 344 rows, by island or year"),
+                 ("csv", "your own file (dataset.path)"))
+
+
+def _disk_size(path: str) -> int:
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def _data_main(args) -> int:
+    """``fedsim data list`` / ``fedsim data fetch NAME``."""
+    from fedsim.data import download
+
+    if args.data_command == "list":
+        rows = [("name", "status", "size", "where")]
+        for name, what in _BUILTIN_DATA:
+            rows.append((name, "built in", what, "(no download)"))
+        for name, r in download.REMOTES.items():
+            path = download.cached_path(name)
+            if download.is_cached(name):
+                rows.append((name, "cached", f"{_disk_size(path) / 1e6:,.1f} MB on disk", path))
+            else:
+                rows.append((name, "not downloaded", r.size,
+                             f"{path} (fetch: python -m fedsim data fetch {name})"))
+        wide = [max(len(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, wide)) + "  " + r[3])
+        return 0
+    name = args.name
+    if download.is_cached(name):
+        print(f"{name}: already cached at {download.cached_path(name)}")
+        return 0
+    with _progress_bar(name, args.quiet) as progress:
+        path = download.fetch(name, progress=progress)
+    print(f"{name}: verified and cached at {path}")
+    return 0
+
+
+class _progress_bar:
+    """A ``rich`` progress bar on stderr fed by :func:`fedsim.data.download.fetch`'s
+    ``progress(done, total)``, drawn from the first byte on (a download that cannot start
+    prints its one error line only); nothing when quiet or when rich is missing."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar, self.task = name, quiet, None, None
+
+    def __enter__(self):
+        return None if self.quiet else self._update
+
+    def _update(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            try:
+                from rich.console import Console
+                from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                           TimeRemainingColumn, TransferSpeedColumn)
+            except ImportError:  # pragma: no cover - rich comes with Keras and Streamlit
+                self._update = lambda *a: None
+                return
+            self.bar = Progress(TextColumn(self.name), BarColumn(), DownloadColumn(),
+                                TransferSpeedColumn(), TimeRemainingColumn(),
+                                console=Console(stderr=True))
+            self.bar.__enter__()
+            self.task = self.bar.add_task(self.name, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
 def _catch_sigterm():
     """Turn SIGTERM into :class:`Terminated` for the duration of :func:`main`; returns what to
     restore (None where signals cannot be set: outside the main thread)."""
@@ -280,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
             from fedsim.config.schema import main as schema_main
 
             return schema_main()
+        if args.command == "data":
+            return _data_main(args)
         if args.command == "invert":
             from fedsim.tools.invert_cli import main as invert_main
 

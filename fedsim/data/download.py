@@ -2,14 +2,16 @@
 the one-line error when they are not there and cannot be.
 
 Nothing here touches the network at import, and nothing is downloaded unless a data set that
-needs it is loaded (or :func:`fetch` is called). Each remote file is pinned to the SHA-256 its
-upstream loader pins, verified by ``keras.utils.get_file`` on download; a cached file is then
-used offline forever.
+needs it is loaded (or :func:`fetch` is called: ``fedsim data fetch NAME``). Each remote file
+is pinned to the SHA-256 its upstream loader pins and hashed as it streams in (``urllib``, no
+TensorFlow import: the same file ``keras.utils.get_file`` would fetch and verify); a cached
+file is then used offline forever.
 
 - ``mnist`` and ``cifar10`` live where ``keras.datasets`` keeps them (``$KERAS_HOME/datasets``,
   else ``~/.keras/datasets``), with Keras's own file names, origins and hashes, so a file a
   teacher's Keras already downloaded is used as is.
-- ``femnist`` (TFF's ``fed_emnist_digitsonly``) lives in fedsim's data folder:
+- ``femnist`` (TFF's ``fed_emnist_digitsonly``) and ``shakespeare`` (TFF's ``shakespeare``)
+  live in fedsim's data folder:
   ``$FEDSIM_DATA_DIR``, else the user cache folder (``platformdirs.user_cache_dir("fedsim")``).
 
 A download goes to a fresh temporary folder beside the cache, is verified there (and, for an
@@ -23,11 +25,10 @@ import os
 import shutil
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fedsim.errors import MAX_MESSAGE_CHARS, TENSORFLOW_MISSING, ConfigError
+from fedsim.errors import MAX_MESSAGE_CHARS, ConfigError
 
 
 class DataUnavailableError(ConfigError):
@@ -48,7 +49,7 @@ class Remote:
     dataset: str
     origin: str
     sha256: str
-    get_name: str  # the name keras.utils.get_file is called with
+    get_name: str  # the name keras.utils.get_file is called with (upstream's loader)
     archive: str  # the downloaded file's name in the cache
     folder: str | None  # the folder it is extracted into (None: used as is)
     size: str  # what a teacher is told before downloading
@@ -88,7 +89,20 @@ FEMNIST = Remote("femnist",
                  "LEAF's processing of NIST SD 19 (BSD-2-Clause, as flwrlabs/femnist states)",
                  keep_archive=False, members=("fed_emnist_digitsonly_train.h5",
                                               "fed_emnist_digitsonly_test.h5"))
-REMOTES = {r.dataset: r for r in (MNIST, CIFAR10, FEMNIST)}
+#: TFF's federated Shakespeare as ``simulation/datasets/shakespeare.py`` fetched it before it
+#: moved to SQLite (same origin, same pinned SHA-256): a tar.bz2 of
+#: shakespeare_{train,test}.h5, laid out as ``examples/<role>/snippets``.
+SHAKESPEARE = Remote("shakespeare",
+                     "https://storage.googleapis.com/tff-datasets-public/shakespeare.tar.bz2",
+                     "0285be9906cb5f268092eee4edeeacfc2af4574f2941f7cc2f08a321d7f5c707",
+                     "shakespeare.tar.bz2", "shakespeare.tar.bz2", "shakespeare_extracted",
+                     "715 speaking roles, 16,068 training and 2,356 test snippets; the "
+                     "archive's size is not published",
+                     "LEAF's processing of Shakespeare's plays (Project Gutenberg text, public "
+                     "domain; LEAF is BSD-2-Clause)",
+                     keep_archive=False, members=("shakespeare_train.h5",
+                                                  "shakespeare_test.h5"))
+REMOTES = {r.dataset: r for r in (MNIST, CIFAR10, FEMNIST, SHAKESPEARE)}
 
 
 def keras_datasets_dir() -> str:
@@ -142,86 +156,141 @@ def unavailable(name: str, what: str, why: str = "") -> DataUnavailableError:
     return DataUnavailableError(name, line)
 
 
-def _failure(exc: BaseException) -> tuple[str, str]:
-    """What went wrong, from get_file's exception, and why: no network, a server's refusal,
-    or an archive that does not unpack."""
-    text = str(exc)
-    if text.startswith("URL fetch failure"):
-        code = text.split(" -- ", 1)[0].rsplit(": ", 1)[-1]
-        if code.isdigit():  # an HTTP status: the network works, the server said no
-            return f"not downloaded yet: the server answered {code}", _reason(exc)
-        return "not downloaded yet and no internet", _reason(exc)
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return "not downloaded yet and no internet", _reason(exc)
-    return "the downloaded file does not unpack", _reason(exc)
+class _Failed(Exception):
+    """A download or check that failed: ``what`` (the one line's cause) and ``why`` (detail)."""
+
+    def __init__(self, what: str, why: str = ""):
+        super().__init__(what)
+        self.what, self.why = what, why
 
 
-def _reason(exc: BaseException) -> str:
-    """The short cause of a failed download: get_file's "URL fetch failure on URL: errno --
-    reason" without the URL (the message names it once)."""
-    text = str(exc)
-    text = text.split(" -- ", 1)[1] if " -- " in text else f"{type(exc).__name__}: {text}"
-    return text if len(text) <= 50 else text[:47] + "..."
+def _cut(text: str, n: int = 50) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def fetch(name: str, check: Callable[[str], bool] | None = None) -> str:
+#: ``progress(done_bytes, total_bytes_or_None)``, called as a download goes.
+Progress = Callable[[int, "int | None"], None]
+
+
+def _download(origin: str, dest: str, sha256: str, progress: Progress | None = None,
+              chunk: int = 1 << 20) -> None:
+    """Stream ``origin`` into the new file ``dest``, hashing as it goes; raise
+    :class:`_Failed` when the network refuses, the stream stops short of its announced length,
+    or the SHA-256 differs from ``sha256``. ``urllib`` reads ``https://`` and ``file://``
+    alike (the tests' fixtures come from ``file://`` origins)."""
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    h, done, total = hashlib.sha256(), 0, None
+    with open(dest, "xb") as out:  # a fresh name in a fresh folder: never an existing file
+        try:
+            with _urlopen(origin) as resp:
+                length = resp.headers.get("Content-Length") if resp.headers else None
+                total = int(length) if length and str(length).isdigit() else None
+                if progress is not None:
+                    progress(0, total)
+                while True:
+                    block = resp.read(chunk)
+                    if not block:
+                        break
+                    out.write(block)
+                    h.update(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+        except urllib.error.HTTPError as exc:  # the network works, the server said no
+            raise _Failed(f"not downloaded yet: the server answered {exc.code}",
+                          _cut(str(exc.reason))) from None
+        except urllib.error.URLError as exc:
+            raise _Failed("not downloaded yet and no internet", _cut(str(exc.reason))) from None
+        except (ConnectionError, TimeoutError) as exc:
+            what = "the download was cut short" if done else "not downloaded yet and no internet"
+            raise _Failed(what, _cut(f"{type(exc).__name__}: {exc}")) from None
+    if total is not None and done < total:
+        raise _Failed("the download was cut short", f"{done:,} of {total:,} bytes")
+    if h.hexdigest() != sha256:
+        raise _Failed("the downloaded file does not match its checksum",
+                      f"got sha256 {h.hexdigest()[:16]}...")
+
+
+def _urlopen(origin: str):
+    """The one place that opens a URL (the tests replace it to simulate no network)."""
+    import urllib.request
+
+    return urllib.request.urlopen(origin, timeout=60)
+
+
+def _sha256_of(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _extract(archive: str, folder: str) -> None:
+    """Unpack a tar archive (any compression) into ``folder``: regular files and folders
+    only, nothing outside it (``tarfile``'s ``data`` filter)."""
+    import tarfile
+
+    os.makedirs(folder)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(folder, filter="data")
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise _Failed("the downloaded file does not unpack",
+                      _cut(f"{type(exc).__name__}: {exc}")) from None
+
+
+def fetch(name: str, check: Callable[[str], bool] | None = None,
+          progress: Progress | None = None) -> str:
     """Download data set ``name``'s file into its cache folder, verified against the pinned
     SHA-256 (and extracted, for an archive), and return :func:`cached_path`.
 
-    ``keras.utils.get_file`` (its progress bar, its hash check) downloads into a temporary
-    folder beside the cache; :meth:`Remote.complete` and ``check`` (given what get_file
-    returned) must accept the result before it is moved into place, so a failure leaves the
-    cache as it was. An archive already saved in the cache (by hand, say) is verified and
-    extracted without any download. One fetch at a time per process (Streamlit sessions share
-    it); a set another caller fetched meanwhile is not fetched again. Raises
+    The file is streamed into a temporary folder beside the cache (``progress(done, total)``
+    is told as it comes: the CLI draws a progress bar with it, the app a progress widget),
+    hashed on the way, and only once the hash matches (and, for an archive, it unpacks and
+    :meth:`Remote.complete` and ``check`` accept what came out) moved into place, so a failure
+    leaves the cache as it was. An archive already saved in the cache (by hand, say) is
+    verified and extracted without any download. One fetch at a time per process (Streamlit
+    sessions share it); a set another caller fetched meanwhile is not fetched again. Raises
     :class:`DataUnavailableError` (one line) when the download or a check fails.
     """
     with _FETCH_LOCK:
         if check is None and is_cached(name):
             return cached_path(name)
-        return _fetch(name, check)
+        return _fetch(name, check, progress)
 
 
 _FETCH_LOCK = threading.Lock()
 
 
-def _fetch(name: str, check: Callable[[str], bool] | None) -> str:
+def _fetch(name: str, check: Callable[[str], bool] | None, progress: Progress | None) -> str:
     r = REMOTES[name]
     target_dir = cache_dir(name)
     os.makedirs(target_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".download-", dir=target_dir)
     try:
         placed = os.path.join(target_dir, r.archive)
-        if r.folder and os.path.isfile(placed):
-            shutil.copyfile(placed, os.path.join(tmp, r.archive))  # get_file verifies it
+        archive = os.path.join(tmp, r.archive)
         try:
-            # Keras imports TensorFlow, which reads these switches once: the ones
-            # fedsim.training.tf_runtime sets (this layer may not import it), so a download
-            # before training leaves the process computing exactly as it would have. Its
-            # threading is set later, by tf_runtime: no TensorFlow op runs here.
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-            import keras
-
-            with warnings.catch_warnings():  # "Could not extract archive": checked below
-                warnings.simplefilter("ignore", UserWarning)
-                got = keras.utils.get_file(r.get_name, origin=r.origin, file_hash=r.sha256,
-                                           hash_algorithm="sha256",
-                                           extract=r.folder is not None,
-                                           cache_dir=tmp, cache_subdir=".")
-        except ImportError as exc:
-            need = TENSORFLOW_MISSING if getattr(exc, "name", None) == "tensorflow" else str(exc)
-            raise DataUnavailableError(name, f"dataset.name {name!r}: not downloaded yet, and "
-                                       f"downloading needs Keras: {need}") from None
-        except ValueError:  # get_file: "Incomplete or corrupted file detected"
-            raise unavailable(name, "the downloaded file does not match its checksum") from None
-        except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception offline
-            raise unavailable(name, *_failure(exc)) from None
+            if r.folder and os.path.isfile(placed) and _sha256_of(placed) == r.sha256:
+                shutil.copyfile(placed, archive)  # saved by hand and verified: no download
+            else:
+                _download(r.origin, archive, r.sha256, progress)
+            got = archive
+            if r.folder:
+                got = os.path.join(tmp, r.folder)
+                _extract(archive, got)
+        except _Failed as exc:
+            raise unavailable(name, exc.what, exc.why) from None
         if not r.complete(got) or (check is not None and not check(got)):
             raise unavailable(name, "the downloaded file does not hold what it should")
         _replace(got, cached_path(name))
-        archive = os.path.join(tmp, r.archive)
-        if r.folder and r.keep_archive and os.path.isfile(archive):
+        if r.folder and r.keep_archive:
             _replace(archive, placed)  # as keras.datasets leaves it: found, not fetched again
         elif r.folder and os.path.isfile(placed) and not r.keep_archive:
             os.remove(placed)  # extracted and verified: the copy placed by hand is not needed
@@ -238,6 +307,7 @@ def _replace(src: str, dst: str) -> None:
 
 
 __all__ = ["CIFAR10", "DataUnavailableError", "FEMNIST", "MNIST", "REMOTES", "Remote",
+           "SHAKESPEARE",
            "cache_dir", "cached_path", "fedsim_data_dir", "fetch", "is_cached",
            "keras_datasets_dir",
            "unavailable"]

@@ -127,3 +127,55 @@ def femnist_archive(path, train: dict[str, int], test: dict[str, int], tmp) -> s
     for f in ("fed_emnist_digitsonly_train.h5", "fed_emnist_digitsonly_test.h5"):
         members[f] = open(os.path.join(folder, f), "rb").read()
     return _tar(path, members, "w:bz2")
+
+
+#: A little English for the Shakespeare fixtures: roles speak lines made of these words, so a
+#: character model has real letter statistics to learn (spaces, common endings).
+_WORDS = ("the and to of my is that you not with his be your for this it have me but he "
+          "what so thou will lord as thy all by do her good no shall love more now o sir "
+          "king come well let our then here there how enter exit speak night day heart "
+          "fair sweet death life").split()
+
+
+def shakespeare_snippets(n: int, seed: int, length: int = 120) -> list[bytes]:
+    """``n`` snippets of word salad with sentence marks, ``length`` characters or so each."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        words = []
+        while sum(len(w) + 1 for w in words) < length:
+            w = _WORDS[int(rng.zipf(1.6)) % len(_WORDS)]
+            words.append(w.capitalize() if not words or words[-1].endswith(".") else w)
+            if rng.random() < 0.12:
+                words[-1] += "."
+        out.append((" ".join(words) + "\n").encode())
+    return out
+
+
+def shakespeare_h5(path, roles: dict[str, int], seed: int) -> str:
+    """TFF's ``shakespeare_{train,test}.h5`` layout: ``examples/<role>/snippets``, a 1-D
+    dataset of variable-length byte strings (one snippet of contiguous lines each)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        ex = f.create_group("examples")
+        for i, (role, n) in enumerate(sorted(roles.items())):
+            g = ex.create_group(role)
+            g.create_dataset("snippets", data=np.array(shakespeare_snippets(n, seed * 1000 + i),
+                                                       dtype=object),
+                             dtype=h5py.string_dtype(encoding="utf-8"))
+    return str(path)
+
+
+def shakespeare_files(folder, train: dict[str, int], test: dict[str, int]) -> str:
+    os.makedirs(folder, exist_ok=True)
+    shakespeare_h5(os.path.join(folder, "shakespeare_train.h5"), train, 1)
+    shakespeare_h5(os.path.join(folder, "shakespeare_test.h5"), test, 2)
+    return str(folder)
+
+
+def shakespeare_archive(path, train: dict[str, int], test: dict[str, int], tmp) -> str:
+    """``shakespeare.tar.bz2``: the two HDF5 files at the archive's root."""
+    folder = shakespeare_files(os.path.join(tmp, "shakespeare-src"), train, test)
+    return _tar(path, {f: open(os.path.join(folder, f), "rb").read()
+                       for f in ("shakespeare_train.h5", "shakespeare_test.h5")}, "w:bz2")

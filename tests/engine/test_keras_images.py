@@ -1,6 +1,6 @@
 """MNIST and CIFAR-10 from keras.datasets' cache (issue #25), on fixture files written in the
-real formats into a temporary KERAS_HOME: never the network. A download goes through Keras's
-own get_file from a ``file://`` origin with the fixture's SHA-256 pinned in its place; with no
+real formats into a temporary KERAS_HOME: never the network. A download goes through fedsim's
+own streaming download (what Keras's get_file fetches) from a ``file://`` origin with the fixture's SHA-256 pinned in its place; with no
 network, a wrong checksum or an archive that does not unpack, the error is one line and the
 cache is left as it was. The ``cnn`` fits 28×28 and 32×32×3 and its vectorized round matches a
 per-client Keras loop."""
@@ -8,6 +8,7 @@ per-client Keras loop."""
 from __future__ import annotations
 
 import dataclasses
+import urllib.error
 import os
 import subprocess
 import sys
@@ -22,7 +23,6 @@ from fedsim.data.download import DataUnavailableError
 from fedsim.errors import ConfigError
 from fedsim.training.spec import ModelSpec, layer_shapes, param_count
 
-OFFLINE = ("URL fetch failure on {}: None -- [Errno -3] Temporary failure in name resolution")
 
 
 @pytest.fixture
@@ -165,12 +165,10 @@ def test_mnist_download_from_a_file_origin(keras_home, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["mnist", "cifar10"])
 def test_no_internet_is_one_line_and_leaves_the_cache_clean(keras_home, monkeypatch, name):
-    keras = pytest.importorskip("keras")
+    def offline(origin):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
 
-    def offline(fname, origin=None, **k):
-        raise Exception(OFFLINE.format(origin))
-
-    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(download, "_urlopen", offline)
     from fedsim.engine.federation import build_federation
 
     with pytest.raises(DataUnavailableError) as e:
@@ -305,12 +303,12 @@ def test_a_federation_on_the_images_trains(keras_home, no_download, name):
 
 # --------------------------------------------------------------------------- the Data page
 def test_data_page_asks_before_downloading_and_says_why_it_cannot(keras_home, monkeypatch):
-    keras = pytest.importorskip("keras")
     from tests.support.app import cfg_of, chart, open_app
 
-    monkeypatch.setattr(keras.utils, "get_file",
-                        lambda fname, origin=None, **k: (_ for _ in ()).throw(
-                            Exception(OFFLINE.format(origin))))
+    def offline(origin):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(download, "_urlopen", offline)
     at = open_app(page="pages/data.py")
     at.selectbox(key="cfg_data").set_value("mnist").run()
     assert cfg_of(at).dataset.name == "digits"  # nothing switched, nothing fetched yet
