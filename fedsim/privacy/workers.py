@@ -1,4 +1,5 @@
-"""Worker processes for the pure-Python public-key arithmetic (Paillier encryption).
+"""Worker processes for the public-key arithmetic: Paillier encryption, and the clients'
+zero-knowledge proofs and their verification (:func:`run_many`, one task per client).
 
 Why: python-paillier's ``raw_encrypt`` is big-integer arithmetic (gmpy2 ``powmod``) that holds
 the interpreter lock. In one process it is not only slow (1.7 s of a 4-client Paillier round)
@@ -107,3 +108,19 @@ def paillier_encrypt_many(n: int, per_client: Sequence[Sequence[int]]
         except Exception:  # noqa: BLE001 - no processes here (sandbox, frozen app): in-process
             _broken = True
     return [paillier_encrypt(n, p) for p in per_client]
+
+
+def run_many(fn, argument_tuples: Sequence[tuple]) -> list:
+    """``[fn(*args) for args in argument_tuples]``, one task per tuple in the worker pool when
+    there is one (order kept), else in-process. ``fn`` must be a module-level pure function of
+    picklable arguments (the zero-knowledge provers and verifiers of
+    :mod:`fedsim.privacy.zkp.mechanism` are: a client's proof is the same bytes either way)."""
+    global _broken
+    pool = _get_pool() if len(argument_tuples) > 1 else None
+    if pool is not None:
+        try:
+            futures = [pool.submit(fn, *args) for args in argument_tuples]
+            return [f.result() for f in futures]
+        except Exception:  # noqa: BLE001 - no processes here (sandbox, frozen app): in-process
+            _broken = True
+    return [fn(*args) for args in argument_tuples]

@@ -35,6 +35,7 @@ from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, U
 from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
 from fedsim.privacy.zkp.group import IDENTITY, ORDER, add, commit, mul, random_scalar, safe_add
 from fedsim.privacy.zkp.l2_proof import check_l2, prove_l2_with_openings, quantize_l2
+from fedsim.privacy.workers import run_many
 from fedsim.privacy.zkp.range_proof import RangeProof, prove_coordinate, verify_range_proof
 from fedsim.rng import generator
 
@@ -111,21 +112,17 @@ class RangeProofs(Mechanism):
         coords = self.challenge(ctx, batch.deltas.shape[1])
         deltas = batch.deltas.copy()
         n_clipped = 0
-        uploads = []
+        tasks = []
         for row, u in enumerate(ids):
-            t0 = time.perf_counter()
             if u not in self.malicious_ids:
                 clipped = np.clip(deltas[row], -self.clip, self.clip)
                 n_clipped += int(np.count_nonzero(clipped != deltas[row]))
                 deltas[row] = clipped
-            rng = generator(ctx.seed, "zkp", ctx.round, "prover", u)
-            values = self.to_grid(deltas[row, coords])
-            rand = [random_scalar(rng) for _ in coords]
-            proofs = tuple(prove_coordinate(int(v), r, self.bits, ctx.round, u, int(j), rng)
-                           for v, r, j in zip(values, rand, coords))
-            proof = RangeProof(u, ctx.round, self.bits, proofs)
-            uploads.append(ZKPUpload(u, proof, tuple(int(v) for v in values), tuple(rand),
-                                     (time.perf_counter() - t0) * 1e3))
+            values = tuple(int(v) for v in self.to_grid(deltas[row, coords]))
+            tasks.append((ctx.seed, ctx.round, u, values, tuple(int(j) for j in coords),
+                          self.bits))
+        uploads = [ZKPUpload(u, proof, t[3], rand, ms)
+                   for u, t, (proof, rand, ms) in zip(ids, tasks, run_many(prove_range, tasks))]
         proof_bytes = np.array([up.proof.nbytes for up in uploads], np.int64)
         prove_ms = np.array([up.prove_ms for up in uploads])
         meas = {
@@ -142,9 +139,9 @@ class RangeProofs(Mechanism):
 
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
-        coords = self.challenge(ctx, batch.deltas.shape[1])
-        accepted, report = verify_all(batch, self.name, lambda up, u: verify_range_proof(
-            up.proof, coords, self.bits, ctx.round, u))
+        coords = tuple(int(j) for j in self.challenge(ctx, batch.deltas.shape[1]))
+        accepted, report = verify_all(batch, self.name, check_range,
+                                      lambda up, u: (up.proof, coords, self.bits, ctx.round, u))
         return accepted, state, report
 
     # ---- server side, after the sum
@@ -260,9 +257,8 @@ class L2NormProofs(Mechanism):
         ids = tuple(int(c) for c in batch.client_ids)
         sl = self._part(batch.deltas.shape[1])
         deltas = batch.deltas.copy()
-        uploads, clipped, norms = [], 0, []
+        tasks, clipped, norms = [], 0, []
         for row, u in enumerate(ids):
-            t0 = time.perf_counter()
             x = deltas[row, sl]
             norm = float(np.linalg.norm(x))
             norms.append(norm)
@@ -273,11 +269,9 @@ class L2NormProofs(Mechanism):
                 q = quantize_l2(deltas[row, sl], self.clip, self.scale)
             else:  # a cheater commits to what it holds and tries to prove it anyway
                 q = np.trunc(np.clip(x * self.scale, -2.0**62, 2.0**62)).astype(np.int64)
-            rng = generator(ctx.seed, "zkp", ctx.round, "l2prover", u)
-            proof, rand = prove_l2_with_openings(q, L2_UNITS, rng=rng, round=ctx.round,
-                                                 client_id=u)
-            uploads.append(L2Upload(u, proof, tuple(int(v) for v in q), tuple(rand),
-                                    (time.perf_counter() - t0) * 1e3))
+            tasks.append((ctx.seed, ctx.round, u, tuple(int(v) for v in q)))
+        uploads = [L2Upload(u, proof, t[3], rand, ms)
+                   for u, t, (proof, rand, ms) in zip(ids, tasks, run_many(prove_norm, tasks))]
         nbytes = np.array([up.proof.nbytes + up.proof.commitments_nbytes for up in uploads],
                           np.int64)
         prove_ms = np.array([up.prove_ms for up in uploads])
@@ -293,8 +287,8 @@ class L2NormProofs(Mechanism):
     # ---- server side, before the sum
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
 
-        accepted, report = verify_all(batch, self.name, lambda up, u: check_l2(
-            up.proof.commitments, up.proof, L2_UNITS, round=ctx.round, client_id=u), norm="l2")
+        accepted, report = verify_all(batch, self.name, check_norm,
+                                      lambda up, u: (up.proof, ctx.round, u), norm="l2")
         return accepted, state, report
 
     # ---- server side, after the sum: the accepted commitments open to the aggregate used
@@ -340,6 +334,48 @@ class L2NormProofs(Mechanism):
             aggregate_check_ms=(time.perf_counter() - t0) * 1e3)
 
 
+# --------------------------------------------------------------------------- one client's work
+# Module-level pure functions of picklable arguments: each runs as one task in the worker pool
+# (fedsim.privacy.workers, on in the app's server) or in-process, with the same bytes out.
+def prove_range(seed: int, rnd: int, cid: int, values: tuple[int, ...],
+                coords: tuple[int, ...], bits: int) -> tuple[RangeProof, tuple[int, ...], float]:
+    """Client ``cid``'s L∞ proof for the grid ``values`` at ``coords``: (proof, its blinding
+    factors r_j, ms). Nonces come from the seeded stream ``(seed, "zkp", round, "prover", cid)``."""
+    t0 = time.perf_counter()
+    rng = generator(seed, "zkp", rnd, "prover", cid)
+    rand = tuple(random_scalar(rng) for _ in coords)
+    proofs = tuple(prove_coordinate(v, r, bits, rnd, cid, j, rng)
+                   for v, r, j in zip(values, rand, coords))
+    return RangeProof(cid, rnd, bits, proofs), rand, (time.perf_counter() - t0) * 1e3
+
+
+def check_range(proof: RangeProof, coords: tuple[int, ...], bits: int, rnd: int,
+                cid: int) -> tuple[bool, str, float]:
+    """:func:`~fedsim.privacy.zkp.range_proof.verify_range_proof`, timed."""
+    t0 = time.perf_counter()
+    ok, why = verify_range_proof(proof, coords, bits, rnd, cid)
+    return ok, why, (time.perf_counter() - t0) * 1e3
+
+
+def prove_norm(seed: int, rnd: int, cid: int, q: tuple[int, ...]):
+    """Client ``cid``'s L2 proof of the quantized vector ``q``: (proof, r_i, ms)."""
+    t0 = time.perf_counter()
+    rng = generator(seed, "zkp", rnd, "l2prover", cid)
+    proof, rand = prove_l2_with_openings(np.asarray(q, np.int64), L2_UNITS, rng=rng, round=rnd,
+                                         client_id=cid)
+    return proof, tuple(rand), (time.perf_counter() - t0) * 1e3
+
+
+def check_norm(proof, rnd: int, cid: int) -> tuple[bool, str, float]:
+    """:func:`~fedsim.privacy.zkp.l2_proof.check_l2` against the proof's own commitments, timed."""
+    t0 = time.perf_counter()
+    try:
+        ok, why = check_l2(proof.commitments, proof, L2_UNITS, round=rnd, client_id=cid)
+    except (AttributeError, TypeError, ValueError) as exc:
+        ok, why = False, f"malformed proof ({exc})"
+    return ok, why, (time.perf_counter() - t0) * 1e3
+
+
 def _proving_costs(ids, prove_ms: np.ndarray, proof_bytes: np.ndarray) -> dict:
     """What proving cost the clients (both kinds of proof report it the same way)."""
     n = len(ids)
@@ -350,19 +386,21 @@ def _proving_costs(ids, prove_ms: np.ndarray, proof_bytes: np.ndarray) -> dict:
             "bytes_per_client": int(proof_bytes.mean()) if n else 0}
 
 
-def verify_all(batch: UpdateBatch, name: str, check, norm: str | None = None):
-    """Check every arrived proof with ``check(upload, client_id) -> (ok, reason)``; return
-    the accepted rows and the :class:`VerifyReport` (shared by the L∞ and L2 mechanisms)."""
+def verify_all(batch: UpdateBatch, name: str, check, arguments, norm: str | None = None):
+    """Check every arrived proof with ``check(*arguments(upload, client_id))``, a module-level
+    function returning ``(ok, reason, ms)`` (in the worker pool when there is one, one task
+    per client); return the accepted rows and the :class:`VerifyReport` (shared by the L∞ and
+    L2 mechanisms)."""
     uploads = batch.payload[name].items
     ids = tuple(int(c) for c in batch.client_ids)
+    own = [up.client_id == u for u, up in zip(ids, uploads)]
+    results = iter(run_many(check, [arguments(up, u) for u, up, o in zip(ids, uploads, own)
+                                    if o]))
     keep, reasons, verify_ms = [], [], []
-    for u, up in zip(ids, uploads):
-        t0 = time.perf_counter()
-        if up.client_id != u:
-            ok, why = False, "payload row belongs to another client"
-        else:
-            ok, why = check(up, u)
-        verify_ms.append((time.perf_counter() - t0) * 1e3)
+    for o in own:
+        ok, why, ms = next(results) if o else (False, "payload row belongs to another client",
+                                               0.0)
+        verify_ms.append(ms)
         keep.append(ok)
         reasons.append(why)
     keep_arr = np.array(keep, bool)
