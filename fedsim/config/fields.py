@@ -17,18 +17,18 @@ from typing import Any
 from fedsim.errors import ConfigError
 
 DATASETS = ("digits", "breast_cancer", "seed_regression", "2d", "penguins", "mnist", "cifar10",
-            "femnist", "csv")
+            "femnist", "shakespeare", "csv")
 #: Data sets of images (``Dataset.image_shape`` set): the ones model ``cnn`` fits.
 IMAGE_DATASETS = ("digits", "mnist", "cifar10", "femnist")
 #: Classes of each built-in classification set (config rules check label ids against them).
 BUILTIN_CLASSES = {"digits": 10, "breast_cancer": 2, "2d": 2, "penguins": 3, "mnist": 10,
-                   "cifar10": 10, "femnist": 10}
+                   "cifar10": 10, "femnist": 10, "shakespeare": 88}
 #: ``penguins``: the columns partition ``natural`` may split by (``dataset.partition_column``;
 #: null means ``island``), and how many clients each gives (Biscoe, Dream, Torgersen; the
 #: study years 2007, 2008, 2009).
 PENGUIN_GROUPS = {"island": 3, "year": 3}
 SHAPES_2D = ("moons", "circles", "blobs", "xor")
-MODELS = ("auto", "logistic", "mlp", "cnn", "seed_mlp")
+MODELS = ("auto", "logistic", "mlp", "cnn", "seed_mlp", "char_cnn")
 PARTITIONS = ("iid", "dirichlet", "pathological", "shards", "quantity", "feature", "natural")
 CSV_TASKS = ("auto", "classification", "regression")
 CSV_MISSING = ("error", "drop", "impute")
@@ -56,7 +56,9 @@ LINEAR_AGGREGATORS = ("fedavg",)
 #: width is not known until it is read.
 #: ``femnist``: clients are writers (3,383 exist); 500 keeps the padded client arrays (every
 #: writer padded to the largest one, float32 28×28) under ~1 GB.
-MAX_CLIENTS_BY_DATASET = {"2d": 100_000, "femnist": 500}
+#: ``shakespeare``: clients are speaking roles (715 exist), at most 256 windows of 20
+#: characters each.
+MAX_CLIENTS_BY_DATASET = {"2d": 100_000, "femnist": 500, "shakespeare": 715}
 DEFAULT_MAX_CLIENTS = 2000
 #: The most clients any data set allows (the JSON Schema's maximum; krum and SecAgg+ bounds).
 MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())

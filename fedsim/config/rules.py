@@ -23,7 +23,8 @@ def resolve_model(dataset: str, model: str) -> str:
     """The data set's default model where ``model`` is ``auto``."""
     if model != "auto":
         return model
-    return {"seed_regression": "seed_mlp", "breast_cancer": "logistic"}.get(dataset, "mlp")
+    return {"seed_regression": "seed_mlp", "breast_cancer": "logistic",
+            "shakespeare": "char_cnn"}.get(dataset, "mlp")
 
 
 def adaptive_clip_noise_limit(cfg: Config) -> float:
@@ -75,6 +76,9 @@ def check_task(cfg: Config, task: str, classes: int | None) -> None:
         bad("model.name", model, "'cnn' only with dataset 'digits' (it needs images)"
             if cfg.dataset.name in ("breast_cancer", "seed_regression", "2d", "csv") else
             "'cnn' only with an image data set (" + ", ".join(map(repr, IMAGE_DATASETS)) + ")")
+    if (model == "char_cnn") != (cfg.dataset.name == "shakespeare"):
+        bad("model.name", model, "'char_cnn' (or 'auto') for dataset 'shakespeare', and "
+            "'char_cnn' only there: its inputs are character ids")
     if model == "seed_mlp" and not regression:
         bad("model.name", model, "'seed_mlp' only with dataset 'seed_regression'")
     if regression and model != "seed_mlp" and model != "mlp":
@@ -179,12 +183,13 @@ def _check_natural(cfg: Config, bad) -> None:
             bad("clients.num_clients", cfg.clients.num_clients,
                 f"{k} with partition 'natural' on dataset 'penguins': one client per {by}")
         return
-    if ds.name == "femnist":
-        return  # one client per writer: clients.num_clients writers are taken
+    if ds.name in ("femnist", "shakespeare"):
+        return  # one client per writer / role: clients.num_clients of them are taken
     if ds.name != "csv" or ds.partition_column is None:
         bad("partition.name", "natural", "'natural' only with dataset 'csv' and a "
             "dataset.partition_column (one client per value of that column), 'penguins' "
-            "(one per island or year) or 'femnist' (one per writer)")
+            "(one per island or year), 'femnist' (one per writer) or 'shakespeare' (one per "
+            "speaking role)")
 
 
 def _check_attacks(cfg: Config, bad) -> None:

@@ -33,12 +33,14 @@ class DatasetConfig(Section):
     ``num_samples``, ``shape`` and ``noise`` only apply to the generated sets (``2d`` and
     ``seed_regression``); the scikit-learn sets and ``penguins`` use all their rows.
     ``mnist`` and ``cifar10`` take a seeded sample of ``num_samples`` images (Keras's training
-    and test images pooled); ``femnist`` takes ``clients.num_clients`` writers. The downloaded
-    sets (``mnist``, ``cifar10``, ``femnist``) are fetched once and cached (docs/data.md).
+    and test images pooled); ``femnist`` takes ``clients.num_clients`` writers, ``shakespeare``
+    that many speaking roles. The downloaded sets (``mnist``, ``cifar10``, ``femnist``,
+    ``shakespeare``) are fetched once and cached (docs/data.md).
 
     ``penguins`` (Palmer penguins, 342 rows with all four measurements) is split by nature with
     partition ``natural``: one client per ``partition_column``, ``island`` (null: the default)
-    or ``year``. ``femnist`` with ``natural`` gives one client per writer.
+    or ``year``. ``femnist`` with ``natural`` gives one client per writer, ``shakespeare`` one
+    per role.
 
     ``csv`` is the user's own file (:mod:`fedsim.data.csvfile`): ``path`` (required), ``label``
     (default: the last column), ``task_override`` (``auto`` infers it from the label column),

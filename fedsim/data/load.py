@@ -31,7 +31,7 @@ def load_dataset(cfg: DatasetConfig, seed: int, num_clients: int | None = None) 
     safe to share between simulations and Streamlit sessions. A CSV is cached on its path,
     modification time and size too, so an edited file is read again.
 
-    ``num_clients``: ``femnist`` takes that many writers (``clients.num_clients``; None: 10,
+    ``num_clients``: ``femnist`` takes that many writers, ``shakespeare`` that many roles (``clients.num_clients``; None: 10,
     enough for a caller that only needs the shapes). The downloaded sets (``mnist``,
     ``cifar10``, ``femnist``) are fetched on first use, or raise
     :class:`~fedsim.data.download.DataUnavailableError` in one line.
@@ -46,6 +46,10 @@ def load_dataset(cfg: DatasetConfig, seed: int, num_clients: int | None = None) 
         from fedsim.data.femnist import load_femnist
 
         return load_femnist(num_clients or 10, seed).dataset
+    if cfg.name == "shakespeare":
+        from fedsim.data.shakespeare import load_shakespeare
+
+        return load_shakespeare(num_clients or 10, seed).dataset
     return load_builtin(cfg, seed)
 
 
@@ -53,7 +57,7 @@ def natural_groups(cfg: DatasetConfig, seed: int, num_clients: int | None = None
                    ) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
     """Partition ``natural``'s clients: the training-pool rows of each group the data came in,
     and each group's name (a CSV's ``partition_column`` values; ``penguins``' islands or years;
-    ``femnist``'s writer ids)."""
+    ``femnist``'s writer ids; ``shakespeare``'s roles)."""
     if cfg.name == "csv":
         csv = load_csv_data(cfg, seed)
         return tuple(csv.client_indices), tuple(csv.client_names)
@@ -62,6 +66,11 @@ def natural_groups(cfg: DatasetConfig, seed: int, num_clients: int | None = None
 
         fem = load_femnist(num_clients or 10, seed)
         return fem.groups, fem.writers
+    if cfg.name == "shakespeare":
+        from fedsim.data.shakespeare import load_shakespeare
+
+        sh = load_shakespeare(num_clients or 10, seed)
+        return sh.groups, sh.roles
     return builtin_groups(cfg, seed)
 
 

@@ -9,6 +9,8 @@ Initial weights come from seeded initialisers, so the same seed gives the same g
 - ``cnn``: for images (the 8×8 digits, 28×28 MNIST/FEMNIST, 32×32×3 CIFAR-10):
   Conv2D(8, 3×3, relu) → MaxPool(2) → Dense(classes).
 - ``seed_mlp``: the article's regression model, Dense(10, relu) → Dense(1).
+- ``char_cnn``: next-character prediction (Shakespeare): Embedding(vocabulary, 8) →
+  Conv1D(32, 5, relu) → Dense(vocabulary).
 
 :class:`~fedsim.training.spec.ModelSpec` and the weight shapes of each architecture
 (:func:`~fedsim.training.spec.layer_shapes`) live in :mod:`fedsim.training.spec`, which needs no
@@ -21,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from fedsim.rng import int_seed
-from fedsim.training.spec import (CNN_FILTERS, CNN_KERNEL, CNN_POOL, SEED_MLP_HIDDEN, ModelSpec,
-                                  image_dims, layer_shapes, param_count)
+from fedsim.training.spec import (CHAR_EMBED, CHAR_FILTERS, CHAR_KERNEL, CNN_FILTERS, CNN_KERNEL,
+                                  CNN_POOL, SEED_MLP_HIDDEN, ModelSpec, image_dims, layer_shapes,
+                                  param_count)
 
 
 def build_keras_model(spec: ModelSpec, seed: int = 0):
@@ -50,6 +53,15 @@ def build_keras_model(spec: ModelSpec, seed: int = 0):
             CNN_FILTERS, CNN_KERNEL, padding="same", activation="relu", name="conv_0",
             kernel_initializer=keras.initializers.GlorotUniform(seed=int_seed(seed, "init", 0)))(z)
         z = keras.layers.MaxPooling2D(CNN_POOL)(z)
+        out = dense(spec.num_outputs, 1)(keras.layers.Flatten()(z))
+    elif spec.name == "char_cnn":  # ids arrive as float features; Embedding casts them
+        z = keras.layers.Embedding(
+            spec.num_outputs, CHAR_EMBED, name="embed",
+            embeddings_initializer=keras.initializers.RandomUniform(
+                -0.05, 0.05, seed=int_seed(seed, "init", "embed")))(inputs)
+        z = keras.layers.Conv1D(
+            CHAR_FILTERS, CHAR_KERNEL, activation="relu", name="conv_0",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=int_seed(seed, "init", 0)))(z)
         out = dense(spec.num_outputs, 1)(keras.layers.Flatten()(z))
     else:  # config validation makes this unreachable
         raise ValueError(f"model.name: got {spec.name!r}")

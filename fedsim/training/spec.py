@@ -21,6 +21,9 @@ SEED_MLP_HIDDEN = 10
 CNN_FILTERS, CNN_KERNEL, CNN_POOL = 8, 3, 2
 #: ``cnn``: the image shape when the data set names none (the 8×8 digits).
 CNN_DEFAULT_IMAGE = (8, 8)
+#: ``char_cnn`` (next character from the previous ``num_features`` characters): the width of
+#: its character embedding, and the filters and width of its 1-D convolution.
+CHAR_EMBED, CHAR_FILTERS, CHAR_KERNEL = 8, 32, 5
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ def layer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
       (valid padding: ⌊h/2⌋ × ⌊w/2⌋); Flatten → Dense(outputs). The same layers fit the 8×8
       digits, 28×28 MNIST/FEMNIST and 32×32×3 CIFAR-10 (channels 1 unless the image shape
       names them).
+    - ``char_cnn``: Embedding(outputs, 8) of the ``features`` previous characters' ids;
+      Conv1D(32, 5, relu, valid) kernel (5, 8, 32) and bias (32,); Flatten → Dense(outputs):
+      the next character (the vocabulary is the outputs).
     """
     f, o = spec.num_features, spec.num_outputs
     if spec.name == "logistic":
@@ -62,6 +68,10 @@ def layer_shapes(spec: ModelSpec) -> list[tuple[int, ...]]:
         h, w, c = image_dims(spec)
         flat = (h // CNN_POOL) * (w // CNN_POOL) * CNN_FILTERS
         return [(CNN_KERNEL, CNN_KERNEL, c, CNN_FILTERS), (CNN_FILTERS,), (flat, o), (o,)]
+    if spec.name == "char_cnn":  # inputs and outputs share the vocabulary: o characters
+        steps = f - CHAR_KERNEL + 1
+        return [(o, CHAR_EMBED), (CHAR_KERNEL, CHAR_EMBED, CHAR_FILTERS), (CHAR_FILTERS,),
+                (steps * CHAR_FILTERS, o), (o,)]
     raise ValueError(f"model.name: got {spec.name!r}")  # config validation makes it unreachable
 
 

@@ -35,6 +35,12 @@ Here each layer is written with the client axis explicit:
   (Keras's kernel against this one) could flip as well.
 - **Dense**: ``[K, rows, I] @ [K, I, O]``, a batched matmul.
 - Flatten and Reshape keep the client axis in front.
+- **Embedding** (the character model, ``char_cnn``): ``tf.gather`` of client k's table
+  ``[K, V, E]`` at its own ids ``[K, B, L]`` (``batch_dims=1``); the ids arrive as float32
+  features, cast to int32 as Keras's Embedding casts them.
+- **Conv1D** (valid padding): the kw shifted views of ``[K, B, L, C]`` concatenated on the
+  channel axis (im2col over a sequence: kw·C columns, a few hundred bytes an example) and one
+  batched matmul with the kernels ``[K, kw·C, F]``.
 
 Keras stays the one definition of the architecture: :func:`stacked_forward` reads the layer
 kinds, sizes, padding, strides and activations, and the order of the weight tensors, from the
@@ -49,7 +55,7 @@ from collections.abc import Callable
 
 from fedsim.training.tf_runtime import tf
 
-SUPPORTED = ("Reshape", "Flatten", "Dense", "Conv2D", "MaxPooling2D")
+SUPPORTED = ("Reshape", "Flatten", "Dense", "Conv2D", "MaxPooling2D", "Embedding", "Conv1D")
 
 
 def same_padding(size: int, k: int, s: int) -> tuple[int, int, int]:
@@ -180,6 +186,32 @@ def _dense(layer) -> Callable:
     return apply
 
 
+def _embedding(layer) -> Callable:
+    def apply(z, table):
+        return tf.gather(table, tf.cast(z, tf.int32), batch_dims=1)  # [K, B, L, E]
+
+    return apply
+
+
+def _conv1d(layer) -> Callable:
+    """Conv1D, valid padding: im2col (the kw shifted views side by side, offset-major as the
+    kernel ``[kw, C, F]`` flattens) and a batched matmul."""
+    (kw,), (stride,), act, f = layer.kernel_size, layer.strides, layer.activation, layer.filters
+    length, c = (int(v) for v in layer.input.shape[1:])
+    out_len = (length - kw) // stride + 1
+
+    def apply(z, kernel, bias=None):
+        k, b = tf.shape(z)[0], tf.shape(z)[1]
+        last = (out_len - 1) * stride + 1
+        cols = tf.concat([z[:, :, i:i + last:stride, :] for i in range(kw)], -1)
+        out = tf.matmul(tf.reshape(cols, [k, -1, kw * c]), tf.reshape(kernel, [k, kw * c, f]))
+        if bias is not None:
+            out = out + bias[:, None, :]
+        return act(tf.reshape(out, [k, b, out_len, f]))
+
+    return apply
+
+
 def _max_pool(layer) -> Callable:
     """A MaxPooling2D not fused into a convolution: TF's own op on the merged K·B axis."""
     pool, strides, padding = layer.pool_size, layer.strides, layer.padding.upper()
@@ -236,6 +268,12 @@ def stacked_forward(model) -> StackedModel | None:
             return None
         if kind == "Conv2D" and (tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1):
             return None
+        if kind == "Conv1D" and (tuple(layer.dilation_rate) != (1,) or layer.groups != 1
+                                 or layer.padding != "valid"):
+            return None
+        if kind == "Embedding" and (getattr(layer, "lora_enabled", False)
+                                    or getattr(layer, "quantization_mode", None)):
+            return None
         if kind == "Dense" and (getattr(layer, "lora_enabled", False)
                                 or getattr(layer, "quantization_mode", None)):
             return None
@@ -246,8 +284,10 @@ def stacked_forward(model) -> StackedModel | None:
     while i < len(layers):
         layer, kind = layers[i], kinds[i]
         slots = []
-        if kind in ("Conv2D", "Dense"):
+        if kind in ("Conv2D", "Dense", "Conv1D"):
             slots = [order[id(v)] for v in (layer.kernel, layer.bias) if v is not None]
+        elif kind == "Embedding":
+            slots = [order[id(layer.embeddings)]]
         if kind == "Conv2D":
             nxt = layers[i + 1] if i + 1 < len(layers) else None
             if (nxt is not None and kinds[i + 1] == "MaxPooling2D" and nxt.padding == "valid"
@@ -258,6 +298,10 @@ def stacked_forward(model) -> StackedModel | None:
                 fn = _Conv2D(layer)
         elif kind == "Dense":
             fn = _dense(layer)
+        elif kind == "Embedding":
+            fn = _embedding(layer)
+        elif kind == "Conv1D":
+            fn = _conv1d(layer)
         elif kind == "MaxPooling2D":
             fn = _max_pool(layer)
         else:  # Reshape, or Flatten (channels-last: row, column, channel order, as tf.reshape)
