@@ -71,7 +71,7 @@ import numpy as np
 
 from fedsim.privacy.zkp.group import (BAD, IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES,
                                       SCALAR_BYTES, VALUE_BASE, commit, mul, mul_base,
-                                      mul_checked, mul_value, random_scalar, safe_add,
+                                      mul_checked, mul_value, random_scalars, safe_add,
                                       safe_sub, scalar)
 from fedsim.privacy.zkp.range_proof import CoordinateProof, prove_coordinate, verify_coordinate
 
@@ -213,11 +213,12 @@ def prove_l2_with_openings(quantized_vector, bound, *, rng=None, round: int = 0,
     k, L = coordinate_bits(bound), sum_bits(bound)
     rng = _OsRandom() if rng is None else rng
     n = len(x)
-    r = ([random_scalar(rng) for _ in range(n)] if randomness is None
+    r = (random_scalars(rng, n) if randomness is None
          else [int(v) % ORDER for v in randomness])
     if len(r) != n:
         raise ValueError(f"randomness has {len(r)} entries for {n} coordinates")
-    t = [random_scalar(rng) for _ in range(n)]
+    t = random_scalars(rng, n)
+    nonces = iter(random_scalars(rng, 3 * n))       # a, b, c per coordinate, in this order
     cs = [commit(xi, ri) for xi, ri in zip(x, r)]
     ds = [commit(xi * xi, ti) for xi, ti in zip(x, t)]
     digest = _statement_digest(round, client_id, bsq, cs, ds)
@@ -225,7 +226,7 @@ def prove_l2_with_openings(quantized_vector, bound, *, rng=None, round: int = 0,
     squares = []
     for i, (xi, ri, ti, ci, di) in enumerate(zip(x, r, t, cs, ds)):
         rho = (ti - xi * ri) % ORDER
-        a, b, c = (random_scalar(rng) for _ in range(3))
+        a, b, c = next(nonces), next(nonces), next(nonces)
         a1 = _combo(a, VALUE_BASE, b)
         a2 = _combo(a, ci, c)
         e = _square_challenge(digest, i, ci, di, a1, a2)

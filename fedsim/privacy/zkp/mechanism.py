@@ -33,7 +33,7 @@ import numpy as np
 
 from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
-from fedsim.privacy.zkp.group import IDENTITY, ORDER, add, commit, mul, random_scalar, safe_add
+from fedsim.privacy.zkp.group import IDENTITY, ORDER, add, commit, mul, random_scalars, safe_add
 from fedsim.privacy.zkp.l2_proof import check_l2, prove_l2_with_openings, quantize_l2
 from fedsim.privacy.workers import run_many
 from fedsim.privacy.zkp.range_proof import RangeProof, prove_coordinate, verify_range_proof
@@ -343,7 +343,7 @@ def prove_range(seed: int, rnd: int, cid: int, values: tuple[int, ...],
     factors r_j, ms). Nonces come from the seeded stream ``(seed, "zkp", round, "prover", cid)``."""
     t0 = time.perf_counter()
     rng = generator(seed, "zkp", rnd, "prover", cid)
-    rand = tuple(random_scalar(rng) for _ in coords)
+    rand = tuple(random_scalars(rng, len(coords)))
     proofs = tuple(prove_coordinate(v, r, bits, rnd, cid, j, rng)
                    for v, r, j in zip(values, rand, coords))
     return RangeProof(cid, rnd, bits, proofs), rand, (time.perf_counter() - t0) * 1e3

@@ -86,7 +86,12 @@ def prove_coordinate(v: int, r: int, bits: int, rnd: int, cid: int, index: int,
     c_v = commit(v, r)
     low = v % (1 << bits)
     b = [(low >> i) & 1 for i in range(bits)]
-    rs = [0] + [random_scalar(rng) for _ in range(1, bits)]
+    # All 4·bits − 1 of this proof's random scalars in one draw (the same bytes, in the same
+    # order, as one 64-byte draw each: r_1 … r_{L−1}, then per bit e_fake, z_fake, k).
+    pool = rng.bytes(64 * (4 * bits - 1))
+    draws = iter([int.from_bytes(pool[o:o + 64], "little") % ORDER
+                  for o in range(0, len(pool), 64)])
+    rs = [0] + [next(draws) for _ in range(1, bits)]
     rs[0] = (r - sum((1 << i) * rs[i] for i in range(1, bits))) % ORDER   # Σ 2^i r_i = r
     cs, resp = [], []
     for i in range(bits):
@@ -97,9 +102,9 @@ def prove_coordinate(v: int, r: int, bits: int, rnd: int, cid: int, index: int,
         e = [0, 0]
         z = [0, 0]
         a = [b"", b""]
-        e[fake], z[fake] = random_scalar(rng), random_scalar(rng)
+        e[fake], z[fake] = next(draws), next(draws)
         a[fake] = sub(mul_base(z[fake]), mul(e[fake], stmt))           # simulated branch
-        k = random_scalar(rng)
+        k = next(draws)
         a[real] = mul_base(k)
         total = _challenge(_bit_context(rnd, cid, index, i, c_v), c_i, a[0], a[1])
         e[real] = (total - e[fake]) % ORDER
