@@ -1,4 +1,4 @@
-"""The Data page's charts: client sizes, sample digits, 2-D points (pure; plain data in, a
+"""The Data page's charts: client sizes, sample digits, 2-D points, natural skew (pure; plain data in, a
 Plotly ``Figure`` out; see :mod:`fedsim_app.base.charts`)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from fedsim_app.base.charts import base_figure, client_ticks
-from fedsim_app.base.theme import client_color
+from fedsim_app.base.theme import client_color, label_color
+from fedsim_app.base.views import label_name
 from fedsim_app.i18n import t
 
 
@@ -87,4 +88,39 @@ def points_figure(points: np.ndarray, labels: np.ndarray, clients: np.ndarray,
                         line=dict(width=1.5, color=client_color(k, num_clients)))))
     fig.update_xaxes(title="x₁", zeroline=False)
     fig.update_yaxes(title="x₂", zeroline=False, scaleanchor="x")
+    return fig
+
+
+def skew_figure(label_counts: np.ndarray, label_names: Sequence[str], order: Sequence[int],
+                distances: Sequence[float]) -> go.Figure:
+    """Natural skew: one bar per client in ``order`` (largest first), its label mix stacked
+    as shares, and each client's Hellinger distance to the pooled mix as a dot (right axis).
+
+    ``label_counts`` ``[K, C]``; ``order`` the clients to draw; ``distances`` ``[K]``."""
+    from fedsim.data.skew import label_mix
+
+    order = list(order)
+    counts = np.asarray(label_counts)[order]
+    mix = label_mix(counts)
+    x = list(range(len(order)))
+    rows = counts.sum(axis=1)
+    fig = base_figure(t("ds.skew.title"), height=380, barmode="stack", showlegend=False,
+                      yaxis2=dict(overlaying="y", side="right", range=[0, 1.05],
+                                  title=t("ds.skew.hellinger"), showgrid=False))
+    names = [label_name(n) for n in label_names]
+    hover = [t("ds.skew.hover", client=c, rows=int(r)) for c, r in zip(order, rows)]
+    for c in range(mix.shape[1]):
+        if not counts[:, c].any():
+            continue
+        fig.add_trace(go.Bar(x=x, y=mix[:, c].tolist(), name=names[c], customdata=hover,
+                             marker=dict(color=label_color(c), line=dict(width=0)),
+                             hovertemplate="%{customdata}: %{y:.0%} × " + names[c]
+                                           + "<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=[float(distances[k]) for k in order], yaxis="y2",
+                             mode="markers", name=t("ds.skew.hellinger"),
+                             marker=dict(color="#111", size=6), customdata=hover,
+                             hovertemplate="%{customdata}: %{y:.2f}<extra></extra>"))
+    fig.update_xaxes(title=t("ds.skew.xaxis"), tickmode="array", tickvals=x,
+                     ticktext=[str(k) for k in order], showticklabels=len(order) <= 40)
+    fig.update_layout(yaxis=dict(title=t("ds.skew.yaxis"), range=[0, 1]))
     return fig

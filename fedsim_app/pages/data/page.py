@@ -81,6 +81,29 @@ def render() -> None:
             st.caption(t("data.points_caption"))
         else:
             st.info(t("data.no_picture"))
+        _skew_section(s)
+
+
+#: The most clients the natural-skew chart draws (the largest ones): a bar each.
+SKEW_MAX_CLIENTS = 100
+
+
+def _skew_section(s) -> None:
+    """Natural skew: clients from the largest to the smallest, each one's label mix, and the
+    Hellinger skew (:mod:`fedsim.data.skew`), comparable across data sets."""
+    from fedsim.data.skew import by_size, hellinger_skew, hellinger_to_pooled
+
+    counts = s.label_counts
+    sizes = counts.sum(axis=1)
+    order = by_size(sizes)[:SKEW_MAX_CLIENTS]
+    st.metric(t("ds.skew.metric"), f"{hellinger_skew(counts):.2f}",
+              help=t("ds.skew.metric.help"))
+    st.plotly_chart(data_charts.skew_figure(counts, s.label_names, order,
+                                            hellinger_to_pooled(counts)),
+                    key="data_skew", **PLOT)
+    st.caption(t("ds.skew.caption"))
+    if len(order) < len(sizes):
+        st.caption(t("ds.skew.truncated", shown=len(order), total=len(sizes)))
 
 
 def _client_names(cfg, k: int) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ SPLIT_PARAMS = {
 
 
 #: Data sets whose rows come in groups, so partition ``natural`` has clients to give.
-NATURAL_DATASETS = ("csv", "penguins", "femnist")
+NATURAL_DATASETS = ("csv", "penguins", "femnist", "shakespeare")
 #: How many clients ``natural`` gives where the configuration alone knows it.
 NATURAL_CLIENTS = {"penguins": 3}
 
@@ -134,6 +134,8 @@ def settings(cfg: SimulationConfig) -> None:
             st.caption(t("data.images_note"))
         if cfg.dataset.name == "femnist":
             st.caption(t("data.femnist_note"))
+        if cfg.dataset.name == "shakespeare":
+            st.caption(t("data.shakespeare_note"))
         if not classroom.hidden("files"):
             with st.expander(t("data.csv_expander"), expanded=cfg.dataset.name == "csv"):
                 csv_upload_panel(state.update, config=cfg, seed=cfg.seed)
