@@ -45,16 +45,20 @@ commitment is hashed, so a proof cannot be moved to another statement.
 :func:`fedsim.rng.generator` stream, for reproducible teaching runs); with ``rng=None`` they
 come from ``os.urandom``, as a real client must draw them.
 
-**Cost** (ed25519 via libsodium, measured on this project's 2-core machine with
-``bench/attack_bench.py``; bound 127, i.e. 8-bit coordinates and a 14-bit sum): prove / verify
-56 / 75 ms for 16 coordinates, 107 / 149 ms for 32, 202 / 271 ms for 64, 837 / 1109 ms for 256
-(≈ 3.3 ms and 4.3 ms per coordinate, 1,481 bytes per coordinate), about 1.3× today's 8-bit L∞
-range proofs on as many coordinates. Group operations are ~80% of it (variable-base
-multiplication ~90 µs, fixed-base ~19 µs, addition ~16 µs, validity check ~45 µs per call). A
-secp256k1 alternative (``coincurve`` 21.0.0, libsecp256k1, manylinux wheels) measured ~34 µs
-variable-base and ~5 µs addition, which would make proofs ~2× faster; not adopted here, since
-it would duplicate the group code of :mod:`fedsim.privacy.zkp` for a constant factor (and its
-identity element has no encoding).
+**Cost** (ed25519 via libsodium, this project's 2-core machine, load average ~2; bound 127,
+i.e. 8-bit coordinates and a 14-bit sum): ~2.2 ms to prove and ~2.6 ms to verify a coordinate
+(was 3.3 / 4.3 ms before issue #26), 1,481 bytes per coordinate. Per coordinate the verifier
+makes 20 variable-base multiplications (2 per bit of the 8 OR-proofs, 4 for the square proof)
+at ~70 µs each: that is the floor of this construction on libsodium's API, which offers no
+multi-scalar multiplication. Batch verification (one random linear combination of all the
+equations) would replace each of those multiplications by another one with a random scalar,
+and a Pippenger MSM built from libsodium's additions (13 µs each, mostly point decoding) costs
+more than the multiplications it saves; Bulletproofs (Bünz, Bootle, Boneh, Poelstra, Wuille,
+Maxwell, S&P 2018) shrink the proof to O(log n) points but still need ~2 multiplications per
+proven bit without a fast MSM, so neither is used. A whole 2,410-parameter update therefore
+costs ~12 s of one core per client (prove + verify); ``zkp.layer`` proves one weight tensor.
+A secp256k1 alternative (``coincurve`` 21.0.0, libsecp256k1) measured ~34 µs variable-base
+and ~5 µs addition, ~2× faster proofs; not adopted (a new dependency and a second group).
 """
 
 from __future__ import annotations

@@ -19,6 +19,22 @@ simulated and the two challenges must add up to the Fiat–Shamir hash of the tr
 A value out of range has no such decomposition: a cheating client's bits (its value mod 2^L)
 do not add up to C_v and the proof is rejected. Each bit costs 32 + 128 bytes.
 
+**Soundness and zero knowledge.** Pedersen commitments are perfectly hiding and binding
+under the discrete-logarithm assumption in ed25519's prime-order subgroup (V is hashed to the
+curve, :mod:`.group`). The CDS OR-proof is special-sound (two accepting transcripts with
+different challenges yield an opening of C_i to 0 or to 1) and special honest-verifier zero
+knowledge; with the Fiat–Shamir hash over every public value of the statement (domain tag,
+round, client id, coordinate index, bit index, C_v, C_i, both announcements) it is a
+non-interactive proof in the random-oracle model, and a proof made for one (round, client,
+coordinate) does not verify for another: replaying it elsewhere is rejected. The verifier
+rejects non-canonical scalars and any point outside the prime-order subgroup (inside
+libsodium's checked multiplication, :func:`.group.mul_checked`).
+
+**Cost**: one variable-base multiplication per bit to prove, two to verify (~70 µs each on
+this machine) — ~1.7 ms to prove and ~2.1 ms to verify an 8-bit coordinate (was 2.8 / 3.3 ms).
+Batch verification does not pay on libsodium's API (no multi-scalar multiplication; see
+:mod:`.l2_proof`).
+
 **Randomness.** The prover's nonces come from the generator it is given (named seeded streams
 in the simulation, for reproducibility); a real client must draw them from ``os.urandom``
 (``crypto_core_ed25519_scalar_random``), since predictable nonces leak the committed values.
