@@ -1,6 +1,6 @@
 """``make check-lessons``: does every lesson step's claim hold, seed after seed?
 
-Runs every step of every lesson (:mod:`fedsim_app.pages.lessons.course`) with the real engine
+Runs every step of every lesson (:mod:`fedsim_app.base.course`) with the real engine
 for each seed and prints, per step and seed, the measured values, the option the numbers make
 right (``truth``), the option the step's text teaches (``claim``), whether they agree, and the
 seconds the step's runs took uncached (what a student waits for on a reveal nobody made yet).
@@ -39,7 +39,7 @@ class LocalRuns:
         self.done: dict[str, tuple[dict, float]] = {}
 
     def get(self, step, cfg) -> dict:
-        from fedsim_app.pages.lessons import course
+        from fedsim_app.base import course
 
         key = ("invert:" if step.invert else "run:") + cfg.to_json(indent=None)
         if key not in self.done:
@@ -58,7 +58,7 @@ def check(seeds: Iterable[int], get: Callable | None = None,
     """Every step for every seed: a row per (step, seed) with ``key``, ``seed``, ``measured``,
     ``truth``, ``claim``, ``held`` and ``seconds`` (None when ``get`` is given: then runs come
     from it, e.g. the app's shared cache, and are not timed)."""
-    from fedsim_app.pages.lessons import course
+    from fedsim_app.base import course
 
     local = LocalRuns() if get is None else None
     rows = []
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     args = ap.parse_args(argv)
     # The engine's first call compiles and loads TensorFlow: do it before the timed runs.
-    from fedsim_app.pages.lessons import course
+    from fedsim_app.base import course
 
     noniid, server = course.BY_ID["noniid"], course.BY_ID["server"]
     course.run_summary(course.step_config(noniid, noniid.steps[0], 0, {"rounds": 1}))

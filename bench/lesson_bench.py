@@ -1,6 +1,6 @@
 """The slowest five lesson reveals, uncached: what a student waits for after "Reveal".
 
-Every step of every lesson (:mod:`fedsim_app.pages.lessons.course`) runs once for seed 0 with
+Every step of every lesson (:mod:`fedsim_app.base.course`) runs once for seed 0 with
 nothing cached -- each step gets its own empty run store, so runs it shares with an earlier
 step are paid again, as they are for the first student of a class who reaches that step. The
 engine is compiled and warmed first (a server's preload does that before anyone clicks).
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float]]:
     args = ap.parse_args([] if argv is None else argv)
 
     from bench.check_lessons import REVEAL_BUDGET_S, LocalRuns
-    from fedsim_app.pages.lessons import course
+    from fedsim_app.base import course
 
     noniid, server = course.BY_ID["noniid"], course.BY_ID["server"]
     course.run_summary(course.step_config(noniid, noniid.steps[0], 0, {"rounds": 1}))

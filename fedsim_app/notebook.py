@@ -246,7 +246,7 @@ def describe(sim, record=None) -> str:
         record = trace[-1] if trace else (sim.history[-1].trace[-1] if sim.history else None)
         if record is None:
             raise ValueError("no phase has run yet")
-    return (i18n.t("phase." + record.phase) + ": "
+    return (i18n.t("phase." + record.phase) + i18n.colon()
             + training_views.phase_summary(record, sim.fed.data.task))
 
 

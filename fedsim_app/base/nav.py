@@ -30,3 +30,21 @@ def link(url_path: str, label: str, icon: str | None = None,
     """``st.page_link`` to the page registered as ``url_path`` (its own icon unless ``icon``)."""
     page = _PAGES[url_path]
     st.page_link(page, label=label, icon=icon or page.icon, query_params=query_params)
+
+
+def switch(url_path: str) -> None:
+    """``st.switch_page`` to the page registered as ``url_path`` (from a page's script body:
+    Streamlit ignores a page switch inside a widget callback)."""
+    st.switch_page(_PAGES[url_path])
+
+
+#: Session key: a lesson step another page asked the Lessons page to open, ``(lesson id,
+#: step index)`` (the Overview's "Start lesson 1"); the Lessons page pops it when it runs.
+LESSON_REQUEST = "nav_lesson_request"
+
+
+def open_lesson(lesson_id: str | None = None, step: int = 0) -> None:
+    """Open the Lessons page at ``step`` of ``lesson_id`` (None: the first lesson), with that
+    step's setup loaded, as if the student had picked it there."""
+    st.session_state[LESSON_REQUEST] = (lesson_id, int(step))
+    switch("lessons")

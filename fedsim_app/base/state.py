@@ -446,10 +446,11 @@ def play_generation() -> int:
     return st.session_state.get(PLAY_GEN, 0)
 
 
-def play_tick(generation: int | None = None) -> bool:
-    """One play tick: run one round if playing (and, when ``generation`` is given, only if it
-    is still the generation that armed the tick: a tick armed before a Pause never steps,
-    even if Play was pressed again since). Returns True when playing just stopped."""
+def play_tick(generation: int | None = None, by_phase: bool = False) -> bool:
+    """One play tick: run one round (``by_phase``: one phase, so the cycle lights each phase
+    as it runs) if playing (and, when ``generation`` is given, only if it is still the
+    generation that armed the tick: a tick armed before a Pause never steps, even if Play was
+    pressed again since). Returns True when playing just stopped."""
     ss = st.session_state
     if not ss.get(PLAYING):
         return False
@@ -459,7 +460,7 @@ def play_tick(generation: int | None = None) -> bool:
     if sim is None or sim.done:
         ss[PLAYING] = False
         return True
-    _with_sim(lambda s: s.step_round())
+    _with_sim(lambda s: s.step() if by_phase else s.step_round())
     if sim.done or not ss.get(PLAYING):
         ss[PLAYING] = False
         return True

@@ -139,8 +139,8 @@ def init_session() -> None:
 def streamlit_strings() -> None:
     """Streamlit's own English, in this session's language, where Streamlit has no API for it.
 
-    A file uploader shows an "Upload" button and "1MB per file • JSON" (Streamlit 1.67 has no
-    parameter for either). In another language than English, CSS hides the size line (the
+    A file uploader shows an "Upload" button and "1MB per file • JSON", a text input "Press
+    Enter to apply" (Streamlit 1.67 has no parameter for any of them). In another language than English, CSS hides the size line (the
     uploaders' labels say the limit and the file type in the user's language) and shows the
     catalogue's ``ui.upload`` on the button instead of "Upload". Drawn on every run (an empty
     rule in English), so the page's elements keep their places when the language changes."""
@@ -153,7 +153,11 @@ def streamlit_strings() -> None:
                   '[data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"]')
         css = ('[data-testid="stFileUploaderDropzoneInstructions"] {display: none;}\n'
                f'{button} p {{display: none;}}\n'
-               f'{button}::after {{content: "{label}";}}')
+               f'{button}::after {{content: "{label}";}}\n'
+               # A text input's "Press Enter to apply" (text only, no child element to hide).
+               '[data-testid="InputInstructions"] {font-size: 0 !important;}\n'
+               '[data-testid="InputInstructions"]::after {content: "%s"; font-size: 12px;}'
+               % t("ui.press_enter").replace("\\", "\\\\").replace('"', '\\"'))
     st.html(f"<style>{css}</style>")
 
 
@@ -265,3 +269,9 @@ def bound_to_language(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
 def has(key: str) -> bool:
     """Whether ``key`` exists (English is the reference catalogue)."""
     return key in catalogue(DEFAULT)
+
+
+def colon() -> str:
+    """The colon after a label in this language: ``": "`` in English, a full-width ``"："``
+    after Chinese (hover texts glue a translated label to a value with it)."""
+    return t("ui.colon")

@@ -9,7 +9,7 @@ import pytest
 
 from fedsim_app.base import params
 from fedsim_app.pages.attacks import views as av
-from fedsim_app.pages.lessons import course
+from fedsim_app.base import course
 from tests.support.app import arr, cfg_of, chart, open_app, sim_of, switch_page
 
 PAGE = "pages/attacks.py"

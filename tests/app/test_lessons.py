@@ -23,7 +23,7 @@ from tests.support.app import cfg_of, chart, open_app, switch_page
 from fedsim_app import i18n
 from fedsim_app.i18n import STRINGS
 from fedsim_app.pages.lessons import code_views
-from fedsim_app.pages.lessons import course as lessons
+from fedsim_app.base import course as lessons
 from fedsim_app.pages.lessons import views as lv
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

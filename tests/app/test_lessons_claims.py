@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bench.check_lessons import check
-from fedsim_app.pages.lessons import course
+from fedsim_app.base import course
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -14,7 +14,7 @@ from tests.support.app import cfg_of, open_app, switch_page
 from fedsim_app import i18n
 from fedsim_app.base import params
 from fedsim_app.i18n import STRINGS
-from fedsim_app.pages.lessons import course
+from fedsim_app.base import course
 from fedsim_app.pages.lessons import views as lv
 
 

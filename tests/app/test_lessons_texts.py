@@ -18,7 +18,7 @@ import pytest
 
 from fedsim_app import i18n
 from fedsim_app.i18n import STRINGS
-from fedsim_app.pages.lessons import course
+from fedsim_app.base import course
 from fedsim_app.pages.lessons import views as lv
 
 STEPS = [(lesson, step) for lesson in course.LESSONS for step in lesson.steps]

@@ -193,7 +193,7 @@ def test_lesson_one_walks_through_in_both_languages(server, browser, lang):
     the reveal shows the engine's verdict; screenshots of every step in each language."""
     from fedsim_app import i18n
     from fedsim_app.i18n import t
-    from fedsim_app.pages.lessons import course as lessons
+    from fedsim_app.base import course as lessons
 
     lesson = lessons.BY_ID["flow"]
     page = _page(browser, height=1000)

@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no Chromium at /usr/b
                                  "(CI installs it with `apt-get install chromium`)")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-SPEEDS = {"slow": 2.0, "normal": 0.8, "fast": 0.3}  # fedsim_app/pages/training/sections.py
+# Seconds of one round while playing (fedsim_app/pages/training/sections.py: slow steps phase
+# by phase, 8 x 0.45 s a round).
+SPEEDS = {"slow": 3.6, "normal": 0.8, "fast": 0.3}
 TRIES = 5
 #: Busy processes the test starts (each spins one core), and how long they may live at most.
 LOAD_PROCS, LOAD_SECONDS = 2, 900
@@ -139,6 +141,23 @@ def test_pause_obeys_at_every_speed_under_cpu_load(server, browser, cpu_load):
             assert s["maxAfter"] <= s["click"] + 1, (speed, i, s, results)
             assert s["samples"] > 20, s
             assert s["blank"] == 0 and s["min"] >= CHARTS, json.dumps([speed, i, s, results])
+    # At slow speed the cycle lights each phase as it runs: the status line names the next
+    # phase, and while playing it moves through the round's phases one tick at a time.
+    page.get_by_role("radio", name="slow", exact=True).or_(
+        page.get_by_role("button", name="slow", exact=True)).first.click()
+    _idle(page)
+    page.get_by_role("button", name="Play").click()
+    seen = []
+    for _ in range(60):
+        text = page.locator(".st-key-tr_status").inner_text()
+        if "next:" in text:
+            phase = text.split("next:")[-1].strip()
+            if not seen or seen[-1] != phase:
+                seen.append(phase)
+        page.wait_for_timeout(100)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    assert len(set(seen)) >= 4, seen
     assert all(p.poll() is None for p in cpu_load), "the load lasted the whole test"
     print("\nspeed, try, round at click, final, most shown after, fewest charts, blank samples,"
           " s to Play")

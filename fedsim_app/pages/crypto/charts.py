@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from fedsim_app.base.theme import (BASELINE_COLOR, GLOBAL_COLOR, STATUS_COLORS, client_color,
                                    themed, variant_color)
-from fedsim_app.i18n import t
+from fedsim_app.i18n import colon, t
 from fedsim_app.pages.crypto.views import PROOF_CODES
 
 #: Proof statuses → colours: the participation colours, plus a neutral blue-grey for updates
@@ -64,7 +64,7 @@ def plain_update_figure(coords: Sequence[int], values: Sequence[float], client: 
     fig.add_trace(go.Bar(x=x, y=list(values), marker=dict(color=client_color(client,
                                                                               num_clients)),
                          customdata=_layer_text(layers, len(x)), name=t("crypto.ch.plain"),
-                         hovertemplate="%{x} %{customdata}: %{y:.5f}<extra></extra>"))
+                         hovertemplate="%{x} %{customdata}" + colon() + "%{y:.5f}<extra></extra>"))
     lim = float(np.max(np.abs(values))) if len(values) else 1.0
     fig.update_yaxes(title=t("crypto.ch.value"), range=[-1.1 * lim or -1, 1.1 * lim or 1],
                      zeroline=True, zerolinecolor="#444")
@@ -82,7 +82,7 @@ def masked_figure(coords: Sequence[int], masked: Sequence[int], client: int,
     fig.add_trace(go.Bar(x=x, y=vals, marker=dict(color=client_color(client, num_clients),
                                                   opacity=0.8),
                          customdata=_layer_text(layers, len(x)), name=t("crypto.ch.masked"),
-                         hovertemplate="%{x} %{customdata}: %{y:,}<extra></extra>"))
+                         hovertemplate="%{x} %{customdata}" + colon() + "%{y:,}<extra></extra>"))
     fig.update_yaxes(title=t("crypto.ch.ring_value"), range=[0, RING],
                      tickvals=[0, RING // 4, RING // 2, 3 * RING // 4, RING],
                      ticktext=["0", "2³⁰", "2³¹", "3·2³⁰", "2³²"])
@@ -100,7 +100,7 @@ def sum_figure(coords: Sequence[int], plain: Sequence[float], recovered: Sequenc
                          marker=dict(color=PLAIN_COLOR, opacity=0.6,
                                      pattern=dict(shape="/", size=6, fgcolor="#666")),
                          customdata=_layer_text(layers, len(x)),
-                         hovertemplate="%{x} %{customdata}: %{y:.6f}<extra></extra>"))
+                         hovertemplate="%{x} %{customdata}" + colon() + "%{y:.6f}<extra></extra>"))
     if recovered is not None:
         fig.add_trace(go.Scatter(x=x, y=list(recovered), mode="markers",
                                  name=t("crypto.ch.recovered"),
@@ -225,7 +225,7 @@ def cost_figure(plain: Mapping[str, float] | None, this: Mapping[str, float],
                                  y=[max(vals[k], 1e-3) if col == 1 else vals[k] for k in keys],
                                  name=name, legendgroup=name, showlegend=col == 1,
                                  marker=dict(color=color),
-                                 hovertemplate=name + ": " + fmt + "<extra></extra>"),
+                                 hovertemplate=name + colon() + fmt + "<extra></extra>"),
                           row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
-from fedsim_app.pages.lessons import course
+from fedsim_app.base import course
 from fedsim_app.pages.lessons import views as lv
 
 

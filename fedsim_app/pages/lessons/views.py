@@ -18,17 +18,15 @@ line and the step marks are drawn (:func:`handle_reveal`), so they count it in t
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 import numpy as np
 import streamlit as st
 
 from fedsim_app import i18n
 from fedsim_app.base import nav, params, safe, state
 from fedsim_app.base.charts import compare_figure
-from fedsim_app.i18n import has, t
-from fedsim_app.pages.lessons import code_views, course
+from fedsim_app.i18n import t
+from fedsim_app.base import course
+from fedsim_app.pages.lessons import code_views
 
 POS, GUESSES, REVEALED, LOADED, REQUEST = ("lesson_pos", "lesson_guesses", "lesson_revealed",
                                           "lesson_loaded", "lesson_request")
@@ -39,88 +37,9 @@ def key_of(lesson: course.Lesson, step: course.Step) -> str:
     return f"{lesson.id}.{step.id}"
 
 
-# ------------------------------------------------------------------ numbers in texts
-
-
-def _num(value: float) -> str:
-    """A configuration value with as many decimals as it has (0.05 → 0.05, 20.0 → 20)."""
-    v = float(value)
-    if v.is_integer():
-        return i18n.num(v, 0)
-    digits = len(f"{v:.6g}".split(".")[1]) if "." in f"{v:.6g}" else 0
-    return i18n.num(v, min(digits, 6))
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def format_value(value: Any, how: str) -> str:
-    """One value as a text shows it, in this locale (``how``: a ``fmt`` or :data:`course.SETUP`
-    kind)."""
-    if value is None:
-        return "—"
-    if how == "pct":
-        return i18n.pct(value, 1)
-    if how == "pct0":
-        return i18n.pct(value, 0)
-    if how == "pts":
-        return i18n.num(100 * value, 1)
-    if how == "pow10":
-        exp = int(round(np.log10(float(value))))
-        return "10" + str(exp).translate(_SUPERSCRIPT)
-    if how == "num":
-        return _num(value)
-    return i18n.num(value, int(how[1:]))
-
-
-def formatted(step: course.Step, measured: dict) -> dict[str, str]:
-    """Measured numbers as the reveal shows them, in this locale."""
-    return {name: format_value(value, step.fmt.get(name, "n2"))
-            for name, value in measured.items()}
-
-
-def setup_values(lesson: course.Lesson, step: course.Step,
-                 seed: int | None = None) -> dict[str, str]:
-    """The step's setup placeholders (its configuration, ``shows``, ``consts``), formatted;
-    ``seed`` defaults to this session's."""
-    if seed is None:
-        seed = state.config().seed
-    return {name: format_value(v, how) for name, (v, how) in
-            _setup_cached(lesson.id, step.id, seed).items()}
-
-
-@functools.lru_cache(maxsize=512)
-def _setup_cached(lesson_id: str, step_id: str, seed: int) -> dict:
-    """:func:`course.setup` (pure, deterministic: shared by every session; callers only read)."""
-    lesson = course.BY_ID[lesson_id]
-    step = next(s for s in lesson.steps if s.id == step_id)
-    return course.setup(lesson, step, seed)
-
-
-def text(lesson: course.Lesson, step: course.Step, part: str, /,
-         measured: dict | None = None, seed: int | None = None) -> str:
-    """A text of the step with every placeholder filled: the setup (for ``seed``, default this
-    session's), and after a reveal the measured values."""
-    values = setup_values(lesson, step, seed)
-    if measured is not None:
-        values.update(formatted(step, measured))
-    return t(f"lesson.{lesson.id}.{step.id}.{part}", **values)
-
-
-def option_label(lesson: course.Lesson, step: course.Step, option: str,
-                 seed: int | None = None) -> str:
-    own = f"lesson.{lesson.id}.{step.id}.opt.{option}"
-    if has(own):
-        return text(lesson, step, f"opt.{option}", seed=seed)
-    if has(f"lesson.opt.{option}"):
-        return t(f"lesson.opt.{option}")
-    return i18n.num(int(option)) if option.isdigit() else option
-
-
-def run_label(lesson: course.Lesson, step: course.Step, name: str,
-              seed: int | None = None) -> str:
-    """The legend (and progress) label of one of the step's runs: its setting, in words."""
-    return text(lesson, step, f"run.{name}", seed=seed)
+# Texts with their numbers: fedsim_app/base/lesson_text.py (the live class words steps too).
+from fedsim_app.base.lesson_text import (  # noqa: E402,F401 - re-exported for this page
+    format_value, formatted, option_label, run_label, setup_values, text)
 
 
 # ------------------------------------------------------------------ position and navigation
@@ -131,6 +50,10 @@ def position() -> tuple[course.Lesson, int]:
     step's setup loaded: opening the page loads the step shown unless it is loaded already."""
     ss = st.session_state
     q = st.query_params
+    request = ss.pop(nav.LESSON_REQUEST, None)
+    if request is not None:  # another page's "Start lesson 1"
+        lesson, _ = course.find(request[0], "1")
+        ss[POS] = (lesson.id, min(max(request[1], 0), len(lesson.steps) - 1))
     if POS not in ss:
         lesson, i = course.find(q.get("lesson"), q.get("step", "1"))
         ss[POS] = (lesson.id, i)

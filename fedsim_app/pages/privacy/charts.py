@@ -20,7 +20,7 @@ from fedsim.engine.results import RoundResult
 from fedsim_app.base.charts import CLIP_COLOR, base_figure, clip_bound_trace
 from fedsim_app.base.theme import BASELINE_COLOR, GLOBAL_COLOR, client_color
 from fedsim_app.base.views import clip_bounds, fmt_eps
-from fedsim_app.i18n import t
+from fedsim_app.i18n import colon, t
 from fedsim_app.pages.privacy.views import WEAK_EPSILON, clip_points
 
 EPS_COLOR = "#6A3D9A"
@@ -222,7 +222,7 @@ def sweep_figure(points: Sequence[Mapping], key: str, no_dp: float | None = None
         fig.add_trace(go.Scatter(x=[lo, hi], y=[no_dp, no_dp], mode="lines",
                                  name=t("priv.ch.no_dp"),
                                  line=dict(color=BASELINE_COLOR, width=2, dash="dash"),
-                                 hovertemplate=t("priv.ch.no_dp") + ": %{y:.3f}<extra></extra>"))
+                                 hovertemplate=t("priv.ch.no_dp") + colon() + "%{y:.3f}<extra></extra>"))
     if here is not None and here[0] is not None and math.isfinite(here[0]):
         fig.add_trace(go.Scatter(x=[here[0]], y=[here[1]], mode="markers",
                                  name=t("priv.ch.here", eps=fmt_eps(here[0])),

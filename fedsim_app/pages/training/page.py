@@ -61,7 +61,8 @@ def render() -> None:
 def _interval() -> float | None:
     """Seconds between Play ticks for the current state (None: not playing)."""
     ss = st.session_state
-    return sections.SPEEDS[ss.get("speed") or "normal"] if ss.get(state.PLAYING) else None
+    speed = ss.get("speed") or "normal"
+    return sections.tick_seconds(speed) if ss.get(state.PLAYING) else None
 
 
 def live() -> None:
@@ -87,7 +88,8 @@ def board(generation: int | None) -> None:
 
     ``generation``: the play generation this board's timer was armed with (None: drawn inline,
     not playing); a tick of that generation runs one round first."""
-    if generation is not None and state.play_tick(generation):
+    by_phase = sections.BY_PHASE.get(st.session_state.get("speed") or "normal", False)
+    if generation is not None and state.play_tick(generation, by_phase):
         st.rerun()  # playing stopped by itself: Pause back to Play, the sidebar refreshed
     sim = state.get_sim()
     if sim is None:

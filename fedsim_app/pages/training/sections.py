@@ -22,6 +22,15 @@ from fedsim_app.pages.training import views as training_views
 
 PLOT = dict(theme=None, config=PLOTLY_CONFIG)
 SPEEDS = {"slow": 2.0, "normal": 0.8, "fast": 0.3}  # seconds between rounds while playing
+# At slow speed Play steps phase by phase, so the cycle lights each phase as it runs (a round
+# of eight phases then takes 8 × 0.45 s); faster, a tick is a whole round.
+BY_PHASE = {"slow": True, "normal": False, "fast": False}
+PHASE_SECONDS = 0.45
+
+
+def tick_seconds(speed: str) -> float:
+    """Seconds between Play ticks at ``speed`` (a tick is a phase or a round: :data:`BY_PHASE`)."""
+    return PHASE_SECONDS if BY_PHASE.get(speed) else SPEEDS[speed]
 TAB_KEYS = ("global", "clients", "updates", "participation", "boundary")
 
 
