@@ -38,6 +38,7 @@ from fedsim_app.pages.crypto import page as crypto
 from fedsim_app.pages.data import page as data
 from fedsim_app.pages.lessons import page as lessons
 from fedsim_app.pages.lessons import views as lesson_views
+from fedsim_app.pages.live import page as live
 from fedsim_app.pages.overview import page as overview
 from fedsim_app.pages.privacy import page as privacy
 from fedsim_app.pages.training import page as training
@@ -67,6 +68,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(privacy.render, "privacy", "nav.privacy", ":material/shield_lock:"),
     PageSpec(crypto.render, "crypto", "nav.crypto", ":material/visibility_off:"),
     PageSpec(attacks.render, "attacks", "nav.attacks", ":material/bug_report:"),
+    PageSpec(live.render, "live", "nav.live", ":material/co_present:"),
 )
 
 

@@ -111,6 +111,9 @@ def select(env: Env, rs: RoundState):
         dropped = sampled[drop.random(len(sampled)) < cfg.clients.dropout]
     else:  # nobody can drop: the stream is not drawn from (streams are independent by name)
         dropped = sampled[:0]
+    if rs.plan is not None and rs.plan.drop:  # clients that chose to drop out this round
+        dropped = sampled[np.isin(sampled, np.array(rs.plan.drop, np.int64))
+                          | np.isin(sampled, dropped)]
     ids = tuple(sampled.tolist())  # Python ints, converted in one call (100,000 clients)
     gone = tuple(dropped.tolist())
     return replace(rs, sampled=ids, dropped=gone), SelectReport(
@@ -133,6 +136,9 @@ def train(env: Env, rs: RoundState):
     data = env.fed.client_data.take(ids)
     mal = cfg.clients.malicious
     data, _ = poison_client_data(data, ids, mal, env.fed.data, cfg.seed, rs.round)
+    extra = rs.plan.attacks if rs.plan is not None else ()
+    for group in extra:  # clients' own attacks (a live class): each group like the config's
+        data, _ = poison_client_data(data, ids, group, env.fed.data, cfg.seed, rs.round)
     dpm = env.pipeline.get("dp")
     dpsgd = cfg.privacy.dp.mode == "dpsgd"
     res = env.trainer.train(
@@ -146,6 +152,9 @@ def train(env: Env, rs: RoundState):
         raise DivergedError(rs.round, "train", "the clients' local models")
     _finite_or_raise(rs, "train", "the clients' local models", res.epoch_loss)
     raw, attacked = tamper_updates(raw, ids, mal, cfg.seed, rs.round)
+    for group in extra:
+        raw, more = tamper_updates(raw, ids, group, cfg.seed, rs.round)
+        attacked = tuple(attacked) + tuple(more)
     norms = np.sqrt(np.einsum("ij,ij->i", raw, raw))  # ‖raw_k‖₂, without a [K, P] temporary
     steps = -(-data.counts // tcfg.batch_size)
     return replace(rs, train=res, raw=raw, norms=norms, counts=data.counts,

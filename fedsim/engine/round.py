@@ -27,6 +27,27 @@ if TYPE_CHECKING:  # annotations only (the trainer imports TensorFlow)
 
 # --------------------------------------------------------------------------- the value
 @dataclass(frozen=True)
+class RoundPlan:
+    """Choices made for one round outside the configuration, by the clients themselves: in a
+    live class each student decides for their own client whether it drops out this round or
+    attacks, and how (the configuration's own ``dropout`` and ``clients.malicious`` still
+    apply on top).
+
+    ``drop``: client ids that do not answer this round (if sampled, they train nothing the
+    server receives, like a random dropout). ``attacks``: extra malicious groups, each a
+    :class:`~fedsim.config.MaliciousConfig` (its ``ids`` attack with its ``attack`` and
+    ``factor`` from this round on); a client should appear in at most one group.
+    """
+
+    drop: tuple[int, ...] = ()
+    attacks: tuple = ()  # tuple[MaliciousConfig, ...]
+
+    @property
+    def attackers(self) -> tuple[int, ...]:
+        return tuple(sorted({int(c) for m in self.attacks for c in m.ids}))
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything that survives a round: the flat global weights, the server optimizer's state
     and each mechanism's state (in pipeline order). Taken at ``select``; restored on failure."""
@@ -44,6 +65,7 @@ class RoundState:
     start: Snapshot
     trace: tuple = ()
     mech_states: tuple = ()
+    plan: RoundPlan | None = None  # the clients' own choices for this round, if any
     # select
     sampled: tuple[int, ...] = ()
     dropped: tuple[int, ...] = ()

@@ -34,7 +34,7 @@ from fedsim.engine.phases import PHASE_TABLE, Env
 from fedsim.privacy.base import UpdateBatch
 from fedsim.engine.results import (PHASES, ClientTable, ExtraColumn, PhaseRecord, RoundResult, frozen,
                       metric_key)
-from fedsim.engine.round import RoundState, Snapshot
+from fedsim.engine.round import RoundPlan, RoundState, Snapshot
 
 
 @lru_cache(maxsize=32)
@@ -219,8 +219,11 @@ class Simulation:
         state are those of its start (nothing a phase produced was ever committed)."""
         self._round = None
 
-    def step(self) -> PhaseRecord:
+    def step(self, plan: RoundPlan | None = None) -> PhaseRecord:
         """Run the next phase of the current round (starting a new round if needed).
+
+        ``plan``: the clients' own choices for a round this call starts (who drops out, who
+        attacks how: :class:`~fedsim.engine.round.RoundPlan`); ignored mid-round.
 
         Atomic per round: if a phase raises, the round is abandoned (:meth:`abort_round`) and
         the error propagates, naming the round and the phase: fedsim's own errors get
@@ -230,7 +233,8 @@ class Simulation:
         rs = self._round
         if rs is None:
             c = self._committed
-            rs = RoundState(round=self.round + 1, start=c, mech_states=c.mech_states)
+            rs = RoundState(round=self.round + 1, start=c, mech_states=c.mech_states,
+                            plan=plan)
         phase = PHASES[len(rs.trace)]
         t0 = time.perf_counter()
         try:
@@ -253,9 +257,10 @@ class Simulation:
             self._round = rs
         return rec
 
-    def step_round(self) -> RoundResult:
-        """Finish the round in progress (or run a whole new one) and return its result."""
-        self.step()
+    def step_round(self, plan: RoundPlan | None = None) -> RoundResult:
+        """Finish the round in progress (or run a whole new one, with the clients' ``plan``)
+        and return its result."""
+        self.step(plan) if plan is not None else self.step()
         while self._round is not None:
             self.step()
         return self._history[-1]
@@ -276,7 +281,10 @@ class Simulation:
         """Build the round's immutable record, then commit (the only place state changes)."""
         ids = rs.sampled
         dropped, rejected = set(rs.dropped), set(rs.rejected)
-        clients = client_table(rs, self.config.clients.malicious.ids)
+        bad = self.config.clients.malicious.ids
+        if rs.plan is not None and rs.plan.attacks:
+            bad = tuple(sorted(set(bad) | set(rs.plan.attackers)))
+        clients = client_table(rs, bad)
         privacy: dict = {}
         for name, rep in rs.privacy.items():
             items = rep.items()

@@ -75,8 +75,9 @@ ALIASES: dict[str, str] = {
 PATH_TO_KEY = {v: k for k, v in ALIASES.items()}
 #: Query parameters that belong to the app or Streamlit, not to the configuration.
 #: ``lang``: the language; ``hide``, ``present``: classroom mode; ``lesson``, ``step``: where a
-#: lesson is (see fedsim_app/pages/lessons/course.py).
-RESERVED = frozenset({"embed", "embed_options", "lang", "hide", "present", "lesson", "step"})
+#: lesson is (see fedsim_app/base/course.py).
+RESERVED = frozenset({"embed", "embed_options", "lang", "hide", "present", "lesson", "step",
+                      "class", "teacher", "start"})  # the last three: a live class (base/live_session.py)
 
 _DEFAULT = SimulationConfig()
 

@@ -1,0 +1,67 @@
+"""Pure chart functions of the live class (Plotly figures from plain values)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from fedsim_app.base.charts import base_figure
+from fedsim_app.i18n import colon, t
+
+RIGHT, OTHER, MINE = "#2E7D32", "#9E9E9E", "#1565C0"
+
+
+def answers_figure(counts: Mapping[str, int], labels: Mapping[str, str],
+                   truth: str | None = None, mine: str | None = None,
+                   height: int = 300) -> go.Figure:
+    """The class's answers, one bar per option: the option the engine's numbers make right in
+    green once revealed, this student's own answer outlined."""
+    options = list(counts)
+    fig = base_figure(t("live.ch.answers"), height=height, showlegend=False,
+                      margin=dict(l=10, r=10, t=45, b=10))
+    colors = [RIGHT if o == truth else OTHER for o in options]
+    lines = [4 if o == mine else 0 for o in options]
+    fig.add_trace(go.Bar(
+        y=[labels.get(o, o) for o in options], x=[counts[o] for o in options], orientation="h",
+        marker=dict(color=colors, line=dict(color=MINE, width=lines)),
+        text=[str(counts[o]) for o in options], textposition="auto",
+        hovertemplate="%{y}" + colon() + "%{x}<extra></extra>", name="answers"))
+    fig.update_xaxes(title=t("live.ch.students"), rangemode="tozero", dtick=1 if max(
+        counts.values(), default=0) <= 10 else None)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def rounds_figure(rounds: Sequence[Mapping], initial: float | None, metric_key: str,
+                  height: int = 300) -> go.Figure:
+    """The global model's test metric after each federated round of the class."""
+    fig = base_figure(t(f"live.ch.{metric_key}"), height=height, showlegend=False,
+                      margin=dict(l=10, r=10, t=45, b=10))
+    xs = [0] + [r["round"] for r in rounds]
+    ys = ([initial] if initial is not None else [None]) + [r["metric"] for r in rounds]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line=dict(color="#111"),
+                             hovertemplate=t("ch.round") + " %{x}" + colon() + "%{y:.3f}"
+                                           "<extra></extra>", name="metric"))
+    fig.update_xaxes(title=t("ch.round"), dtick=1 if len(xs) <= 12 else None)
+    if metric_key == "accuracy":
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def client_norms_figure(ids: Sequence[int], norms: Sequence[float] | None,
+                        dropped: Sequence[int], rejected: Sequence[int],
+                        height: int = 280) -> go.Figure:
+    """What the server saw of each client this round: its update's length (when updates are
+    not hidden), dropped ones at zero in grey, rejected ones in red."""
+    fig = base_figure(t("live.ch.norms"), height=height, showlegend=False,
+                      margin=dict(l=10, r=10, t=45, b=10))
+    drop, rej = set(dropped), set(rejected)
+    ys = [0.0 if (norms is None or i in drop) else norms[k] for k, i in enumerate(ids)]
+    colors = ["#BDBDBD" if i in drop else "#C62828" if i in rej else "#1565C0" for i in ids]
+    fig.add_trace(go.Bar(x=[str(i) for i in ids], y=ys, marker=dict(color=colors),
+                         hovertemplate=t("ch.client") + " %{x}" + colon() + "%{y:.3f}"
+                                       "<extra></extra>", name="norms"))
+    fig.update_xaxes(title=t("ch.client"), type="category")
+    fig.update_yaxes(title=t("live.ch.norm"))
+    return fig
