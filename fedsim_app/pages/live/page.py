@@ -67,7 +67,7 @@ def _style() -> None:
     st.html("""<style>
 .fedsim-live-code {font-size: 4rem; font-weight: 800; letter-spacing: .12em; margin: 0;
                    font-variant-numeric: tabular-nums; line-height: 1.1;}
-.fedsim-live-qr svg {width: min(100%, 52vh); height: auto; display: block;}
+.st-key-live_qr img {max-width: 100%; max-height: 52vh; width: auto; height: auto;}
 .fedsim-live-names {font-size: 1.1rem; line-height: 1.5; overflow-wrap: anywhere;}
 .fedsim-live-hello {font-size: 1.1rem; font-weight: 600; margin: 0;}
 </style>""")
@@ -76,6 +76,7 @@ def _style() -> None:
 def _lobby() -> None:
     st.title(t("live.title"))
     st.markdown(t("live.intro"))
+    st.caption(t("live.running", n=len(ls.classes())))
     join, start = st.columns(2, gap="large")
     with join.container(border=True):
         st.subheader(t("live.join_title"))

@@ -57,8 +57,8 @@ def _join_panel(cls: LiveClass) -> None:
     url = ls.student_url(cls.code)
     st.html(f"<p class='fedsim-live-code' data-testid='live-code'>{ls.pretty_code(cls.code)}</p>")
     st.caption(t("live.join_how"))
-    svg = classroom.qr_svg(url)
-    st.html(f"<div class='fedsim-live-qr' data-testid='live-qr'>{svg}</div>")
+    with st.container(key="live_qr"):  # st.html would strip the SVG: an image, like the sidebar's
+        st.image(classroom.qr_svg(url), width=380)
     st.code(url, language=None, wrap_lines=True)
     st.caption(t("live.lan_hint"))
 

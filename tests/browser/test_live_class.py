@@ -1,0 +1,114 @@
+"""A live class in Chromium (issue #24): one teacher and five students (two on a 390×844 phone),
+each in their own browser context, against one real server.
+
+Join by the link the QR code encodes, answer a posed step (the projector's chart is the class's
+answers), switch to federation mode, two students attack and one drops out, the teacher steps
+two rounds, every phone shows its own client's numbers and the projector the server's view; a
+forged teacher token is refused; ending the class frees it (the lobby's count of live classes
+on the server is back to 0)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+ANSWERS = [0, 0, 1, 0, 1]  # which option each student picks
+CHOICES = {1: "scale ×10", 2: "label flip 1→7", 3: "drop out"}
+
+
+def _seg(page, name: str):
+    """A segmented-control option (a radio or a button, depending on the Streamlit version)."""
+    return page.get_by_role("radio", name=name, exact=True).or_(
+        page.get_by_role("button", name=name, exact=True)).first
+
+
+def _wait_text(page, text: str, timeout: float = 60_000):
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+
+
+def test_live_class_teacher_and_five_students(server, browser):
+    teacher_ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    teacher = teacher_ctx.new_page()
+    teacher.set_default_timeout(60_000)
+    teacher.goto(f"{server}/live?lang=en")
+    teacher.get_by_role("button", name="Start a live class").click()
+    code = teacher.get_by_test_id("live-code").inner_text(timeout=90_000).replace(" ", "")
+    assert re.fullmatch(r"[A-Z2-9]{6}", code), code
+    assert teacher.locator(".st-key-live_qr img").is_visible()
+    link = teacher.locator("[data-testid=stCode] code").filter(has_text="class=").first.inner_text().strip()
+    assert link.endswith(f"/live?class={code}") and "teacher" not in link and "present" not in link
+    token = re.search(r"teacher=([\w-]+)", teacher.url).group(1)
+
+    phones = []
+    for i in range(5):
+        ctx = browser.new_context(viewport=PHONE if i < 2 else LAPTOP)
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(link + "&lang=en")
+        page.get_by_role("textbox", name="Your display name").fill(f"Student {i}")
+        page.get_by_role("button", name="Join", exact=True).click()
+        _wait_text(page, f"as Student {i}")
+        phones.append(page)
+    teacher.get_by_text("Student 4").wait_for()
+    assert teacher.get_by_test_id("stMetricValue").first.inner_text().strip() == "5"
+
+    # Answer together: the first step (lesson 1, step 1), posed to every phone.
+    teacher.get_by_role("button", name="Ask the class").click()
+    for i, page in enumerate(phones):
+        radios = page.locator("[data-testid=stRadio] [role=radiogroup] label")
+        radios.first.wait_for()
+        radios.nth(ANSWERS[i]).click()
+        _wait_text(page, "Sent:")
+    _wait_text(teacher, "5 of 5 answered")
+    teacher.get_by_role("button", name="Reveal").click()
+    chart = teacher.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=90_000)
+    bars = chart.evaluate("el => el.data[0].x")
+    assert bars[:2] == [ANSWERS.count(0), ANSWERS.count(1)] and sum(bars) == 5
+    for page in phones:
+        _wait_text(page, "the engine", timeout=30_000)  # own answer against the engine's
+
+    # Be the federation: five clients, two attack, one drops out.
+    _seg(teacher, "Be the federation").click()
+    teacher.get_by_role("button", name="Start the federation").click()
+    for page in phones:
+        _wait_text(page, "You are client", timeout=120_000)
+    for i, label in CHOICES.items():
+        _seg(phones[i], label).click()
+        phones[i].wait_for_timeout(300)
+    teacher.wait_for_timeout(2500)  # the last choice reaches the class (each phone polls 2 s)
+    teacher.get_by_role("button", name="Next round").click()
+    _wait_text(teacher, "Round 1:")
+    teacher.get_by_role("button", name="Next round").click()
+    _wait_text(teacher, "Round 2:")
+    summary = teacher.get_by_text("Round 2:").first.inner_text()
+    assert "4 of 5 updates arrived" in summary and "1 dropped out" in summary
+    assert teacher.locator(".js-plotly-plot").count() >= 2  # accuracy per round, norms
+    for i, page in enumerate(phones):
+        _wait_text(page, "Round 2", timeout=30_000)
+        if i == 3:
+            _wait_text(page, "dropped out")
+        else:
+            page.get_by_text("Update length").first.wait_for()
+            _wait_text(page, "The server accepted your update")
+
+    # A forged teacher token is refused and shows no projector.
+    forged = browser.new_context().new_page()
+    forged.goto(f"{server}/live?class={code}&teacher={token[:-2]}xx&lang=en")
+    _wait_text(forged, "Only the teacher can do that")
+    assert forged.get_by_role("button", name="Next round").count() == 0
+
+    # Ending the class frees it.
+    teacher.get_by_text("Class settings").click()
+    teacher.get_by_role("button", name="End the class").click()
+    _wait_text(teacher, "The class has ended")
+    lobby = browser.new_context().new_page()
+    lobby.goto(f"{server}/live?lang=en")
+    _wait_text(lobby, "Live classes running on this server: 0")
+    phones[0].reload()
+    _wait_text(phones[0], "This class has ended")
