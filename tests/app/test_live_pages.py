@@ -57,7 +57,7 @@ def test_teacher_starts_students_join_answer_and_see_the_reveal():
     cls = ls.classes().get(code)
     assert cls.is_teacher(token)
     assert code.replace(" ", "") in _html(teacher).replace(" ", "")  # the big code
-    assert teacher.get("imgs"), "the QR code"
+    assert [e for e in teacher.main if e.type == "image"], "the QR code"
     # the students' link carries the code, never the token or the presenter view
     assert all(token not in c.value and "present" not in c.value for c in teacher.code)
     students = [_student(code, n) for n in ("Ann", "Bo", "Cy")]
