@@ -21,17 +21,31 @@ What fedsim takes (:func:`load_femnist`):
   ``dataset.test_fraction`` is not used);
 - pixels inverted (ink 1.0, as in MNIST), flattened to 784 features and standardized with
   the training pool's statistics like every built-in set.
+
+Memory: the training pool is kept as **uint8 codes** (``Dataset.x_train``, 784 bytes an image;
+all 3,383 writers' 341,873 images: 268 MB), each code standing for one of the file's float32
+pixel values (``Dataset.pixel_values``). The file stores float32; when its pixels are 8-bit
+(at most one value per level of round(255·p), as images made from 8-bit grey levels are) the
+codes hold them exactly, and the decoded rows, the pool's mean and std (summed in NumPy's own
+order) and so the standardized inputs are bit for bit those of the float32 path. Otherwise
+they are rounded to 256 levels; ``FemnistData.exact`` says which was found (checked on every
+load; the real file was not available where this was written, so which it is there is not
+yet measured). The test
+set (40,832 images) is kept as standardized float32, 128 MB. A client's training rows are
+decoded to float32 only in the rounds that sample it
+(:class:`fedsim.training.batching.ClientStore`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from fedsim.data.dataset import Dataset
+from fedsim.data.dataset import Dataset, standardize_codes
 from fedsim.data.download import DataUnavailableError, cached_path, fetch, is_cached
 from fedsim.errors import FedsimError, PartitionError
 from fedsim.rng import generator
@@ -51,6 +65,9 @@ class FemnistData:
     dataset: Dataset
     groups: tuple[np.ndarray, ...]
     writers: tuple[str, ...]
+    #: True when the file's pixels are 8-bit (at most 256 values, one per code): the uint8
+    #: pool then holds them exactly; False: rounded to the nearest of 256 levels
+    exact: bool = True
 
 
 def femnist_files() -> tuple[str, str]:
@@ -67,12 +84,46 @@ def _damaged(path: str, why: str) -> DataUnavailableError:
                                 "set again with internet")
 
 
-def _read(group) -> tuple[np.ndarray, np.ndarray]:
+def _labels(group) -> np.ndarray:
+    return np.asarray(group["label"][()]).reshape(-1).astype(np.int64)
+
+
+class _Palette:
+    """The 8-bit code of each pixel value: code = round(255·p), and the first float32 value
+    seen for each code. ``exact`` stays True while every pixel equals its code's value (the
+    source is 8-bit: then the codes lose nothing, whatever formula made the floats)."""
+
+    def __init__(self):
+        self.values = np.full(256, np.nan, np.float32)
+        self.exact = True
+
+    def codes(self, pixels: np.ndarray) -> np.ndarray:
+        p = pixels.reshape(len(pixels), -1)
+        c = np.rint(np.clip(np.nan_to_num(p), 0.0, 1.0) * 255).astype(np.uint8)
+        if self.exact:
+            seen = self.values[c]
+            new = np.isnan(seen)
+            if new.any():
+                self.values[c[new]] = p[new]
+                seen = self.values[c]
+            self.exact = bool(np.array_equal(seen, p))
+        return c
+
+    def ink(self) -> np.ndarray:
+        """float32 [256]: each code's value as fedsim uses it, ink high (1 − p), as the float
+        path computed it; codes never seen (or a source that is not 8-bit) get code/255."""
+        grid = (np.arange(256) / 255.0).astype(np.float32)
+        p = np.where(np.isnan(self.values), grid, self.values) if self.exact else grid
+        out = (1.0 - p.astype(np.float32)).astype(np.float32)
+        out.setflags(write=False)
+        return out
+
+
+def _read(group, palette: _Palette, out: np.ndarray) -> None:
     pixels = np.asarray(group["pixels"][()], np.float32)
-    labels = np.asarray(group["label"][()]).reshape(-1).astype(np.int64)
-    if pixels.shape[1:] != (28, 28) or len(pixels) != len(labels):
-        raise ValueError(f"pixels of shape {pixels.shape} for {len(labels)} labels")
-    return (1.0 - pixels).reshape(len(pixels), 784), labels
+    if pixels.shape[1:] != (28, 28) or len(pixels) != len(out):
+        raise ValueError(f"pixels of shape {pixels.shape} for {len(out)} labels")
+    out[:] = palette.codes(pixels)
 
 
 @lru_cache(maxsize=2)
@@ -82,6 +133,7 @@ def load_femnist(num_writers: int, seed: int) -> FemnistData:
     import h5py
 
     train_path, test_path = femnist_files()
+    palette = _Palette()
     try:
         with h5py.File(train_path, "r") as ftr, h5py.File(test_path, "r") as fte:
             ex, ex_test = ftr["examples"], fte["examples"]
@@ -95,13 +147,19 @@ def load_femnist(num_writers: int, seed: int) -> FemnistData:
             pick = generator(seed, "dataset", "femnist", "writers").choice(
                 len(eligible), num_writers, replace=False)
             writers = tuple(eligible[i] for i in sorted(pick))
-            xs, ys, xts, yts = [], [], [], []
-            for w in writers:
-                x, y = _read(ex[w])
-                xs.append(x), ys.append(y)
+            ys = [_labels(ex[w]) for w in writers]
+            yts = [_labels(ex_test[w]) for w in writers if w in ex_test]
+            # uint8 codes written straight into one array: no float copy of the pool is made
+            x = np.empty((sum(map(len, ys)), 784), np.uint8)
+            xt = np.empty((sum(map(len, yts)), 784), np.uint8)
+            at = at_test = 0
+            for w, y in zip(writers, ys):
+                _read(ex[w], palette, x[at:at + len(y)])
+                at += len(y)
                 if w in ex_test:
-                    xt, yt = _read(ex_test[w])
-                    xts.append(xt), yts.append(yt)
+                    n = ex_test[w]["label"].shape[0]
+                    _read(ex_test[w], palette, xt[at_test:at_test + n])
+                    at_test += n
     except FedsimError:
         raise
     except (OSError, KeyError, ValueError) as exc:
@@ -110,19 +168,17 @@ def load_femnist(num_writers: int, seed: int) -> FemnistData:
     sizes = np.array([len(y) for y in ys])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     groups = tuple(np.arange(a, b, dtype=np.int64) for a, b in zip(offsets[:-1], offsets[1:]))
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    xt = np.concatenate(xts) if xts else np.zeros((0, 784), np.float32)
-    yt = np.concatenate(yts) if yts else np.zeros(0, np.int64)
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
-    std = np.where(std > 1e-8, std, 1.0)
-    m, s = mean.astype(np.float32), std.astype(np.float32)
-    arrays = [(x - m) / s, y.astype(np.int32), (xt - m) / s, yt.astype(np.int32)]
-    for a in (*arrays, *groups):
+    y = np.concatenate(ys).astype(np.int32)
+    yt = (np.concatenate(yts) if yts else np.zeros(0, np.int64)).astype(np.int32)
+    ink = palette.ink()
+    mean, std = standardize_codes(x, ink)
+    ds = Dataset("femnist", "classification", x, y, None, yt, 10,
+                 tuple(f"pixel_{i}" for i in range(784)), CLASS_NAMES, (28, 28), mean, std,
+                 pixel_values=ink)
+    ds = dataclasses.replace(ds, x_test=ds.decode(xt))
+    for a in (x, y, ds.x_test, yt, *groups):
         a.setflags(write=False)
-    ds = Dataset("femnist", "classification", arrays[0], arrays[1], arrays[2], arrays[3], 10,
-                 tuple(f"pixel_{i}" for i in range(784)), CLASS_NAMES, (28, 28), mean, std)
-    return FemnistData(ds, groups, writers)
+    return FemnistData(ds, groups, writers, palette.exact)
 
 
 __all__ = ["CLASS_NAMES", "FemnistData", "MIN_TRAIN_IMAGES", "femnist_files", "load_femnist"]

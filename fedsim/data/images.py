@@ -17,6 +17,9 @@ A file not there yet is downloaded once through :func:`fedsim.data.download.fetc
 Each set's training and test images are pooled and ``dataset.num_samples`` of them drawn with
 the seed (stream ``dataset/<name>/sample``); the server's stratified test set and the
 training-pool standardization (per pixel and channel) then follow as for every built-in set.
+The training pool stays the files' uint8 (``Dataset.x_train`` uint8, ``pixel_values`` 0..255):
+the sources are 8-bit, so nothing is lost, and a client's rows are standardized to float32
+only when a round trains it (all of MNIST: 55 MB instead of 220 MB).
 Images are flattened channels-last (``h × w × c``), which the ``cnn`` model reshapes back.
 """
 
@@ -40,6 +43,9 @@ CLASS_NAMES = {
     "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                 "ship", "truck"),
 }
+#: MNIST's and CIFAR's uint8 codes are their pixel values 0..255.
+_CODE_VALUES = np.arange(256, dtype=np.float32)
+_CODE_VALUES.setflags(write=False)
 CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 #: Globals a CIFAR batch may name: NumPy's array reconstruction, nothing else.
 _ALLOWED_PICKLE_GLOBALS = frozenset({
@@ -149,13 +155,15 @@ def load_keras_images(name: str, num_samples: int, test_fraction: float, seed: i
     x, y = x_all[pick], y_all[pick]
     test = stratified_test_split(label_strata(y, "classification"), test_fraction, seed)
     mean, std = _standardize(x[~test])
-    ytr, yte = y[~test].astype(np.int32), y[test].astype(np.int32)
-    for a in (ytr, yte):
+    xtr, ytr, yte = x[~test], y[~test].astype(np.int32), y[test].astype(np.int32)
+    for a in (xtr, ytr, yte):
         a.setflags(write=False)
-    return Dataset(name, "classification", _scaled(x[~test], mean, std), ytr,
-                   _scaled(x[test], mean, std), yte, 10,
+    # The training pool stays uint8 (a quarter of float32); Dataset.decode standardizes a
+    # client's rows when it trains, with _scaled's float32 arithmetic (bit for bit the same).
+    return Dataset(name, "classification", xtr, ytr, _scaled(x[test], mean, std), yte, 10,
                    tuple(f"pixel_{i}" for i in range(x.shape[1])), CLASS_NAMES[name],
-                   IMAGE_SHAPES[name], mean, std)
+                   IMAGE_SHAPES[name], mean, std, pixel_values=_CODE_VALUES)
+
 
 
 __all__ = ["CLASS_NAMES", "IMAGE_SHAPES", "cifar10_arrays", "load_keras_images",

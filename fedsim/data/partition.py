@@ -281,9 +281,18 @@ def partition_pool(strata: np.ndarray, num_features: int, num_clients: int,
     return Partition(indices, tuple(val), shift, noise, unused)
 
 
-def client_arrays(x: np.ndarray, part: Partition, client: int, seed: int):
-    """A client's inputs with its feature skew applied (noise drawn once, seeded per client)."""
+def has_feature_skew(part: Partition) -> bool:
+    """True when some client's inputs get a feature shift or noise."""
+    return bool(np.any(part.feature_noise > 0) or np.any(part.feature_shift))
+
+
+def client_arrays(x: np.ndarray, part: Partition, client: int, seed: int, decode=None):
+    """A client's inputs with its feature skew applied (noise drawn once, seeded per client).
+    ``decode``: turns rows of ``x`` stored as uint8 codes into float32 first
+    (:meth:`fedsim.data.dataset.Dataset.decode`)."""
     xc = x[part.indices[client]]
+    if decode is not None:
+        xc = decode(xc)
     if part.feature_noise[client] > 0 or np.any(part.feature_shift[client]):
         rng = generator(seed, "feature-noise", client)
         flat = xc.reshape(len(xc), -1)

@@ -1,14 +1,24 @@
 """Client data laid out for vectorized training, and each round's batch order (NumPy only).
 
+Two layouts: :class:`ClientStore` keeps every client's rows *unpadded* (indices into one pool of
+rows, which may be uint8 codes) and is what a federation holds; :class:`ClientData` is the
+padded block ``[K, Nmax, ...]`` float32 the trainer takes, made by :meth:`ClientStore.take` for
+the clients sampled in a round only (memory: the pool once, plus one round's block).
+
 Kept apart from :mod:`fedsim.training.trainer` so that building a federation (data, split, padded
 arrays) does not import TensorFlow: the app and the CLI can check a split in milliseconds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
+
+#: ``ClientStore.take`` of every client keeps its block for the next rounds when it is at most
+#: this big (digits, breast cancer, 2-D: every round trains everyone from the same arrays).
+FULL_BLOCK_CACHE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,154 @@ class ClientData:
         vmax = max(1, int(self.vcounts[c].max()))
         return ClientData(self.x[c, :nmax], self.y[c, :nmax], self.counts[c],
                           self.xv[c, :vmax], self.yv[c, :vmax], self.vcounts[c])
+
+
+@dataclass(frozen=True, eq=False)
+class ClientStore:
+    """Every client's rows, unpadded: client k's training rows are
+    ``x_pool[order[offsets[k]:offsets[k + 1]]]`` (labels ``y_pool[...]`` alike), its validation
+    rows the same in ``xv_pool``/``vorder``/``voffsets``. The pools may be uint8 codes, turned
+    into float32 by ``decode`` (elementwise) only for the rows a :meth:`take` gathers.
+
+    Duck-compatible with :class:`ClientData` for readers of ``counts``/``vcounts``; ``x``,
+    ``y``, ``xv``, ``yv`` give the whole padded float32 block (made on first use and kept: as
+    big as the pool padded to the largest client, which for thousands of clients is GBs);
+    :meth:`client` gives one client's rows without it.
+    """
+
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    order: np.ndarray  # int64 pool rows, client after client
+    offsets: np.ndarray  # [K + 1]
+    xv_pool: np.ndarray
+    yv_pool: np.ndarray
+    vorder: np.ndarray
+    voffsets: np.ndarray
+    decode: Callable[[np.ndarray], np.ndarray] | None = None
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @staticmethod
+    def gather(x_pool, y_pool, train_rows: list[np.ndarray], xv_pool, yv_pool,
+               val_rows: list[np.ndarray], decode=None) -> "ClientStore":
+        """A store of clients whose training rows are ``train_rows[k]`` of ``x_pool`` and
+        validation rows ``val_rows[k]`` of ``xv_pool`` (the same pool or another)."""
+        def pack(rows):
+            off = np.zeros(len(rows) + 1, np.int64)
+            np.cumsum([len(r) for r in rows], out=off[1:])
+            order = (np.concatenate(rows).astype(np.int64) if len(rows)
+                     else np.zeros(0, np.int64))
+            for a in (off, order):
+                a.setflags(write=False)
+            return order, off
+
+        order, off = pack(train_rows)
+        vorder, voff = pack(val_rows)
+        return ClientStore(x_pool, y_pool, order, off, xv_pool, yv_pool, vorder, voff, decode)
+
+    @staticmethod
+    def of_rows(xs: list[np.ndarray], ys: list[np.ndarray], xvs: list[np.ndarray],
+                yvs: list[np.ndarray]) -> "ClientStore":
+        """A store owning the given per-client rows (concatenated once, no padding)."""
+        def cat(arrs, like):
+            return np.concatenate(arrs) if arrs else np.zeros((0, *like.shape[1:]), like.dtype)
+
+        ranges = np.cumsum([0] + [len(a) for a in xs])
+        vranges = np.cumsum([0] + [len(a) for a in xvs])
+        rows = [np.arange(a, b) for a, b in zip(ranges[:-1], ranges[1:])]
+        vrows = [np.arange(a, b) for a, b in zip(vranges[:-1], vranges[1:])]
+        return ClientStore.gather(cat(xs, xs[0]), cat(ys, ys[0]), rows, cat(xvs, xs[0]),
+                                  cat(yvs, ys[0]), vrows)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """[K] int32 training rows per client."""
+        return self._sizes("counts", self.offsets)
+
+    @property
+    def vcounts(self) -> np.ndarray:
+        return self._sizes("vcounts", self.voffsets)
+
+    def _sizes(self, key, off):
+        out = self._memo.get(key)
+        if out is None:
+            out = np.diff(off).astype(np.int32)
+            out.setflags(write=False)
+            self._memo[key] = out
+        return out
+
+    @property
+    def num_clients(self) -> int:
+        return len(self.offsets) - 1
+
+    def _block(self, pool, ypool, order, off, c, counts) -> tuple[np.ndarray, np.ndarray]:
+        """The padded ``[len(c), max(1, n), ...]`` float32 rows and labels of clients ``c``:
+        one gather from the pool, decoded, padding rows zero."""
+        nmax = max(1, int(counts.max())) if len(c) else 1
+        j = np.arange(nmax)
+        real = j[None, :] < counts[:, None]  # [m, nmax]
+        src = np.where(real, off[c][:, None] + j[None, :], 0)
+        rows = order[src] if len(order) else np.zeros(src.shape, np.int64)
+        if len(pool):
+            x = pool[rows]
+            y = ypool[rows]
+        else:
+            x = np.zeros((*rows.shape, *pool.shape[1:]), pool.dtype)
+            y = np.zeros(rows.shape, ypool.dtype)
+        if self.decode is not None and x.dtype == np.uint8:
+            x = self.decode(x.reshape(-1, *pool.shape[1:])).reshape(x.shape)
+        x = x.astype(np.float32, copy=False)
+        x[~real] = 0
+        y[~real] = 0
+        return x, y
+
+    def take(self, clients: np.ndarray) -> ClientData:
+        """The rows of ``clients`` (in that order), padded to the largest of them: the only
+        float32 copy of them there is (made per round; every client's block is kept when it is
+        at most :data:`FULL_BLOCK_CACHE_BYTES`)."""
+        c = np.asarray(clients, np.int64).reshape(-1)
+        every = len(c) == self.num_clients and np.array_equal(c, np.arange(len(c)))
+        if every:
+            full = self._memo.get("full")
+            if full is not None:
+                return full
+        counts, vcounts = self.counts[c], self.vcounts[c]
+        x, y = self._block(self.x_pool, self.y_pool, self.order, self.offsets, c, counts)
+        xv, yv = self._block(self.xv_pool, self.yv_pool, self.vorder, self.voffsets, c,
+                             vcounts)
+        out = ClientData(x, y, counts.copy(), xv, yv, vcounts.copy())
+        if every and x.nbytes + xv.nbytes <= FULL_BLOCK_CACHE_BYTES:
+            self._keep(out)
+        return out
+
+    def _keep(self, full: ClientData) -> ClientData:
+        for a in (full.x, full.y, full.counts, full.xv, full.yv, full.vcounts):
+            a.setflags(write=False)
+        self._memo["full"] = full
+        return full
+
+    def _everyone(self) -> ClientData:
+        full = self._memo.get("full")
+        return full if full is not None else self._keep(self.take(np.arange(self.num_clients)))
+
+    # The whole padded block, for readers written against ClientData (made once, kept).
+    x = property(lambda self: self._everyone().x)
+    y = property(lambda self: self._everyone().y)
+    xv = property(lambda self: self._everyone().xv)
+    yv = property(lambda self: self._everyone().yv)
+
+    def client(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Client ``k``'s training rows, labels, validation rows and labels (float32,
+        unpadded), without making every client's block."""
+        d = self.take(np.array([k]))
+        n, nv = int(d.counts[0]), int(d.vcounts[0])
+        return d.x[0, :n], d.y[0, :n], d.xv[0, :nv], d.yv[0, :nv]
+
+    @property
+    def pool_bytes(self) -> int:
+        """Bytes the store holds (pools and indices), however many clients a round samples."""
+        arrs = {id(a): a for a in (self.x_pool, self.y_pool, self.order, self.offsets,
+                                   self.xv_pool, self.yv_pool, self.vorder, self.voffsets)}
+        return sum(a.nbytes for a in arrs.values())
 
 
 def batch_schedule(counts: np.ndarray, epochs: int, batch_size: int,

@@ -71,7 +71,7 @@ def test_one_client_per_writer_from_the_h5_layout(cached, monkeypatch):
             assert len(rows) == len(labels) == TRAIN[w]
             np.testing.assert_array_equal(fed.data.y_train[rows], labels)
             # pixels inverted (ink high, as MNIST) and standardized with the pool's statistics
-            raw = fed.data.x_train[rows] * fed.data.feature_std + fed.data.feature_mean
+            raw = fed.data.train_rows(rows) * fed.data.feature_std + fed.data.feature_mean
             np.testing.assert_allclose(raw, 1.0 - f["examples"][w]["pixels"][()].reshape(-1, 784),
                                        atol=1e-5)
     assert len(fed.data.y_test) == 5 * 4  # the same writers' own test images
