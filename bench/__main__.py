@@ -38,6 +38,7 @@ OPTIONAL = [
     ("CNN: vectorized over clients", "bench.cnn_bench", "main"),
     ("lesson reveals, uncached: the slowest five steps", "bench.lesson_bench", "main"),
     ("real data at scale: FEMNIST CNN, Shakespeare, memory", "bench.data_bench", "main"),
+    ("a live class: one teacher and 60 phones on one server", "bench.live_bench", "main"),
 ]
 
 
