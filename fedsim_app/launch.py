@@ -26,6 +26,8 @@ import os
 import pathlib
 import socket
 import sys
+import threading
+import time
 from typing import Sequence, TextIO
 
 #: The main script Streamlit runs (and whose folder holds ``.streamlit/config.toml``).
@@ -51,9 +53,13 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                     "it in the browser.")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT,
                    help=f"TCP port to serve on (default {DEFAULT_PORT})")
-    p.add_argument("--host", default="localhost",
+    p.add_argument("--host", default=None,
                    help="address to listen on: localhost (default: this computer only) or "
-                        "0.0.0.0 (every network interface: students in the same network)")
+                        "0.0.0.0 (every network interface: students in the same network; "
+                        "the default with --class)")
+    p.add_argument("--class", dest="live_class", action="store_true",
+                   help="run a live class: serve the classroom network (--host 0.0.0.0 unless "
+                        "given) and open the projector view with a new class's join QR code")
     p.add_argument("--lang", choices=LANGS, default=None,
                    help="language of every new session whose link has no ?lang= "
                         "(default: each browser's language; students can still switch)")
@@ -198,6 +204,30 @@ def _is_loopback(host: str) -> bool:
     return False
 
 
+def class_url(port: int) -> str:
+    """The projector's address for ``--class``: the Live class page, starting a class (the
+    browser is on this computer, the only place a class may be started from by default)."""
+    return url("localhost", port) + "live?start=1"
+
+
+def open_when_up(address: str, port: int, timeout: float = 120.0) -> threading.Thread:
+    """Open ``address`` in the browser once the server accepts connections on ``port``."""
+    import webbrowser
+
+    def wait_then_open() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                    webbrowser.open(address)
+                    return
+            time.sleep(0.3)
+
+    t = threading.Thread(target=wait_then_open, name="fedsim-open-class", daemon=True)
+    t.start()
+    return t
+
+
 def port_free(host: str, port: int) -> bool:
     """Whether a server could listen on ``host:port`` now (checked by binding it)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -236,6 +266,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse ``argv``, print the addresses and serve until Ctrl-C (or SIGTERM): exit code 0."""
     args = parser(prog).parse_args(argv)
     name = prog or "fedsim-playground"
+    if args.host is None:
+        args.host = "0.0.0.0" if args.live_class else "localhost"
     if args.show_config:
         show_config(args)
         return 0
@@ -258,6 +290,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     from streamlit.web import bootstrap
 
     options = flag_options(args)
+    if args.live_class:
+        print(f"  live class: the projector view opens at {class_url(args.port)}", flush=True)
+        if not args.headless:  # Streamlit would open the Overview: open the class instead
+            options["server.headless"] = True
+            open_when_up(class_url(args.port), args.port)
     st_config._main_script_path = str(MAIN_SCRIPT)  # config.toml is read beside it
     bootstrap.load_config_options(flag_options=options)
     bootstrap.run(str(MAIN_SCRIPT), False, [], options)
