@@ -88,7 +88,9 @@ def run() -> None:
     runtime.start_janitor()  # a closed session's memory goes back to the system
     workers.enable()  # Paillier encryptions in worker processes: one student's never stall the rest
 
-    st.set_page_config(page_title=t("app.page_title"), page_icon=ICON, layout="wide")
+    # A projector (presenter view, a live class's teacher link) starts with the sidebar folded.
+    st.set_page_config(page_title=t("app.page_title"), page_icon=ICON, layout="wide",
+                       initial_sidebar_state="collapsed" if classroom.projector_url() else "auto")
 
     # Larger round counter and metric values: the Training page is projected in class.
     st.html("""<style>

@@ -135,6 +135,15 @@ def presenting() -> bool:
     return bool(st.session_state.get(_PRESENTING, False))
 
 
+def projector_url() -> bool:
+    """Whether this run's address asks for a projector (the presenter view ``present=1``, or a
+    live class's teacher link): the frame then folds the sidebar away. Read from the URL, since
+    the page configuration is set before :func:`init` runs."""
+    qp = st.query_params
+    return (str(qp.get(PRESENT, "")).lower() in _TRUE or presenting()
+            or bool(qp.get("teacher")) or qp.get("start") == "1")
+
+
 def apply(names: Iterable[str], present: bool) -> None:
     """This tab now hides ``names`` and shows (or not) the presenter view."""
     st.session_state[_HIDDEN] = frozenset(n for n in names if n in GROUPS)

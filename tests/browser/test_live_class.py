@@ -112,3 +112,27 @@ def test_live_class_teacher_and_five_students(server, browser):
     _wait_text(lobby, "Live classes running on this server: 0")
     phones[0].reload()
     _wait_text(phones[0], "This class has ended")
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_projector_shows_the_whole_qr_code_with_the_sidebar_folded(server, browser, size):
+    w, h = size
+    ctx = browser.new_context(viewport={"width": w, "height": h})
+    page = ctx.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(f"{server}/live?start=1&lang=zh")
+    page.get_by_test_id("live-code").wait_for()
+    qr = page.locator(".st-key-live_qr img")
+    qr.wait_for()
+    page.wait_for_timeout(500)
+    box = qr.bounding_box()
+    assert box["width"] == pytest.approx(box["height"], abs=1)  # square, not stretched
+    assert box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= w and box["y"] + box["height"] <= h, box
+    assert box["width"] >= 300  # readable from the back of the room
+    sidebar = page.locator("[data-testid=stSidebar]")
+    assert sidebar.count() == 0 or sidebar.bounding_box() is None \
+        or sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 1
+    size_px = page.get_by_test_id("live-code").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size_px >= 48
+    ctx.close()

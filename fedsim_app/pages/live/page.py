@@ -48,7 +48,8 @@ def render() -> None:
             _lobby()
             return
     if token is not None:
-        teacher.render(cls, token)
+        with st.container(key="live_projector"):  # projector type sizes (24 px and more)
+            teacher.render(cls, token)
     else:
         student.render(cls)
 
@@ -67,9 +68,17 @@ def _style() -> None:
     st.html("""<style>
 .fedsim-live-code {font-size: 4rem; font-weight: 800; letter-spacing: .12em; margin: 0;
                    font-variant-numeric: tabular-nums; line-height: 1.1;}
-.st-key-live_qr img {max-width: 100%; max-height: 52vh; width: auto; height: auto;}
+.st-key-live_qr img {width: min(520px, 48vh) !important; max-width: 100%; height: auto !important;}
+.st-key-live_qr [data-testid=stImageContainer], .st-key-live_qr [data-testid=stImage] {width: auto !important; max-width: 100%;}
 .fedsim-live-names {font-size: 1.1rem; line-height: 1.5; overflow-wrap: anywhere;}
 .fedsim-live-hello {font-size: 1.1rem; font-weight: 600; margin: 0;}
+.st-key-live_projector [data-testid=stMarkdownContainer] p,
+.st-key-live_projector [data-testid=stWidgetLabel] p,
+.st-key-live_projector [data-testid=stCaptionContainer] p,
+.st-key-live_projector button p {font-size: 24px; line-height: 1.35;}
+.st-key-live_projector [data-testid=stMetricValue] [data-testid=stMarkdownContainer] p,
+.st-key-live_projector [data-testid=stMetricValue] {font-size: 56px; line-height: 1.1;}
+.st-key-live_projector .fedsim-live-names {font-size: 28px;}
 </style>""")
 
 

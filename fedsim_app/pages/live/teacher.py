@@ -58,7 +58,7 @@ def _join_panel(cls: LiveClass) -> None:
     st.html(f"<p class='fedsim-live-code' data-testid='live-code'>{ls.pretty_code(cls.code)}</p>")
     st.caption(t("live.join_how"))
     with st.container(key="live_qr"):  # st.html would strip the SVG: an image, like the sidebar's
-        st.image(classroom.qr_svg(url), width=380)
+        st.image(classroom.qr_svg(url), width=520)
     st.code(url, language=None, wrap_lines=True)
     st.caption(t("live.lan_hint"))
 
