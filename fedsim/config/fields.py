@@ -54,11 +54,26 @@ LINEAR_AGGREGATORS = ("fedavg",)
 #: ``partition.min_samples`` need anyway (the split then says exactly how many fit),
 #: seed_regression rows are 50 times wider (100 features, a 1,021-parameter model), and a CSV's
 #: width is not known until it is read.
-#: ``femnist``: clients are writers (3,383 exist); 500 keeps the padded client arrays (every
-#: writer padded to the largest one, float32 28×28) under ~1 GB.
+#: ``femnist``: clients are writers; the cap is derived from memory
+#: (:data:`FEMNIST_BYTES_PER_WRITER` within :data:`DATA_MEMORY_BUDGET`), which now admits every
+#: writer the file has (3,383).
 #: ``shakespeare``: clients are speaking roles (715 exist), at most 256 windows of 20
 #: characters each.
-MAX_CLIENTS_BY_DATASET = {"2d": 100_000, "femnist": 500, "shakespeare": 715}
+MAX_CLIENTS_BY_DATASET = {"2d": 100_000, "shakespeare": 715}
+
+#: The memory a federation's data may take (the 1.5 GB of issue #25's target).
+DATA_MEMORY_BUDGET = 1536 << 20
+#: Writers in TFF's fed_emnist_digitsonly.
+FEMNIST_WRITERS = 3383
+#: What one FEMNIST writer costs held (fedsim.data.femnist; measured with
+#: ``python -m bench.data_bench``): ~101 training images kept as uint8 codes (784 B each) plus
+#: an 8-byte row index, ~12 test images as float32 (3,136 B each), and its share of one
+#: round's float32 padded block when it is sampled (the block holds the sampled writers only,
+#: so it does not grow with the writers loaded: counted here as if every writer were sampled,
+#: at its own size, ~101 × 3,136 B, a generous bound).
+FEMNIST_BYTES_PER_WRITER = 101 * (784 + 8) + 12 * 784 * 4 + 101 * 784 * 4
+MAX_CLIENTS_BY_DATASET["femnist"] = min(FEMNIST_WRITERS,
+                                        DATA_MEMORY_BUDGET // FEMNIST_BYTES_PER_WRITER)
 DEFAULT_MAX_CLIENTS = 2000
 #: The most clients any data set allows (the JSON Schema's maximum; krum and SecAgg+ bounds).
 MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())
@@ -66,9 +81,11 @@ MAX_CLIENTS = max(DEFAULT_MAX_CLIENTS, *MAX_CLIENTS_BY_DATASET.values())
 #: The most rows a generated data set may have (``dataset.num_samples``): 100,000 2-D clients
 #: of the default ``min_samples`` (4) need 500,000 rows with the default test fraction, and a
 #: million 2-D rows take 16 MB; seed_regression's rows are 100 features wide.
-#: ``mnist``/``cifar10`` take ``num_samples`` of their 70,000 / 60,000 images: all of MNIST is
-#: 220 MB as float32, 20,000 CIFAR images 246 MB.
-MAX_SAMPLES_BY_DATASET = {"2d": 1_000_000, "mnist": 70_000, "cifar10": 20_000}
+#: ``mnist``/``cifar10`` take ``num_samples`` of their 70,000 / 60,000 images, every one: the
+#: training pool is kept as uint8 (all of CIFAR: 147 MB, and 184 MB for the files' own arrays;
+#: the test set float32, 147 MB), well within :data:`DATA_MEMORY_BUDGET` (measured:
+#: ``tests/engine/test_data_memory.py``, docs/data.md).
+MAX_SAMPLES_BY_DATASET = {"2d": 1_000_000, "mnist": 70_000, "cifar10": 60_000}
 DEFAULT_MAX_SAMPLES = 200_000
 MAX_SAMPLES = max(DEFAULT_MAX_SAMPLES, *MAX_SAMPLES_BY_DATASET.values())
 

@@ -64,7 +64,8 @@ class Dataset:
             return codes
         m = self.feature_mean.astype(np.float32)
         s = self.feature_std.astype(np.float32)
-        out = np.take(self.pixel_values, codes).reshape(codes.shape[0], -1)
+        # fancy indexing, not np.take: take would first copy uint8 codes to int64 indices
+        out = self.pixel_values[codes].reshape(codes.shape[0], -1)
         out -= m
         out /= s
         return out.reshape(codes.shape)
@@ -85,12 +86,12 @@ def standardize_codes(codes: np.ndarray, values: np.ndarray, rows_at_a_time: int
     vals = np.asarray(values, np.float32)
     total = np.zeros(d, np.float64)
     for i in range(0, n, rows_at_a_time):
-        block = np.take(vals, flat[i:i + rows_at_a_time]).astype(np.float64)
+        block = vals[flat[i:i + rows_at_a_time]].astype(np.float64)
         total = np.concatenate([total[None], block]).sum(0)
     mean = total / max(n, 1)
     sq = np.zeros(d, np.float64)
     for i in range(0, n, rows_at_a_time):
-        block = np.take(vals, flat[i:i + rows_at_a_time]).astype(np.float64) - mean
+        block = vals[flat[i:i + rows_at_a_time]].astype(np.float64) - mean
         np.multiply(block, block, out=block)
         sq = np.concatenate([sq[None], block]).sum(0)
     std = np.sqrt(sq / max(n, 1))
