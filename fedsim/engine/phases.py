@@ -136,6 +136,8 @@ def train(env: Env, rs: RoundState):
     data = env.fed.client_data.take(ids)
     mal = cfg.clients.malicious
     data, _ = poison_client_data(data, ids, mal, env.fed.data, cfg.seed, rs.round)
+    if rs.plan is not None and rs.plan.data:
+        data = own_rows(data, ids, rs.plan.data)
     extra = rs.plan.attacks if rs.plan is not None else ()
     for group in extra:  # clients' own attacks (a live class): each group like the config's
         data, _ = poison_client_data(data, ids, group, env.fed.data, cfg.seed, rs.round)
@@ -162,6 +164,29 @@ def train(env: Env, rs: RoundState):
         clients=len(ids), mean_train_loss=float(res.epoch_loss[:, -1].mean()),
         update_norms=tuple(norms.tolist()), steps_per_epoch=tuple(steps.tolist()),
         batching="poisson" if dpsgd else "shuffle", attacked=attacked or None)
+
+
+def own_rows(data, ids: np.ndarray, rows: tuple):
+    """``data`` (the sampled clients' padded training rows) with each ``(client, x, y)`` of
+    ``rows`` replacing that client's rows, for a client that is sampled (padding grows if a
+    client brings more rows than the largest shard)."""
+    where = {int(c): i for i, c in enumerate(ids)}
+    mine = [(where[int(c)], np.asarray(x), np.asarray(y)) for c, x, y in rows
+            if int(c) in where and len(x)]
+    if not mine:
+        return data
+    width = max([data.x.shape[1]] + [len(x) for _, x, _ in mine])
+    pad = width - data.x.shape[1]
+    x = np.pad(data.x, [(0, 0), (0, pad)] + [(0, 0)] * (data.x.ndim - 2)) if pad else data.x.copy()
+    y = np.pad(data.y, [(0, 0), (0, pad)]) if pad else data.y.copy()
+    counts = np.array(data.counts, copy=True)
+    for i, xs, ys in mine:
+        x[i] = 0
+        y[i] = 0
+        x[i, :len(xs)] = xs
+        y[i, :len(ys)] = ys
+        counts[i] = len(xs)
+    return replace(data, x=x, y=y, counts=counts)
 
 
 def protect(env: Env, rs: RoundState):

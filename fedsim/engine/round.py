@@ -41,6 +41,10 @@ class RoundPlan:
 
     drop: tuple[int, ...] = ()
     attacks: tuple = ()  # tuple[MaliciousConfig, ...]
+    #: ``((client id, x [n, ...], y [n]), ...)``: a client that trains on these rows this
+    #: round instead of its shard (a student's own drawn digits; features as the model sees
+    #: them, i.e. standardized like the data set's)
+    data: tuple = ()
 
     @property
     def attackers(self) -> tuple[int, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as hs
 
@@ -240,3 +241,76 @@ def test_federation_round_is_the_engine_s_with_the_students_choices():
     assert -1.0 <= min(o.toward for o in out.values() if o.toward is not None)
     x, y = live.client_rows(3, 4)
     assert x.shape[0] == 4 and y.shape == (4,)
+
+
+# ------------------------------------------------------------------ drawings and consent
+
+
+def test_a_drawing_becomes_an_8x8_digit_like_the_data_set_s():
+    from fedsim_app.base.live.drawing import to_digit
+
+    canvas = np.full((224, 224, 4), 255, np.uint8)
+    canvas[40:190, 100:118, :3] = 0  # a vertical stroke: a "1"
+    d = to_digit(canvas)
+    assert d.shape == (8, 8) and d.dtype == np.uint8 and d.min() == 0 and 8 <= d.max() <= 16
+    assert d[:, 3:5].sum() > 0.8 * d.sum()  # the ink is in the middle columns
+    assert to_digit(np.full((50, 50, 4), 255, np.uint8)) is None  # nothing drawn
+    transparent = np.zeros((50, 50, 4), np.uint8)  # fully transparent = white background
+    assert to_digit(transparent) is None
+    for bad in (np.zeros((5000, 10, 4)), np.zeros((10, 10)), "x"):
+        with pytest.raises(ValueError):
+            to_digit(bad)
+
+
+def test_drawings_are_bounded_validated_and_private():
+    c = _class()
+    a, b = c.join("A", "en", 0.0).id, c.join("B", "en", 0.0).id
+    c.clients = 2
+    digit = np.eye(8, dtype=np.uint8) * 16
+    for t in range(40):
+        try:
+            c.add_drawing(a, digit, 1, 10.0 * t)
+        except LiveError as e:
+            assert e.code == "rate"
+    assert len(c.students[a].drawings) == 10  # the newest ten
+    for bad in ((np.ones((9, 9), np.uint8), 1), (digit * 2, 1), (digit, 11), (digit, "7")):
+        with pytest.raises(LiveError) as e:
+            c.add_drawing(a, *bad, 1000.0 + 10 * len(bad))
+        assert e.value.code in ("drawing", "rate")
+    assert set(c.drawings()) == {0}  # B has drawn nothing
+    assert c.student_view(b)["drawings"] == []  # B never sees A's drawings
+    c.set_use_drawings(a, False, 2000.0)
+    assert c.drawings() == {}
+
+
+def _digits_federation(**privacy):
+    from sklearn.datasets import load_digits
+
+    base = SimulationConfig.from_dict({"seed": 5, "dataset": {"name": "digits"},
+                                       "model": {"name": "mlp"}, "privacy": privacy})
+    fed = LiveFederation(federation_config(base, 4))
+    d = load_digits()
+    drawn = {"pixels": d.images[7:8].astype(np.uint8), "labels": d.target[7:8],
+             "consent": True}
+    return fed, drawn
+
+
+def test_with_consent_the_server_reconstructs_a_drawing_from_the_update_in_the_clear():
+    fed, drawn = _digits_federation()
+    server, out = fed.step({}, {2: drawn})
+    (rec,) = server["reconstructions"]
+    assert rec["client"] == 2 and rec["how"] == "clear" and rec["psnr"] > 40  # dB: exact
+    assert np.allclose(rec["pixels"], drawn["pixels"][0], atol=0.05)
+    no, _ = fed.step({}, {2: {**drawn, "consent": False}})
+    assert no["reconstructions"] == []  # never without consent
+
+
+def test_secure_aggregation_and_local_dp_stop_the_reconstruction():
+    fed, drawn = _digits_federation(secure_aggregation={"enabled": True})
+    server, _ = fed.step({}, {1: drawn})
+    assert server["reconstructions"][0]["how"] == "hidden"
+    assert server["reconstructions"][0]["pixels"] is None
+    fed, drawn = _digits_federation(dp={"mode": "local", "clip": 1.0, "noise_multiplier": 1.0})
+    server, _ = fed.step({}, {1: drawn})
+    rec = server["reconstructions"][0]
+    assert rec["how"] == "noised" and rec["psnr"] < 15  # noise swamps the digit

@@ -81,6 +81,23 @@ def test_live_class_teacher_and_five_students(server, browser):
     for i, label in CHOICES.items():
         _seg(phones[i], label).click()
         phones[i].wait_for_timeout(300)
+    # Student 0 (a phone) draws a "1" for their client and consents to the reconstruction.
+    drawer = phones[0]
+    canvas = drawer.locator("canvas").first
+    canvas.wait_for()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # (below the canvas's own toolbar, which floats over its top 40 px while hovered)
+    drawer.mouse.move(box["x"] + 110, box["y"] + 60)
+    drawer.mouse.down()
+    for k in range(1, 20):
+        drawer.mouse.move(box["x"] + 112 + k * 0.5, box["y"] + 60 + 7 * k)
+    drawer.mouse.up()
+    drawer.wait_for_timeout(1000)
+    drawer.get_by_role("button", name="Add this drawing").click()
+    _wait_text(drawer, "You drew 1 digits")
+    drawer.get_by_text("Let the server try to rebuild my drawing").click()
+    drawer.wait_for_timeout(1500)
     teacher.wait_for_timeout(2500)  # the last choice reaches the class (each phone polls 2 s)
     teacher.get_by_role("button", name="Next round").click()
     _wait_text(teacher, "Round 1:")
@@ -88,7 +105,10 @@ def test_live_class_teacher_and_five_students(server, browser):
     _wait_text(teacher, "Round 2:")
     summary = teacher.get_by_text("Round 2:").first.inner_text()
     assert "4 of 5 updates arrived" in summary and "1 dropped out" in summary
-    assert teacher.locator(".js-plotly-plot").count() >= 2  # accuracy per round, norms
+    assert teacher.locator(".js-plotly-plot").count() >= 3  # accuracy, norms, the drawing
+    rebuilt = teacher.get_by_text("Client 0: rebuilt from its update in the clear").first
+    psnr = float(re.search(r"([\d.]+) dB", rebuilt.inner_text()).group(1))
+    assert psnr > 40  # one drawing: the server's copy is exact
     for i, page in enumerate(phones):
         _wait_text(page, "Round 2", timeout=30_000)
         if i == 3:

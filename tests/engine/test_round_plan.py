@@ -58,3 +58,22 @@ def test_an_abandoned_round_forgets_its_plan():
     assert r.dropped == ()
     fresh.step_round()
     assert np.array_equal(sim.weights, fresh.weights)
+
+
+def test_plan_data_replaces_a_client_s_rows_for_that_round():
+    """A client that trains on one example of its own: the update is exactly the one a
+    single-client simulation on that example alone would make, and the server can invert it
+    analytically (the live class's drawn-digit demonstration)."""
+    from fedsim.tools.inversion import invert_analytic
+
+    sim = Simulation(CFG)
+    x0 = np.asarray(sim.fed.client_data.x[3][:1])
+    y0 = np.asarray(sim.fed.client_data.y[3][:1])
+    r = sim.step_round(RoundPlan(data=((3, x0, y0),)))
+    row = list(r.sampled).index(3)
+    assert int(r.client_table.num_examples[row]) == 1
+    update = sim._unflat(sim.last.raw_updates[row])
+    rec = invert_analytic(update).x
+    assert np.allclose(rec, x0[0], atol=1e-3)  # the server recovers the example
+    others = [k for k in range(6) if k != 3]
+    assert all(int(r.client_table.num_examples[list(r.sampled).index(k)]) > 1 for k in others)

@@ -29,8 +29,9 @@ ATTACKS: Mapping[str, dict] = {
 }
 
 
-def plan_of(choices: Mapping[int, str], num_clients: int):
-    """The engine's round plan for client → choice (unknown clients ignored)."""
+def plan_of(choices: Mapping[int, str], num_clients: int, data: tuple = ()):
+    """The engine's round plan for client → choice (unknown clients ignored); ``data``: the
+    clients that train on rows of their own (``(client, x, y)``)."""
     from fedsim.engine.round import RoundPlan
 
     drop = tuple(sorted(c for c, a in choices.items() if a == "drop" and 0 <= c < num_clients))
@@ -39,7 +40,7 @@ def plan_of(choices: Mapping[int, str], num_clients: int):
         ids = tuple(sorted(c for c, a in choices.items() if a == action and 0 <= c < num_clients))
         if ids:
             groups.append(MaliciousConfig(ids=ids, **settings))
-    return RoundPlan(drop=drop, attacks=tuple(groups))
+    return RoundPlan(drop=drop, attacks=tuple(groups), data=tuple(data))
 
 
 def federation_config(cfg: SimulationConfig, clients: int) -> SimulationConfig:
@@ -85,15 +86,68 @@ class LiveFederation:
         k = int(cd.counts[client])
         return np.asarray(cd.x[client][:min(k, n)]), np.asarray(cd.y[client][:min(k, n)])
 
-    def step(self, choices: Mapping[int, str]) -> tuple[dict, dict[int, ClientOutcome]]:
-        """Run one round with the students' choices; the server's view of it and each
-        client's outcome."""
+    def features(self, pixels: np.ndarray) -> np.ndarray:
+        """8×8 counts → the model's input (standardized like the data set's rows)."""
+        from fedsim.tools.inversion import to_features
+
+        data = self.sim.fed.data
+        flat = np.asarray(pixels, np.float64).reshape(len(pixels), -1)
+        return to_features(flat, data.feature_mean, data.feature_std).astype(np.float32)
+
+    def step(self, choices: Mapping[int, str], drawings: Mapping[int, dict] | None = None
+             ) -> tuple[dict, dict[int, ClientOutcome]]:
+        """Run one round with the students' choices (and the clients that train on their
+        students' drawings); the server's view of it and each client's outcome."""
         with self.lock:
             sim = self.sim
             n = sim.config.clients.num_clients
-            plan = plan_of(choices, n)
+            drawings = {c: d for c, d in (drawings or {}).items() if 0 <= c < n
+                        and choices.get(c) != "drop"} if self.drawable else {}
+            data = tuple((c, self.features(d["pixels"]), d["labels"])
+                         for c, d in sorted(drawings.items()))
+            plan = plan_of(choices, n, data)
             result = sim.step_round(plan)
-            return self._server_view(sim, result, plan), self._outcomes(sim, result, choices)
+            server = self._server_view(sim, result, plan)
+            server["reconstructions"] = [self._reconstruct(sim, result, c, d)
+                                         for c, d in sorted(drawings.items()) if d["consent"]]
+            return server, self._outcomes(sim, result, choices)
+
+    @property
+    def drawable(self) -> bool:
+        """Drawings need the 8×8 digits (the data set students draw like)."""
+        return self.config.dataset.name == "digits"
+
+    def _reconstruct(self, sim, result, client: int, drawing: dict) -> dict:
+        """What the server makes of this client's update with the analytic inversion (Phong et
+        al. 2018; exact for one example through a first dense layer): from the update *as
+        the server receives it* -- in the clear, clipped and noised by local DP, or hidden
+        by secure aggregation / encryption (then there is nothing of this client alone)."""
+        from fedsim.tools.inversion import invert_analytic, psnr, to_pixels
+
+        truth = np.asarray(drawing["pixels"][-1], np.float64)
+        out = {"client": client, "drawn": truth.astype(int).tolist(), "pixels": None,
+               "psnr": None, "how": "clear", "examples": int(len(drawing["pixels"]))}
+        if sim.pipeline.hider is not None:
+            out["how"] = "hidden"
+            return out
+        last = sim.last
+        ids = list(last.protected.client_ids) if last.protected is not None else []
+        if client not in ids or client in result.dropped:
+            out["how"] = "absent"
+            return out
+        if sim.config.privacy.dp.mode == "local":
+            out["how"] = "noised"
+        update = sim._unflat(np.asarray(last.protected.deltas[ids.index(client)]))
+        try:
+            x = invert_analytic(update).x
+        except ValueError:
+            out["how"] = "no_dense"
+            return out
+        data = sim.fed.data
+        rec = np.clip(to_pixels(x, data.feature_mean, data.feature_std), 0, 16).reshape(8, 8)
+        out["pixels"] = np.round(rec, 2).tolist()
+        out["psnr"] = float(psnr(rec, truth))
+        return out
 
     @staticmethod
     def _server_view(sim, result, plan) -> dict:

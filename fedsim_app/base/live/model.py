@@ -69,6 +69,7 @@ class LiveError(Exception):
         "idle": "the idle time must be between {lo} and {hi} minutes",
         "max_students": "the class size must be between {lo} and {hi} students",
         "mode": "{mode!r} is not a class mode (allowed: answer, federation)",
+        "drawing": "a drawing must be an 8×8 digit image with a label 0–9",
     }
 
     def __init__(self, code_: str, **fields: Any):
@@ -131,7 +132,9 @@ class Student:
     number: int  # join order, 0-based (the client a student plays follows it)
     answer: str | None = None
     action: str = "honest"
-    consent: bool = False
+    consent: bool = False  # may the server try to reconstruct this student's drawing?
+    drawings: list = field(default_factory=list)  # [(8×8 uint8 counts, label)], newest last
+    use_drawings: bool = False  # their client trains on their drawings instead of its shard
     limits: dict = field(default_factory=dict)
 
 
@@ -270,6 +273,54 @@ class LiveClass:
                 raise LiveError("action", action=str(action)[:40], allowed=", ".join(ACTIONS))
             st.action, st.seen = str(action), now
             self._changed(now)
+
+    def add_drawing(self, sid: object, pixels: object, label: object, now: float) -> int:
+        """Keep one drawn digit (8×8 counts and its label) for this student; returns how many
+        they have (at most :data:`~fedsim_app.base.live.drawing.MAX_DRAWINGS`)."""
+        from fedsim_app.base.live.drawing import MAX_DRAWINGS, check_digit
+
+        with self.lock:
+            st = self._student(sid)
+            self._limit(st, "drawings", now, 3, 0.2)
+            try:
+                p, y = check_digit(pixels, label)
+            except ValueError:
+                raise LiveError("drawing") from None
+            st.drawings.append((p, y))
+            del st.drawings[:-MAX_DRAWINGS]
+            st.use_drawings = True
+            self._changed(now)
+            return len(st.drawings)
+
+    def clear_drawings(self, sid: object, now: float) -> None:
+        with self.lock:
+            st = self._student(sid)
+            st.drawings.clear()
+            st.use_drawings = False
+            self._changed(now)
+
+    def set_use_drawings(self, sid: object, use: bool, now: float) -> None:
+        with self.lock:
+            st = self._student(sid)
+            self._limit(st, "choices", now, 6, 1.0)
+            st.use_drawings = bool(use) and bool(st.drawings)
+            self._changed(now)
+
+    def drawings(self) -> dict[int, dict]:
+        """Client id → ``{"pixels": [n, 8, 8], "labels": [n], "consent": bool}`` for clients
+        whose student trains on their own drawings (a shared client: the first such student)."""
+        import numpy as np
+
+        with self.lock:
+            out: dict[int, dict] = {}
+            for sid, client in self.assignment().items():
+                st = self.students[sid]
+                if client is None or client in out or not (st.use_drawings and st.drawings):
+                    continue
+                out[client] = {"pixels": np.stack([p for p, _ in st.drawings]),
+                               "labels": np.array([y for _, y in st.drawings], np.int64),
+                               "consent": st.consent}
+            return out
 
     def set_consent(self, sid: object, consent: bool, now: float) -> None:
         with self.lock:
@@ -414,6 +465,8 @@ class LiveClass:
             return {"version": self.version, "name": st.name, "mode": self.mode,
                     "question": self.question, "answer": st.answer, "action": st.action,
                     "consent": st.consent, "client": client, "clients": self.clients,
+                    "drawings": [(p.copy(), y) for p, y in st.drawings],
+                    "use_drawings": st.use_drawings,
                     "outcome": self.outcomes.get(client) if client is not None else None,
                     "counts": counts if self.question and self.question.revealed else None,
                     "answered": answered, "students": n, "rounds": len(self.rounds)}

@@ -65,3 +65,22 @@ def client_norms_figure(ids: Sequence[int], norms: Sequence[float] | None,
     fig.update_xaxes(title=t("ch.client"), type="category")
     fig.update_yaxes(title=t("live.ch.norm"))
     return fig
+
+
+def reconstruction_figure(drawn, rebuilt, height: int = 230) -> go.Figure:
+    """A student's drawn digit beside what the server rebuilt from their update (8×8 counts,
+    0 white to 16 black); ``rebuilt`` None: nothing to rebuild (the update was hidden)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("live.rec.drawn"), t("live.rec.rebuilt")),
+                        horizontal_spacing=0.08)
+    for col, img in ((1, drawn), (2, rebuilt)):
+        z = [[0] * 8 for _ in range(8)] if img is None else img
+        fig.add_trace(go.Heatmap(z=z, zmin=0, zmax=16, colorscale="Greys", showscale=False,
+                                 hoverinfo="skip"), row=1, col=col)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5),
+                      paper_bgcolor="white", plot_bgcolor="white")
+    return fig

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import streamlit as st
 
 from fedsim_app import i18n
@@ -37,7 +38,22 @@ def render(cls: LiveClass) -> None:
     if sid is None or not cls.heartbeat(sid, ls.now()):
         _join_form(cls)
         return
+    # What the board's timer must not redraw (a canvas being drawn on) is drawn in the full
+    # run below the board; the board asks for a full run when the class changes mode.
+    st.session_state["live_seen"] = _stage(cls)
     st.fragment(_board, run_every=REFRESH_S)(cls)
+    fed = cls.federation
+    if cls.mode == "federation" and fed is not None and fed.drawable:
+        try:
+            view = cls.student_view(sid)
+        except LiveError:
+            return
+        if view["client"] is not None:
+            _drawing(cls, sid, view)
+
+
+def _stage(cls: LiveClass) -> tuple:
+    return cls.mode, cls.federation is not None
 
 
 def _join_form(cls: LiveClass) -> None:
@@ -60,6 +76,8 @@ def _board(cls: LiveClass) -> None:
     if sid is None or not cls.heartbeat(sid, ls.now()):
         st.warning(t("live.err.not_joined"))
         return
+    if st.session_state.get("live_seen") != _stage(cls):
+        st.rerun(scope="app")  # federation mode began or ended: the page below changes too
     try:
         view = cls.student_view(sid)
     except LiveError as exc:
@@ -154,6 +172,58 @@ def _client(cls: LiveClass, sid: str, view: dict) -> None:
         st.warning(t("live.student.clipped"))
     else:
         st.success(t("live.student.accepted"))
+
+
+def _drawing(cls: LiveClass, sid: str, view: dict) -> None:
+    """Draw digits for your client to train on, and (only if you agree) let the server try to
+    rebuild your drawing from your update on the projector."""
+    from streamlit_drawable_canvas import st_canvas
+
+    from fedsim_app.base.live.drawing import to_digit
+
+    ss = st.session_state
+    with st.expander(t("live.draw.title"), icon=":material/draw:", expanded=True):
+        n = ss.get("live_canvas_n", 0)  # a new key clears the canvas after each drawing
+        res = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF",
+                        height=224, width=224, drawing_mode="freedraw", key=f"live_canvas_{n}",
+                        return_image_data=True)
+        label = st.selectbox(t("live.draw.label"), list(range(10)), key="live_draw_label")
+        if st.button(t("live.draw.add"), key="live_draw_add", icon=":material/add:"):
+            image = getattr(res, "image_data", None)
+            pixels = None if image is None else to_digit(image)
+            if pixels is None:
+                st.warning(t("live.draw.empty"))
+            else:
+                try:
+                    cls.add_drawing(sid, pixels, int(label), ls.now())
+                    ss["live_canvas_n"] = n + 1
+                    st.rerun()
+                except LiveError as exc:
+                    st.warning(ls.message(exc))
+        if view["drawings"]:
+            st.caption(t("live.draw.count", n=len(view["drawings"])))
+            st.image([_big(p) for p, _ in view["drawings"]], width=48,
+                     caption=[str(y) for _, y in view["drawings"]])
+            st.toggle(t("live.draw.use"), value=view["use_drawings"], key="live_use_drawings",
+                      on_change=lambda: _safe(cls.set_use_drawings, sid,
+                                              ss.get("live_use_drawings", False)),
+                      help=t("live.draw.use.help"))
+        st.toggle(t("live.draw.consent"), value=view["consent"], key="live_consent",
+                  on_change=lambda: _safe(cls.set_consent, sid, ss.get("live_consent", False)),
+                  help=t("live.draw.consent.help"))
+
+
+def _big(pixels):
+    """An 8×8 count image as a small grey picture (ink dark on white)."""
+    g = (255 - np.asarray(pixels, np.float32) * 255 / 16).astype(np.uint8)
+    return np.kron(g, np.ones((6, 6), np.uint8))
+
+
+def _safe(action, sid: str, value) -> None:
+    try:
+        action(sid, value, ls.now())
+    except LiveError as exc:
+        st.session_state["live_flash"] = ls.message(exc)
 
 
 def _choose(cls: LiveClass, sid: str) -> None:

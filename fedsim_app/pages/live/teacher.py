@@ -259,7 +259,7 @@ def _step_round(cls: LiveClass, token: str) -> None:
     if fed is None or not cls.is_teacher(token):
         return
     try:
-        server, outcomes = fed.step(cls.choices())
+        server, outcomes = fed.step(cls.choices(), cls.drawings())
     except Exception as exc:  # noqa: BLE001 - the engine's error, in the user's language
         from fedsim_app.base.errors import describe
 
@@ -296,3 +296,24 @@ def _server_board(cls: LiveClass, token: str) -> None:
                       rejected=len(last["rejected"]), norm=f"{last['aggregate_norm']:.3f}"))
         if last["hidden"]:
             st.caption(t("live.fed.hidden"))
+        _reconstructions(cls, last.get("reconstructions") or [])
+
+
+def _reconstructions(cls: LiveClass, recs: list) -> None:
+    """With a student's consent: what the server rebuilt of their drawn digit from the update
+    it received (the analytic inversion), beside the drawing."""
+    if not recs:
+        return
+    st.subheader(t("live.rec.title"))
+    st.caption(t("live.rec.caption"))
+    cols = st.columns(min(len(recs), 3))
+    for i, rec in enumerate(recs[:6]):
+        with cols[i % len(cols)]:
+            st.plotly_chart(charts.reconstruction_figure(rec["drawn"], rec["pixels"]),
+                            key=f"live_rec_{i}", **PLOT)
+            how = rec["how"]
+            if rec["psnr"] is not None:
+                st.markdown(t(f"live.rec.{how}", client=rec["client"], psnr=f"{rec['psnr']:.1f}",
+                              n=rec["examples"]))
+            else:
+                st.markdown(t(f"live.rec.{how}", client=rec["client"]))
