@@ -84,3 +84,19 @@ def reconstruction_figure(drawn, rebuilt, height: int = 230) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5),
                       paper_bgcolor="white", plot_bgcolor="white")
     return fig
+
+
+def my_data_figure(counts: Sequence[int], height: int = 220) -> go.Figure:
+    """One client's training rows per label: what a student's phone shows as "your data"."""
+    from fedsim_app.base.theme import label_color
+
+    fig = base_figure(t("live.student.your_data"), height=height, showlegend=False,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    labels = [str(i) for i in range(len(counts))]
+    fig.add_trace(go.Bar(x=labels, y=[int(c) for c in counts],
+                         marker=dict(color=[label_color(i) for i in range(len(counts))]),
+                         hovertemplate=t("live.ch.label") + " %{x}" + colon() + "%{y}"
+                                       "<extra></extra>", name="rows"))
+    fig.update_xaxes(title=t("live.ch.label"), type="category")
+    fig.update_yaxes(title=t("live.ch.rows"), rangemode="tozero")
+    return fig

@@ -11,7 +11,6 @@ import streamlit as st
 
 from fedsim_app import i18n
 from fedsim_app.base import course, live_session as ls
-from fedsim_app.base.charts import label_distribution_figure
 from fedsim_app.base.lesson_text import option_label, text
 from fedsim_app.base.live.model import ACTIONS, NAME_MAX, LiveClass, LiveError
 from fedsim_app.base.theme import PLOTLY_CONFIG
@@ -144,11 +143,8 @@ def _client(cls: LiveClass, sid: str, view: dict) -> None:
         return
     st.subheader(t("live.student.you_are", client=client))
     fed = cls.federation
-    counts = fed.label_counts()
-    names = tuple(str(i) for i in range(counts.shape[1]))
-    fig = label_distribution_figure(counts[client:client + 1], names,
-                                    title=t("live.student.your_data"), compact=True)
-    st.plotly_chart(fig, key="live_my_data", **PLOT)
+    st.plotly_chart(charts.my_data_figure(fed.label_counts()[client]), key="live_my_data",
+                    **PLOT)
     st.segmented_control(t("live.student.choice"), list(ACTIONS), default=view["action"],
                          required=True, key="live_action",
                          format_func=lambda a: t(f"live.action.{a}"),
