@@ -223,11 +223,13 @@ COST = {
     "train_s_per_mflop": 1 / 3_000,
     # DP-SGD (per-example gradients, Poisson batches): 7.5-8.2x the plain round
     "dpsgd_factor": 8.2,
-    # range proofs: 1,654 ms a round for 32 coordinates at 10 clients (ZKPConfig: 4 ms to
-    # prove + 6 ms to verify; measured here 3.8 ms)
-    "zkp_linf_s_per_coord_client": (1.654 - 0.0079) / (32 * 10),
-    # L2 norm proofs: ~3 ms to prove + ~4 ms to verify per proved weight per client
-    "zkp_l2_s_per_weight_client": 0.003 + 0.004,
+    # range proofs: 3.8 ms per checked coordinate per client since the lean libsodium calls
+    # (bench.privacy_bench at load 5.6-6.3: 32 coordinates x 10 clients 1,816 ms in-process;
+    # 5.1 ms before)
+    "zkp_linf_s_per_coord_client": 0.0038,
+    # L2 norm proofs: ~1.7 ms to prove + ~2.6 ms to verify (was ~3 + ~5) per proved weight
+    # per client; 4.8 ms with the round's other work (bench.privacy_bench, same run)
+    "zkp_l2_s_per_weight_client": 0.0048,
     # Paillier: one raw_encrypt per ciphertext at 2048 bits (measured here; the 4,022 ms round
     # of crypto_bench, encryptions in worker processes on several cores, is 10.3 ms of wall
     # time per ciphertext), times (key_bits / 2048) ** 3 (1024-bit measured: 7.3x cheaper)
