@@ -224,8 +224,10 @@ def test_the_cli_says_one_line_offline(tmp_path):
 def test_sample_caps_and_the_cnn_rule():
     with pytest.raises(ConfigError, match="<= 70000 with dataset 'mnist'"):
         cfg("mnist", dataset={"num_samples": 80_000})
-    with pytest.raises(ConfigError, match="<= 20000 with dataset 'cifar10'"):
-        cfg("cifar10", dataset={"num_samples": 30_000})
+    # every CIFAR image (the pool is uint8: all 60,000 fit the memory budget, issue #25)
+    with pytest.raises(ConfigError, match="<= 60000 with dataset 'cifar10'"):
+        cfg("cifar10", dataset={"num_samples": 60_001})
+    assert cfg("cifar10", dataset={"num_samples": 60_000}).dataset.num_samples == 60_000
     cfg("cifar10", model={"name": "cnn"})
     with pytest.raises(ConfigError, match="'cnn' only with dataset 'digits'"):
         cfg("2d", model={"name": "cnn"})
