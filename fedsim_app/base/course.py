@@ -145,6 +145,8 @@ SETUP: dict[str, tuple[str, str]] = {
 _ARTICLE = {"rounds": 30, "dataset.name": "seed_regression", "dataset.num_samples": 2000,
             "model.name": "seed_mlp", "training.lr": 0.02}
 _PATHO = {"partition.name": "pathological", "partition.classes_per_client": 1}
+_PENGUINS = {"dataset.name": "penguins", "partition.name": "natural", "clients.num_clients": 3,
+             "model.hidden": 16, "rounds": 20}
 _CENTRAL_DP = {"rounds": 30, "clients.num_clients": 100, "clients.fraction": 0.2,
                "training.local_epochs": 2, "training.lr": 0.1, "privacy.dp.mode": "central",
                "privacy.dp.clip": 1.0, "privacy.dp.noise_multiplier": 1.0}
@@ -285,6 +287,15 @@ LESSONS: tuple[Lesson, ...] = (
              <= m["a0"] + 0.005 else "helps",
              variants=("none", "helps"), code=("train",),
              curves=("fedavg", "small", "this", "large")),
+        # Real data split by nature (issue #25): Palmer penguins, one client per island.
+        # Torgersen has only Adelie penguins; the same rows split IID are the comparison.
+        Step("natural", _PENGUINS, (("this", {}), ("iid", {"partition.name": "iid"})),
+             measure=lambda r: {"skew": r["this"]["skew"], "iid_skew": r["iid"]["skew"],
+                                "acc": _final(r["this"]), "iid": _final(r["iid"])},
+             truth=lambda m: _yes(m["skew"] >= m["iid_skew"] + m["apart"]), claim="yes",
+             consts={"apart": 0.2},
+             fmt={"skew": "n2", "iid_skew": "n2", "acc": "pct", "iid": "pct", "apart": "n1"},
+             variants=("yes", "no"), page="data", curves=("this", "iid")),
     )),
     Lesson("weights", ":material/balance:", {"rounds": 20, "partition.name": "quantity",
                                              "partition.sigma": 1.5}, (

@@ -79,13 +79,6 @@ class LiveFederation:
     def label_counts(self) -> np.ndarray:
         return np.asarray(self.sim.fed.label_counts())
 
-    def client_rows(self, client: int, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``n`` training rows (features, labels) of ``client``'s shard: what the
-        student's phone draws as "your data"."""
-        cd = self.sim.fed.client_data
-        k = int(cd.counts[client])
-        return np.asarray(cd.x[client][:min(k, n)]), np.asarray(cd.y[client][:min(k, n)])
-
     def features(self, pixels: np.ndarray) -> np.ndarray:
         """8×8 counts → the model's input (standardized like the data set's rows)."""
         from fedsim.tools.inversion import to_features
