@@ -330,9 +330,8 @@ def export_app(cfg: SimulationConfig, directory, *, federation=None) -> Path:
     np.savez(data / "initial_weights.npz", **{f"w{i}": w for i, w in enumerate(weights)})
     cd = fed.client_data
     for k in range(len(cd.counts)):
-        n, nv = int(cd.counts[k]), int(cd.vcounts[k])
-        np.savez(data / f"client_{k}.npz", x_train=cd.x[k, :n], y_train=cd.y[k, :n],
-                 x_val=cd.xv[k, :nv], y_val=cd.yv[k, :nv])
+        x, y, xv, yv = cd.client(k)  # one client's rows, never every client's padded block
+        np.savez(data / f"client_{k}.npz", x_train=x, y_train=y, x_val=xv, y_val=yv)
     np.savez(data / "server_test.npz", x_test=np.asarray(fed.data.x_test),
              y_test=np.asarray(fed.data.y_test))
     part = fed.partition

@@ -31,8 +31,9 @@ def centralized_curve(fed: Federation, rounds: int) -> list[dict]:
     from fedsim.training.models import initial_weights
 
     cfg, cd = fed.config, fed.client_data
-    xs = np.concatenate([cd.x[k, : cd.counts[k]] for k in range(len(cd.counts))])
-    ys = np.concatenate([cd.y[k, : cd.counts[k]] for k in range(len(cd.counts))])
+    rows = [cd.client(k)[:2] for k in range(len(cd.counts))]  # one client at a time
+    xs = np.concatenate([x for x, _ in rows])
+    ys = np.concatenate([y for _, y in rows])
     pooled = ClientData(xs[None], ys[None], np.array([len(xs)], np.int32),
                         xs[None, :1], ys[None, :1], np.array([0], np.int32))
     tr = _trainer(fed)

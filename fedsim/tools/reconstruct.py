@@ -102,7 +102,7 @@ def reconstruct(cfg, client: int = 0, method: str = "analytic", batch: int = 1,
 
     def update_of(k: int, noise):
         cd = fed.client_data
-        x, y = cd.x[k, :counts[k]], cd.y[k, :counts[k]]
+        x, y, _, _ = cd.client(k)
         b = min(batch, int(counts[k]))
         u = inv.client_update(spec, w0, x, y, steps=steps, batch=b, lr=lr, dp=noise,
                               seed=cfg.seed, client_id=k)

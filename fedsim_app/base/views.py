@@ -85,7 +85,9 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
     pts, plab, pcl = [], [], []
     for k in range(part.num_clients):
         n, nv = int(cd.counts[k]), int(cd.vcounts[k])
-        xk = cd.x[k, :n]  # the client's training rows, feature skew included, as trained
+        # the client's training rows, feature skew included, as trained (one client's block,
+        # not every client's padded one: 3,383 FEMNIST writers would be 1.2 GB)
+        xk, _, xvk, _ = cd.client(k)
         yk = strata[part.indices[k][~part.val_mask[k]]]
         if data.image_shape is not None:
             # A seeded random few (not the first rows: those are sorted by pool index, so
@@ -96,7 +98,7 @@ def split_summary(cfg: SimulationConfig, per_client: int = 6) -> SplitSummary:
             sample_labels.append(yk[pick])
         if cfg.dataset.name == "2d":
             yv = strata[part.indices[k][part.val_mask[k]]]
-            pts.append(np.concatenate([xk, cd.xv[k, :nv]]))
+            pts.append(np.concatenate([xk, xvk]))
             plab.append(np.concatenate([yk, yv]))
             pcl.append(np.full(n + nv, k))
     two_d = cfg.dataset.name == "2d"

@@ -120,9 +120,9 @@ def boundary_tab(sim, history) -> None:
     for c in picked:
         w = training_views.local_weights(sim, c)
         if w is not None:
-            k = int(cd.counts[c])
+            xc, yc, _, _ = cd.client(c)
             panels.append((t("tr.boundary_client", id=c), w, client_color(c, n_clients),
-                           cd.x[c, :k], cd.y[c, :k]))
+                           xc, yc))
     cols = st.columns(max(len(panels), 2))
     for col, (title, weights, color, px, py) in zip(cols, panels):
         prob = training_views.class1_probability(sim, weights, grid, n)
