@@ -95,7 +95,7 @@ def test_live_class_teacher_and_five_students(server, browser):
     drawer.mouse.up()
     drawer.wait_for_timeout(1000)
     drawer.get_by_role("button", name="Add this drawing").click()
-    _wait_text(drawer, "You drew 1 digits")
+    _wait_text(drawer, "Your drawings: 1")
     drawer.get_by_text("Let the server try to rebuild my drawing").click()
     drawer.wait_for_timeout(1500)
     teacher.wait_for_timeout(2500)  # the last choice reaches the class (each phone polls 2 s)
