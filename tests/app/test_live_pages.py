@@ -160,3 +160,19 @@ def test_ending_the_class_frees_it():
     assert len(ls.classes()) == before - 1
     late = _open({"class": code})
     assert any("ended" in e.value for e in late.error)
+
+
+def test_full_class_and_reused_teacher_link_one_line_in_the_student_s_language():
+    teacher, code, token = _teacher()
+    cls = ls.classes().get(code)
+    cls.set_max_students(token, 1, ls.now())
+    _student(code, "Ann")
+    late = _open({"class": code, "lang": "zh"})
+    late.text_input(key="live_name").input("Bo")
+    late.button[0].click().run()
+    errs = [e.value for e in late.error]
+    assert errs == ["这个课堂已满（1 名学生）。"]
+    assert len(cls.students) == 1
+    ls.classes().end(code, token)
+    again = _open({"class": code, "teacher": token, "lang": "zh"})
+    assert [e.value for e in again.error] == ["这个课堂已经结束。"]
