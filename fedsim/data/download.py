@@ -311,3 +311,20 @@ __all__ = ["CIFAR10", "DataUnavailableError", "FEMNIST", "MNIST", "REMOTES", "Re
            "cache_dir", "cached_path", "fedsim_data_dir", "fetch", "is_cached",
            "keras_datasets_dir",
            "unavailable"]
+
+
+def cached_files(name: str, *files: str) -> tuple[str, ...]:
+    """The paths of ``files`` in data set ``name``'s cache folder, fetching it first if it is
+    not cached (FEMNIST's and Shakespeare's pair of HDF5 files)."""
+    folder = cached_path(name)
+    if not is_cached(name):
+        fetch(name)
+    return tuple(os.path.join(folder, f) for f in files)
+
+
+def damaged(name: str, path: str, why: str) -> DataUnavailableError:
+    """The one-line error for a cached file of ``name`` that cannot be read."""
+    return DataUnavailableError(name, f"dataset.name {name!r}: the cached file {path} cannot "
+                                f"be read ({why}); delete its folder and load the data set "
+                                "again with internet")
+

@@ -39,14 +39,13 @@ decoded to float32 only in the rounds that sample it
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from fedsim.data.dataset import Dataset, standardize_codes
-from fedsim.data.download import DataUnavailableError, cached_path, fetch, is_cached
+from fedsim.data.download import DataUnavailableError, cached_files, damaged
 from fedsim.errors import FedsimError, PartitionError
 from fedsim.rng import generator
 
@@ -72,16 +71,11 @@ class FemnistData:
 
 def femnist_files() -> tuple[str, str]:
     """The two cached HDF5 files, downloading the archive first if they are not there."""
-    folder = cached_path("femnist")
-    if not is_cached("femnist"):
-        fetch("femnist")
-    return os.path.join(folder, TRAIN_FILE), os.path.join(folder, TEST_FILE)
+    return cached_files("femnist", TRAIN_FILE, TEST_FILE)
 
 
 def _damaged(path: str, why: str) -> DataUnavailableError:
-    return DataUnavailableError("femnist", f"dataset.name 'femnist': the cached file {path} "
-                                f"cannot be read ({why}); delete its folder and load the data "
-                                "set again with internet")
+    return damaged("femnist", path, why)
 
 
 def _labels(group) -> np.ndarray:

@@ -27,14 +27,13 @@ artificially.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from fedsim.data.dataset import Dataset
-from fedsim.data.download import DataUnavailableError, cached_path, fetch, is_cached
+from fedsim.data.download import DataUnavailableError, cached_files, damaged
 from fedsim.errors import FedsimError, PartitionError
 from fedsim.rng import generator
 
@@ -107,16 +106,11 @@ def windows(snippets, cap: int, rng: np.random.Generator | None
 
 def shakespeare_files() -> tuple[str, str]:
     """The two cached HDF5 files, downloading the archive first if they are not there."""
-    folder = cached_path("shakespeare")
-    if not is_cached("shakespeare"):
-        fetch("shakespeare")
-    return os.path.join(folder, TRAIN_FILE), os.path.join(folder, TEST_FILE)
+    return cached_files("shakespeare", TRAIN_FILE, TEST_FILE)
 
 
 def _damaged(path: str, why: str) -> DataUnavailableError:
-    return DataUnavailableError("shakespeare", f"dataset.name 'shakespeare': the cached file "
-                                f"{path} cannot be read ({why}); delete its folder and load "
-                                "the data set again with internet")
+    return damaged("shakespeare", path, why)
 
 
 def _snippets(group) -> list:
