@@ -23,10 +23,11 @@ import time
 import pytest
 
 from fedsim_app import notebook
+from fedsim_app.base import charts as base_charts
 from fedsim_app.i18n import language, t
 from fedsim_app.notebook import show, use_language
 
-from tests.support.app import cfg_of, chart, open_app
+from tests.support.app import all_html, cfg_of, chart, open_app
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -74,7 +75,7 @@ def test_training_figures_are_the_pages(lang):
     sim = reference(cfg_of(at), 2)
     assert plain(chart(at, "global_metric")) == plain(show.accuracy(sim))
     assert plain(chart(at, "global_loss")) == plain(show.loss(sim))
-    assert plain(chart(at, "cycle")) == plain(show.cycle(sim))
+    assert plain(chart(at, "cycle")) == plain(_page_cycle(lang))
     with language(lang):
         at.session_state["tr_tab"] = t("tr.tab.clients")
     at.run()
@@ -92,7 +93,15 @@ def test_cycle_mid_round_is_the_pages():
     for _ in range(3):
         sim.step()
     assert sim.next_phase == "protect"
-    assert plain(chart(at, "cycle")) == plain(show.cycle(sim))
+    # The page draws the cycle unmarked and lights it with a style (no re-mounted figure);
+    # the notebook's figure carries the same marks in the figure itself.
+    assert plain(chart(at, "cycle")) == plain(_page_cycle("en"))
+    css = all_html(at)
+    assert base_charts.cycle_css("tr_cycle", "protect", ("select", "broadcast", "train")) in css
+    marked = {a["name"]: a["bgcolor"] for a in show.cycle(sim).to_plotly_json()["layout"][
+        "annotations"] if a.get("name", "").startswith("phase:")}
+    assert marked["phase:protect"] == base_charts.NEXT_FILL
+    assert marked["phase:train"] == base_charts.DONE_FILL
 
 
 def test_partition_figures_are_the_data_pages():
@@ -253,3 +262,9 @@ def test_notebook_runs_top_to_bottom(path, kernel_dirs, tmp_path, monkeypatch):
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     assert took < BUDGET_S, f"{path.name} took {took:.1f} s (budget {BUDGET_S} s)"
     print(f"{path.name}: {took:.1f} s")
+
+
+def _page_cycle(lang: str):
+    with language(lang):
+        return base_charts.cycle_figure(height=270)
+

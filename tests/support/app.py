@@ -101,3 +101,20 @@ def rendered_html(markdown: str) -> str:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark").enable("table").enable("strikethrough").render(markdown)
+
+
+def all_html(at: AppTest) -> str:
+    """Every ``st.html`` body anywhere in the page, style-only ones included (Streamlit puts
+    those outside the main block)."""
+    out = []
+
+    def walk(node):
+        if getattr(node, "type", None) == "html":
+            out.append(str(node.proto.body))
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for c in children.values():
+                walk(c)
+
+    walk(at._tree)
+    return "\n".join(out)

@@ -111,7 +111,7 @@ def _lobby() -> None:
                                DEFAULT_MAX_STUDENTS, key="live_max_new",
                                help=t("live.max_students.help"))
         if st.button(t("live.start"), type="primary", key="live_start",
-                     icon=":material/co_present:"):
+                     icon=":material/co_present:", help=t("live.start.help")):
             try:
                 ls.start(idle, size)
                 st.rerun()

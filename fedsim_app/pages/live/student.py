@@ -28,7 +28,7 @@ def language_switch() -> None:
     st.segmented_control(t("live.language"), list(i18n.LANGS), default=i18n.current(),
                          required=True, key="live_lang", format_func=i18n.NATIVE.__getitem__,
                          on_change=lambda: i18n.set_language(st.session_state["live_lang"]),
-                         label_visibility="collapsed")
+                         label_visibility="collapsed", help=t("live.language.help"))
 
 
 def render(cls: LiveClass) -> None:
@@ -90,7 +90,7 @@ def _board(cls: LiveClass) -> None:
     else:
         _question(cls, sid, view)
     st.button(t("live.student.leave"), key="live_leave", on_click=ls.forget,
-              icon=":material/logout:")
+              icon=":material/logout:", help=t("live.student.leave.help"))
 
 
 def _question(cls: LiveClass, sid: str, view: dict) -> None:
@@ -183,8 +183,10 @@ def _drawing(cls: LiveClass, sid: str, view: dict) -> None:
         res = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF",
                         height=224, width=224, drawing_mode="freedraw", key=f"live_canvas_{n}",
                         return_image_data=True)
-        label = st.selectbox(t("live.draw.label"), list(range(10)), key="live_draw_label")
-        if st.button(t("live.draw.add"), key="live_draw_add", icon=":material/add:"):
+        label = st.selectbox(t("live.draw.label"), list(range(10)), key="live_draw_label",
+                             help=t("live.draw.label.help"))
+        if st.button(t("live.draw.add"), key="live_draw_add", icon=":material/add:",
+                     help=t("live.draw.add.help")):
             image = getattr(res, "image_data", None)
             pixels = None if image is None else to_digit(image)
             if pixels is None:

@@ -147,7 +147,7 @@ def _answer_mode(cls: LiveClass, token: str) -> None:
                            help=t("live.pick_step.help"))
     key = names.get(label, steps[default])
     if ask.button(t("live.ask"), type="primary", key="live_ask", icon=":material/campaign:",
-                  width="stretch"):
+                  width="stretch", help=t("live.ask.help")):
         lesson, step = _step_of(key)
         try:
             cls.pose(token, key, step.options, ls.now(), seed=state.config().seed)
@@ -171,6 +171,7 @@ def _question_board(cls: LiveClass, token: str) -> None:
     st.progress(answered / n if n else 0.0, text=t("live.answered", k=answered, n=n))
     labels = {o: option_label(lesson, step, o, seed=q.seed) for o in q.options}
     if not q.revealed:
+        # caption-help: the caption right below says what Reveal does
         st.button(t("live.reveal"), type="primary", key="live_reveal",
                   icon=":material/visibility:", on_click=_reveal, args=(cls, token),
                   disabled=answered == 0)
@@ -214,14 +215,14 @@ def _federation_mode(cls: LiveClass, token: str) -> None:
                                        format_func=lambda o: t(f"live.fed.overflow.{o}"),
                                        help=t("live.fed.overflow.help"))
         if c.button(t("live.fed.start"), type="primary", key="live_fed_start",
-                    icon=":material/hub:", width="stretch"):
+                    icon=":material/hub:", width="stretch", help=t("live.fed.start.help")):
             _start_federation(cls, token, int(clients), overflow or "queue")
             st.rerun()
         return
     top = st.columns([1, 1, 3], vertical_alignment="center")
     top[0].button(t("live.fed.next"), type="primary", key="live_fed_next",
                   icon=":material/skip_next:", on_click=_step_round, args=(cls, token),
-                  width="stretch")
+                  width="stretch", help=t("live.fed.next.help"))
     top[1].button(t("live.fed.reset"), key="live_fed_reset", icon=":material/restart_alt:",
                   on_click=_reset_federation, args=(cls, token), width="stretch",
                   help=t("live.fed.reset.help"))

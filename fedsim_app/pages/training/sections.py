@@ -13,7 +13,7 @@ import streamlit as st
 from fedsim.config import AGGREGATORS, MODELS, OPTIMIZERS, SERVER_OPTIMIZERS, SimulationConfig
 
 from fedsim_app.base import safe, state, views
-from fedsim_app.base.charts import cycle_figure
+from fedsim_app.base.charts import cycle_css, cycle_figure
 from fedsim_app.base.controls import bound
 from fedsim_app.base.theme import GLOBAL_COLOR, PLOTLY_CONFIG, client_color
 from fedsim_app.i18n import bound_to_language, t
@@ -180,11 +180,12 @@ def cycle(sim) -> None:
     counter(sim)
     trace = sim.current_trace if sim.in_round else ()
     nxt = None if sim.done else sim.next_phase
-    # No "round N" in the middle: the counter just above says it, and a figure that stays the
-    # same from round to round is updated in place while playing (a changed one is re-made,
-    # and can blank for a frame beside the charts).
-    st.plotly_chart(cycle_figure(nxt, [p.phase for p in trace], height=270),
-                    key="cycle", **PLOT)
+    # No "round N" in the middle: the counter just above says it. The figure itself never
+    # changes (a changed Plotly figure is re-mounted and blanks for a frame beside the charts,
+    # and at Slow, Play lights a new phase every tick): a small style lights the phases.
+    with st.container(key="tr_cycle"):
+        st.html(f"<style>{cycle_css('tr_cycle', nxt, [p.phase for p in trace])}</style>")
+        st.plotly_chart(cycle_figure(height=270), key="cycle", **PLOT)
     if nxt:
         what, sees = views.phase_texts(nxt, cfg)
         st.info(t("tr.now", phase=t(f"phase.{nxt}"), what=what))
