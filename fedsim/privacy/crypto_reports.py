@@ -93,8 +93,9 @@ class EncryptionReport(Report):
     clip: float | None = None
     clipped_fraction: float | None = None
     preview_hex: str | None = None
-    #: Paillier: time the obfuscators rⁿ mod n² used this round took to prepare *off* the round
-    #: ("precomputed while you read"; 0 when the pool was short and all ran in the round).
+    #: Time the message-independent part used this round took to prepare *off* the round
+    #: ("precomputed while you read"): Paillier's obfuscators rⁿ mod n², CKKS's encryptions of
+    #: zero; 0 when the pool was short and all ran in the round.
     precompute_ms: float | None = None
 
 

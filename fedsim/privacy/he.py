@@ -50,6 +50,19 @@ key holder's side (python-paillier's decryption already uses it). A round that f
 short computes the rest in the round (counted in ``encrypt_ms``); the precomputation time this
 round's obfuscators cost is reported on its own (``precompute_ms``).
 
+**CKKS, the same split.** SEAL's public-key encryption *is* an encryption of zero plus the
+encoded message: Encrypt(m) = (p0·u + e0 + Δm, p1·u + e1) with ephemeral u, e0, e1 (SEAL's
+``Encryptor::encrypt``: ``encrypt_zero`` then the plaintext added in place), and the
+encryption of zero is the costly part (NTTs at every prime and the special-prime mod-switch,
+~4 ms of ~4.7 ms per 2,410-value vector, measured). :class:`CKKSZeroPool` prepares fresh
+encryptions of zero under the *public* context off the round; the round adds the client's
+encoded vector to one (``add_``, TenSEAL's ``add_plain`` at the ciphertext's scale and level:
+~0.7 ms). The ciphertext has exactly the distribution of a direct encryption (same u, e
+distribution, same encoding) and the same error (~2e-8 on a 10-client sum). Each zero
+encryption leaves the pool under its lock and is used for one ciphertext only (two messages
+on one zero encryption would reveal m1 − m2). A round that finds the pool short encrypts the
+rest directly in the round.
+
 **One layer only.** With ``layer`` set, only that weight tensor's coordinates (from
 ``layer_slices``, the engine's flat layout) are encrypted; the rest travel and are summed in the
 clear, which the measurements say.
@@ -83,6 +96,23 @@ CKKS_SLOTS = CKKS_N // 2
 PREVIEW_BYTES = 24
 
 _KEY_CACHE: dict[tuple, Any] = {}
+_SCRATCH: list[str] = []
+
+
+def _scratch_dir() -> str:
+    """A private folder for SEAL's file-only ``save`` (the ciphertext preview), made once per
+    process and removed at exit."""
+    with _KEY_LOCK:
+        if not _SCRATCH or not os.path.isdir(_SCRATCH[0]):
+            import atexit
+            import shutil
+
+            shm = "/dev/shm"
+            base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+            path = tempfile.mkdtemp(prefix="fedsim-he-", dir=base)
+            atexit.register(shutil.rmtree, path, True)
+            _SCRATCH[:] = [path]
+        return _SCRATCH[0]
 _KEY_LOCK = threading.Lock()
 
 
@@ -175,6 +205,8 @@ class ObfuscatorPool:
     preparing, ``made`` how many were prepared.
     """
 
+    thread_name = "paillier-precompute"
+
     def __init__(self, n: int):
         import gmpy2
 
@@ -224,13 +256,14 @@ class ObfuscatorPool:
                 self.made += 1
                 self.seconds += spent
 
-    def refill_async(self, target: int) -> None:
-        """Top up to ``target`` ready obfuscators in a background (daemon) thread."""
+    def refill_async(self, target: int, start: bool = True) -> None:
+        """Top up to ``target`` ready obfuscators in a background (daemon) thread; with
+        ``start=False`` only raise the target (a later call starts the thread)."""
         with self._lock:
             self.target = max(self.target, int(target))
-            if self._thread is not None or len(self._ready) >= self.target:
+            if not start or self._thread is not None or len(self._ready) >= self.target:
                 return
-            self._thread = threading.Thread(target=self._fill, name="paillier-precompute",
+            self._thread = threading.Thread(target=self._fill, name=self.thread_name,
                                             daemon=True)
             self._thread.start()
 
@@ -242,7 +275,33 @@ class ObfuscatorPool:
             th.join(timeout)
 
 
-_POOLS: dict[int, ObfuscatorPool] = {}
+class CKKSZeroPool(ObfuscatorPool):
+    """Fresh CKKS encryptions of a zero vector of ``length`` values under the public context,
+    prepared ahead of the rounds (the module doc: "CKKS, the same split"). Same hand-out rules
+    as :class:`ObfuscatorPool`: :meth:`take` removes each one under the lock, so none is ever
+    used for two ciphertexts."""
+
+    thread_name = "ckks-precompute"
+
+    def __init__(self, public_ctx: Any, length: int):
+        self.public_ctx = public_ctx
+        self.length = int(length)
+        self._zeros = [0.0] * self.length
+        self._ready = []
+        self._cost = []
+        self._lock = threading.Lock()
+        self._thread = None
+        self.target = 0
+        self.made = 0
+        self.seconds = 0.0
+
+    def _make_one(self):
+        import tenseal as ts
+
+        return ts.ckks_vector(self.public_ctx, self._zeros)
+
+
+_POOLS: dict[Any, ObfuscatorPool] = {}
 
 
 def obfuscator_pool(n: int) -> ObfuscatorPool:
@@ -254,12 +313,27 @@ def obfuscator_pool(n: int) -> ObfuscatorPool:
         return pool
 
 
+def ckks_zero_pool(public_ctx: Any, length: int) -> CKKSZeroPool:
+    """The process-wide pool of CKKS zero encryptions of ``length`` values for ``public_ctx``."""
+    key = ("ckks", id(public_ctx), int(length))
+    with _KEY_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or pool.public_ctx is not public_ctx:
+            pool = _POOLS[key] = CKKSZeroPool(public_ctx, length)
+        return pool
+
+
 def precompute_stats() -> dict:
-    """Obfuscators prepared off the rounds so far (all keys) and the seconds that took."""
+    """Paillier obfuscators and CKKS zero encryptions prepared off the rounds so far (all keys)
+    and the seconds each kind took."""
     with _KEY_LOCK:
         pools = list(_POOLS.values())
-    return {"obfuscators": sum(p.made for p in pools),
-            "seconds": sum(p.seconds for p in pools)}
+    paillier = [p for p in pools if not isinstance(p, CKKSZeroPool)]
+    ckks = [p for p in pools if isinstance(p, CKKSZeroPool)]
+    return {"obfuscators": sum(p.made for p in paillier),
+            "seconds": sum(p.seconds for p in paillier),
+            "ckks_zeros": sum(p.made for p in ckks),
+            "ckks_seconds": sum(p.seconds for p in ckks)}
 
 
 def wait_precomputed(timeout: Optional[float] = None) -> None:
@@ -434,13 +508,36 @@ class HomomorphicEncryption(Mechanism):
         else:
             import tenseal as ts
 
+            # Online/offline split: encryptions of zero prepared off the round (one per
+            # ciphertext, never reused); the round adds each encoded chunk to one.
+            bounds = [(o, min(o + CKKS_SLOTS, len(enc_idx)))
+                      for o in range(0, len(enc_idx), CKKS_SLOTS)]
+            pools = [ckks_zero_pool(public_ctx, b - a) for a, b in bounds]
+            zeros = []
+            for pool in pools:
+                z, spent = pool.take(n)
+                zeros.append(z)
+                precompute_s += spent
             for row, u in enumerate(ids):
                 t0 = time.perf_counter()
                 v = batch.deltas[row, enc_idx] * (weights[row] / omega)
-                cts = tuple(ts.ckks_vector(public_ctx, v[o:o + CKKS_SLOTS].tolist())
-                            for o in range(0, len(v), CKKS_SLOTS))
+                cts = []
+                for j, (a, b) in enumerate(bounds):
+                    if row < len(zeros[j]):
+                        ct = zeros[j][row]
+                        ct.add_(v[a:b].tolist())
+                    else:                       # pool short (first round): encrypt here
+                        ct = ts.ckks_vector(public_ctx, v[a:b].tolist())
+                    cts.append(ct)
                 times.append(time.perf_counter() - t0)
-                uploads.append(HEUpload(u, cts, batch.deltas[row, clear_idx].copy(), info))
+                uploads.append(HEUpload(u, tuple(cts), batch.deltas[row, clear_idx].copy(),
+                                        info))
+            # For the next round, while the student reads: the thread starts in end_round.
+            # tenseal keeps the interpreter lock while it encrypts, so a refill running
+            # during the rest of this round would stall every lock hand-over (file reads,
+            # TensorFlow calls) by up to one encryption each (measured: +30 ms a round).
+            for pool in pools:
+                pool.refill_async(n, start=False)
 
         ct_bytes = [self._ct_bytes(up.ciphertexts) for up in uploads]
         clear_bytes = 4 * len(clear_idx)
@@ -452,7 +549,7 @@ class HomomorphicEncryption(Mechanism):
             "key_bits": self.key_bits if self.scheme == "paillier" else None,
             "poly_modulus_degree": CKKS_N if self.scheme == "ckks" else None,
             "keygen_ms": keygen_s * 1e3,
-            "precompute_ms": precompute_s * 1e3 if self.scheme == "paillier" else None,
+            "precompute_ms": precompute_s * 1e3,
             "encrypt_ms": float(times_ms.sum()),
             "client_ms": float(times_ms.sum()),
             "encrypt_ms_per_client": float(times_ms.mean()) if n else 0.0,
@@ -477,6 +574,15 @@ class HomomorphicEncryption(Mechanism):
             meas["preview_hex"] = self._preview(uploads[0].ciphertexts[0])
         return (batch.replace(bytes_up=bytes_up)
                 .with_payload(self.name, PerClient(tuple(uploads)))), state, EncryptionReport(**meas)
+
+    def end_round(self, ctx: RoundContext, state, batch: UpdateBatch):
+        """The round is over: start preparing CKKS's encryptions of zero for the next one."""
+        if self.scheme == "ckks":
+            with _KEY_LOCK:
+                pools = [p for p in _POOLS.values() if isinstance(p, CKKSZeroPool)]
+            for pool in pools:
+                pool.refill_async(0)
+        return state, None
 
     def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
         """Client ``row``'s plain coordinates and its own first ciphertext."""
@@ -505,12 +611,19 @@ class HomomorphicEncryption(Mechanism):
         if self.scheme == "paillier":
             raw = int(ct).to_bytes(2 * self.key_bits // 8, "big")
         else:
-            # SEAL's own save (no protobuf), skipping its 16-byte header.
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "ct")
+            # SEAL's own save (no protobuf), skipping its 16-byte header. One scratch folder
+            # per process (memory-backed where /dev/shm exists), one file per thread: making
+            # and removing a temporary folder every round cost 2-30 ms on a busy disk.
+            path = os.path.join(_scratch_dir(), f"ct-{threading.get_ident()}")
+            try:
                 ct.ciphertext()[0].save(path)
                 with open(path, "rb") as fh:
                     raw = fh.read(16 + PREVIEW_BYTES)[16:]
+            finally:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
         return raw[:PREVIEW_BYTES].hex()
 
     # ---- server side
@@ -539,9 +652,15 @@ class HomomorphicEncryption(Mechanism):
             _, _, holder, _ = ckks_contexts()
             agg = []
             for j in range(len(uploads[0].ciphertexts)):
+                # One new vector (the uploads stay as sent), then additions in place.
+                # (Not ``.copy()``: tenseal copies through protobuf, which crashes once
+                # TensorFlow is loaded; see the module docstring.)
                 acc = uploads[0].ciphertexts[j]
-                for up in uploads[1:]:
-                    acc = acc + up.ciphertexts[j]     # a new vector; the uploads stay as sent
+                for k, up in enumerate(uploads[1:]):
+                    if k == 0:
+                        acc = acc + up.ciphertexts[j]
+                    else:
+                        acc.add_(up.ciphertexts[j])
                 agg.append(acc)
         clear_sum = weights @ np.stack([up.clear for up in uploads]) if len(info.clear) else None
         add_ms = (time.perf_counter() - t0) * 1e3
