@@ -200,6 +200,68 @@ def _split_chunk(secret: int, t: int, m: int) -> list[int]:
     return shares
 
 
+_U64 = np.uint64
+
+
+def _gf_mul_small_np(hi: np.ndarray, lo: np.ndarray, x: np.ndarray):
+    """(hi, lo)·x in GF(2^128) for small evaluation points x < 256, elementwise on uint64
+    word pairs (hi = the high 64 bits): carry-less shifts for the set bits of x, then one
+    reduction of the ≤ 7 overflow bits h by x^128 = x^7 + x^2 + x + 1 (h·0x87 < 2^15 cannot
+    overflow again). The same field product as :func:`_gf_mul` (tested element by element)."""
+    acc_hi = np.zeros_like(hi)
+    acc_lo = np.zeros_like(lo)
+    ov = np.zeros_like(hi)
+    x = np.asarray(x, _U64)
+    for k in range(8):
+        sel = (_U64(0) - ((x >> _U64(k)) & _U64(1)))   # all ones where bit k of x is set
+        if not sel.any():
+            continue
+        if k == 0:
+            acc_hi ^= hi & sel
+            acc_lo ^= lo & sel
+            continue
+        kk, rk = _U64(k), _U64(64 - k)
+        acc_lo ^= (lo << kk) & sel
+        acc_hi ^= ((hi << kk) | (lo >> rk)) & sel
+        ov ^= (hi >> rk) & sel
+    acc_lo ^= ov ^ (ov << _U64(1)) ^ (ov << _U64(2)) ^ (ov << _U64(7))
+    return acc_hi, acc_lo
+
+
+def shamir_split_many(secrets_: list[bytes], t: int, m: int,
+                      coeffs: Optional[np.ndarray] = None) -> list[list[bytes]]:
+    """:func:`shamir_split` of many 32-byte secrets at once, in vectorized integer arithmetic:
+    every 16-byte chunk of every secret is a (hi, lo) pair of uint64 words, and Horner's rule
+    runs on all chunks and all m evaluation points together (one NumPy pass per coefficient,
+    instead of t − 1 Python-integer multiplications per chunk and point). Security is
+    :func:`shamir_split`'s: the t − 1 coefficients above each chunk are uniform (``secrets``,
+    one OS read for the whole batch). ``coeffs`` (``[secrets, 2 chunks, t − 1, 2 words]``
+    uint64, for tests) replaces the OS randomness."""
+    if not 1 <= t <= m or m >= 256:
+        raise ValueError(f"need 1 ≤ t ≤ m < 256, got t={t}, m={m}")
+    n = len(secrets_)
+    if n == 0:
+        return []
+    if any(len(sec) != KEY_BYTES for sec in secrets_):
+        raise ValueError(f"secrets must be {KEY_BYTES} bytes")
+    words = np.frombuffer(b"".join(secrets_), ">u8").astype(_U64).reshape(n, 2, 2)
+    if coeffs is None:
+        raw = secrets.token_bytes(n * 2 * (t - 1) * CHUNK)
+        coeffs = np.frombuffer(raw, ">u8").astype(_U64).reshape(n, 2, t - 1, 2)
+    x = np.arange(1, m + 1, dtype=_U64)[None, None, :]            # [1, 1, m]
+    acc_hi = np.zeros((n, 2, m), _U64)
+    acc_lo = np.zeros((n, 2, m), _U64)
+    for j in range(t - 2, -1, -1):                                  # highest coefficient first
+        acc_hi, acc_lo = _gf_mul_small_np(acc_hi ^ coeffs[:, :, j, 0:1],
+                                          acc_lo ^ coeffs[:, :, j, 1:2], x)
+    acc_hi ^= words[:, :, 0:1]
+    acc_lo ^= words[:, :, 1:2]
+    # [n, m, 2 chunks, 2 words] big-endian: share i = chunk 0 (hi, lo) ‖ chunk 1 (hi, lo)
+    out = np.stack([acc_hi, acc_lo], axis=-1).transpose(0, 2, 1, 3).astype(">u8")
+    flat = out.reshape(n, m, SHARE_BYTES // 8)
+    return [[flat[k, i].tobytes() for i in range(m)] for k in range(n)]
+
+
 def shamir_split(secret: bytes, t: int, m: int) -> list[bytes]:
     """t-of-m shares of a 32-byte secret: share i (1-based index i) is the concatenation of the
     i-th shares of its two 16-byte chunks (each a point of a random degree t − 1 polynomial over
@@ -278,6 +340,13 @@ class ClientDevice:
         self._c_key = c_key
         self._own = own_shares                  # (b-share, s-share) this client keeps
         self._inbox: dict[int, bytes] = {}      # sender → encrypted share, routed by the server
+        # peer → the pair's share-channel key HKDF(X25519(c_u, c_v)), kept from round 1 (the
+        # key is the same in both directions, so the one that encrypted this client's shares
+        # to the peer also opens the peer's shares to it in round 4)
+        self._pair_keys: dict[int, bytes] = {}
+
+    def remember_key(self, peer: int, key: bytes) -> None:
+        self._pair_keys[peer] = key
 
     def deliver(self, sender: int, ciphertext: bytes) -> None:
         self._inbox[sender] = ciphertext
@@ -307,8 +376,10 @@ class ClientDevice:
         return out
 
     def _open(self, setup: SecAggSetup, u: int) -> tuple[bytes, bytes]:
-        c_pk = X25519PublicKey.from_public_bytes(setup.public_keys[u][0])
-        key = hkdf(self._c_key.exchange(c_pk), _info(b"shares", setup.round, u, self.cid))
+        key = self._pair_keys.get(u)
+        if key is None:
+            c_pk = X25519PublicKey.from_public_bytes(setup.public_keys[u][0])
+            key = hkdf(self._c_key.exchange(c_pk), _info(b"shares", setup.round, u, self.cid))
         try:
             plain = ChaCha20Poly1305(key).decrypt(
                 _nonce(u), self._inbox[u], _info(b"ad", setup.round, u, self.cid))
@@ -391,22 +462,44 @@ class SecureAggregation(Mechanism):
             spent[u] += time.perf_counter() - t0
         setup = SecAggSetup(ctx.round, ids, nbrs, t, pks, omega, fp, num_params)
 
-        # Round 1: self-mask seed, Shamir shares, encrypted for each share holder.
-        b_seeds, devices, mailbox = {}, {}, []
+        # Round 1: self-mask seed, Shamir shares, encrypted for each share holder. Every
+        # client's b_u and s_u are split in one vectorized pass (all neighbourhoods have the
+        # same size, so one t-of-m layout); its time is shared out evenly.
+        t0 = time.perf_counter()
+        b_seeds = {u: generator(ctx.seed, "secagg", ctx.round, "self_mask", u).bytes(KEY_BYTES)
+                   for u in ids}
+        secrets_in = [b_seeds[u] for u in ids] + [s_keys[u].private_bytes_raw() for u in ids]
+        if all(len(nbrs[u]) + 1 == holders for u in ids):
+            split = shamir_split_many(secrets_in, t, holders)
+        else:                                   # (not produced by ring_neighbors)
+            split = [shamir_split_many([sec], t, len(nbrs[u]) + 1)[0]
+                     for sec, u in zip(secrets_in, ids + ids)]
+        dt = (time.perf_counter() - t0) / max(1, n)
         for u in ids:
+            spent[u] += dt
+        # The share channel of a pair: HKDF(X25519(c_u, c_v)) is the same at both ends (the
+        # info is symmetric), so, as for the masks below, the simulation derives it once, by
+        # the lower id, hands it to both devices (each keeps it for round 4) and charges its
+        # time to both.
+        devices, mailbox, chan = {}, [], {}
+        for row, u in enumerate(ids):
             t0 = time.perf_counter()
-            b_seeds[u] = generator(ctx.seed, "secagg", ctx.round, "self_mask", u).bytes(KEY_BYTES)
-            s_raw = s_keys[u].private_bytes_raw()
+            b_sh, s_sh = split[row], split[n + row]
             group = setup.holders(u)
-            b_sh = shamir_split(b_seeds[u], t, len(group))
-            s_sh = shamir_split(s_raw, t, len(group))
             mine = group.index(u)
             devices[u] = ClientDevice(u, c_keys[u], (b_sh[mine], s_sh[mine]))
             for i, v in enumerate(group):
                 if v == u:
                     continue
-                key = hkdf(c_keys[u].exchange(X25519PublicKey.from_public_bytes(pks[v][0])),
-                           _info(b"shares", ctx.round, u, v))
+                pair = (min(u, v), max(u, v))
+                key = chan.get(pair)
+                if key is None:
+                    t1 = time.perf_counter()
+                    key = chan[pair] = hkdf(
+                        c_keys[u].exchange(X25519PublicKey.from_public_bytes(pks[v][0])),
+                        _info(b"shares", ctx.round, u, v))
+                    spent[v] += time.perf_counter() - t1
+                devices[u].remember_key(v, key)
                 plain = _ID.pack(u) + _ID.pack(v) + b_sh[i] + s_sh[i]
                 mailbox.append((u, v, ChaCha20Poly1305(key).encrypt(
                     _nonce(u), plain, _info(b"ad", ctx.round, u, v))))
