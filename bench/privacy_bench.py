@@ -88,11 +88,19 @@ for line in sys.stdin:
 
 
 def _waiter():
-    try:
-        from fedsim.privacy.he import wait_precomputed
-    except ImportError:                  # an older engine: nothing is precomputed
-        def wait_precomputed():
-            return None
+    """Wait for what the engine prepares between rounds (Paillier obfuscators, CKKS zero
+    encryptions, the next round's DP accounting); an older engine has less or none of it."""
+    waits = []
+    for mod in ("fedsim.privacy.he", "fedsim.privacy.dp"):
+        try:
+            waits.append(getattr(__import__(mod, fromlist=["wait_precomputed"]),
+                                 "wait_precomputed"))
+        except (ImportError, AttributeError):
+            pass
+
+    def wait_precomputed():
+        for w in waits:
+            w()
     return wait_precomputed
 
 

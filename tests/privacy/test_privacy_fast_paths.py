@@ -129,3 +129,93 @@ def test_secure_sum_refuses_below_threshold():
     alive, _ = drv.receive(ctx, alive)
     with pytest.raises(ProtocolError):
         drv.secure_sum(ctx, alive)
+
+
+# --------------------------------------------------------------------------- central DP accounting
+import math  # noqa: E402
+
+from fedsim.privacy import accountant, dp  # noqa: E402
+
+
+@pytest.mark.parametrize("z,q", [(1.0, 1.0), (0.7, 0.5), (0.8, 0.1), (2.0, 0.05), (0.3, 1.0)])
+def test_fast_pld_is_dp_accounting_bit_for_bit(z, q):
+    one = dp._pld_one(z, q)
+    lib = fast = one
+    for t in range(1, 31):
+        if t > 1:
+            lib, fast = lib.compose(one), accountant.compose_pld(fast, one)
+            for a, b in ((lib._pmf_remove, fast._pmf_remove), (lib._pmf_add, fast._pmf_add)):
+                a, b = a.to_dense_pmf(), b.to_dense_pmf()
+                assert a._lower_loss == b._lower_loss
+                assert a._infinity_mass == b._infinity_mass
+                assert np.array_equal(a._probs, b._probs)
+        for delta in (1e-7, 1e-5, 1e-3, 0.05):
+            want = lib.get_epsilon_for_delta(delta)
+            got = accountant.pld_epsilon_for_delta(fast, delta)
+            assert float(got) == float(want) or (math.isinf(got) and math.isinf(want))
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_central_dp_epsilon_unchanged_with_accounting_ahead(wait):
+    """Round by round, the engine's PLD ε equals dp-accounting composing one round at a time,
+    whether the next round's accounting was finished between rounds or not."""
+    from fedsim import Simulation, SimulationConfig
+
+    cfg = {"seed": 1, "rounds": 12, "clients": {"num_clients": 10, "fraction": 0.5},
+           "privacy": {"dp": {"mode": "central", "noise_multiplier": 0.8}}}
+    sim = Simulation(SimulationConfig.from_dict(cfg))
+    mech = sim.pipeline.get("dp")
+    one = dp._pld_one(mech.noise_multiplier, mech.sample_rate)
+    ref = one
+    for t in range(12):
+        if wait:
+            dp.wait_precomputed()
+        got = sim.step_round().privacy["epsilon_pld"]
+        if t:
+            ref = ref.compose(one)
+        assert got == float(ref.get_epsilon_for_delta(mech.delta))
+
+
+# --------------------------------------------------------------------------- CKKS zero pool
+def test_ckks_zero_pool_hands_each_out_once_and_sums_within_error():
+    pytest.importorskip("tenseal")
+    from fedsim.privacy import he
+
+    _, public, holder, _ = he.ckks_contexts()
+    pool = he.CKKSZeroPool(public, 50)
+    pool.refill_async(6)
+    pool.wait()
+    assert len(pool) == 6
+    a, _ = pool.take(4)
+    b, _ = pool.take(4)
+    assert len(a) == 4 and len(b) == 2 and len(pool) == 0
+    assert not {id(x) for x in a} & {id(x) for x in b}
+    rng = np.random.default_rng(0)
+    vals = [rng.normal(0, 0.1, 50) for _ in a]
+    for ct, v in zip(a, vals):
+        ct.add_(v.tolist())
+    acc = a[0] + a[1]
+    for ct in a[2:]:
+        acc.add_(ct)
+    got = np.asarray(holder.decrypt_sum([acc])[:50])
+    assert np.max(np.abs(got - np.sum(vals, axis=0))) < 1e-6
+
+
+def test_ckks_rounds_use_the_pool_after_the_first():
+    pytest.importorskip("tenseal")
+    from fedsim.privacy import he
+    from fedsim.privacy.he import HomomorphicEncryption
+
+    batch = _batch(4, 5000, seed=2)                  # two chunks: 4096 + 904 values
+    mech = MechanismDriver(HomomorphicEncryption("ckks"))
+    for rnd in (1, 2):
+        ctx = _ctx(batch, rnd=rnd)
+        sent, meas = mech.client(ctx, batch)
+        total, _ = mech.secure_sum(ctx, sent)
+        mech.end_round(ctx, sent)
+        he.wait_precomputed()
+        want = np.asarray(batch.weights) @ batch.deltas
+        assert np.max(np.abs(total - want)) < 1e-4
+        assert meas["ciphertexts_per_client"] == 2
+        if rnd == 2:
+            assert meas["precompute_ms"] > 0      # the encryptions of zero came from the pool
