@@ -94,6 +94,9 @@ CKKS_COEFF_BITS = (60, 40, 40, 60)
 CKKS_SCALE_BITS = 40
 CKKS_SLOTS = CKKS_N // 2
 PREVIEW_BYTES = 24
+#: At most this many CKKS encryptions of zero are kept ready per chunk length (~393 KB each, so
+#: ≤ 25 MB); a round with more clients encrypts the rest directly.
+CKKS_POOL_MAX = 64
 
 _KEY_CACHE: dict[tuple, Any] = {}
 _SCRATCH: list[str] = []
@@ -537,7 +540,7 @@ class HomomorphicEncryption(Mechanism):
             # during the rest of this round would stall every lock hand-over (file reads,
             # TensorFlow calls) by up to one encryption each (measured: +30 ms a round).
             for pool in pools:
-                pool.refill_async(n, start=False)
+                pool.refill_async(min(n, CKKS_POOL_MAX), start=False)
 
         ct_bytes = [self._ct_bytes(up.ciphertexts) for up in uploads]
         clear_bytes = 4 * len(clear_idx)
