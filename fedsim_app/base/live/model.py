@@ -43,6 +43,8 @@ DEFAULT_IDLE_S, IDLE_MIN_S, IDLE_MAX_S = 45 * 60, 5 * 60, 8 * 3600
 #: A student whose phone has not called in for this long has left (closed the tab): the
 #: phone's page calls in every couple of seconds while it is open.
 STUDENT_TTL_S = 30.0
+#: Joins a class admits at once, then per second (a flood of fake students is refused).
+JOIN_BURST, JOIN_PER_S = 150, 10.0
 #: What a student may choose for their client's next round (federation mode).
 ACTIONS = ("honest", "scale", "sign_flip", "label_flip", "backdoor", "drop")
 MODES = ("answer", "federation")
@@ -189,7 +191,9 @@ class LiveClass:
         self.outcomes: dict[int, ClientOutcome] = {}  # client id → last round's outcome
         self.rounds: list[dict] = []  # the server's view of each federated round
         self.federation: Any = None  # the teacher's LiveFederation (engine state), or None
-        self._joins = RateLimit(40, 4.0, now)
+        # A whole class scans the code at once: the burst admits every seat (a bench with 60
+        # students joining within a second had 25 refused at 40); the refill stops a flood.
+        self._joins = RateLimit(JOIN_BURST, JOIN_PER_S, now)
 
     # ------------------------------------------------------------------ who is who
     def is_teacher(self, token: object) -> bool:
