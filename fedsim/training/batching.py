@@ -266,3 +266,39 @@ def poisson_schedule(counts: np.ndarray, epochs: int, batch_size: int,
     idx = np.where(emask > 0, order, 0).astype(np.int32)
     active = active.astype(np.float32)
     return np.ascontiguousarray(idx), np.ascontiguousarray(emask), active
+
+
+#: Dummy examples after each step's real ones in :func:`flat_schedule`: TF's elementwise
+#: kernels run a tensor's last (size mod packet) elements through a scalar path whose ``exp``
+#: rounds differently from the vectorized one; 16 rows (a packet is at most 16 floats) keep
+#: every real example out of that tail, as the padded layout's trailing padding slots did.
+FLAT_TAIL = 16
+
+
+def flat_schedule(idx: np.ndarray, emask: np.ndarray, nmax: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A padded schedule's real examples only, step after step (DP-SGD's per-example work).
+
+    Poisson batches vary in size, so ``idx``/``emask [K, T, W]`` pad every (client, step) to
+    the widest batch W of the round (about 1.7× the examples drawn at 10 digits clients). This
+    lists the real ones, in step, client, slot order, each step followed by
+    :data:`FLAT_TAIL` dummies (client 0's row 0, ``live`` 0): ``rows`` (client k's row r as
+    ``k·nmax + r`` of the ``[K·nmax]`` row table), ``cid`` (the client), ``pos`` (the slot,
+    ``k·W + b``, in step t's ``[K, W]`` batch; 0 for a dummy), ``live`` (float32, 1 for a real
+    example) and ``off [T + 1]`` (step t is ``off[t]:off[t + 1]``). Int32 but ``live``.
+    """
+    k, t, w = emask.shape
+    tt, kk, bb = np.nonzero(emask.transpose(1, 0, 2) > 0)  # C order: by step, client, slot
+    per = np.bincount(tt, minlength=t) + FLAT_TAIL
+    off = np.zeros(t + 1, np.int64)
+    np.cumsum(per, out=off[1:])
+    real = np.arange(len(tt)) + FLAT_TAIL * tt  # where each real example goes
+    rows = np.zeros(off[-1], np.int32)
+    cid = np.zeros(off[-1], np.int32)
+    pos = np.zeros(off[-1], np.int32)
+    live = np.zeros(off[-1], np.float32)
+    rows[real] = kk * nmax + idx[kk, tt, bb]
+    cid[real] = kk
+    pos[real] = kk * w + bb
+    live[real] = 1.0
+    return rows, cid, pos, live, off.astype(np.int32)
