@@ -283,22 +283,24 @@ def flat_schedule(idx: np.ndarray, emask: np.ndarray, nmax: int
     the widest batch W of the round (about 1.7× the examples drawn at 10 digits clients). This
     lists the real ones, in step, client, slot order, each step followed by
     :data:`FLAT_TAIL` dummies (client 0's row 0, ``live`` 0): ``rows`` (client k's row r as
-    ``k·nmax + r`` of the ``[K·nmax]`` row table), ``cid`` (the client), ``pos`` (the slot,
-    ``k·W + b``, in step t's ``[K, W]`` batch; 0 for a dummy), ``live`` (float32, 1 for a real
-    example) and ``off [T + 1]`` (step t is ``off[t]:off[t + 1]``). Int32 but ``live``.
+    ``k·nmax + r`` of the ``[K·nmax]`` row table), ``cid`` (the client), ``live`` (float32, 1
+    for a real example) and ``off [T + 1]`` (step t is ``off[t]:off[t + 1]``); and ``slot
+    [T, K·W]``: for each slot of step t's padded ``[K, W]`` batch, which of the step's examples
+    sits there (an index into ``off[t]:off[t + 1]``; a padding slot names the step's first
+    dummy). Int32 but ``live``.
     """
     k, t, w = emask.shape
     tt, kk, bb = np.nonzero(emask.transpose(1, 0, 2) > 0)  # C order: by step, client, slot
-    per = np.bincount(tt, minlength=t) + FLAT_TAIL
+    real_per = np.bincount(tt, minlength=t)
     off = np.zeros(t + 1, np.int64)
-    np.cumsum(per, out=off[1:])
-    real = np.arange(len(tt)) + FLAT_TAIL * tt  # where each real example goes
+    np.cumsum(real_per + FLAT_TAIL, out=off[1:])
+    at = np.arange(len(tt)) + FLAT_TAIL * tt  # where each real example goes
     rows = np.zeros(off[-1], np.int32)
     cid = np.zeros(off[-1], np.int32)
-    pos = np.zeros(off[-1], np.int32)
     live = np.zeros(off[-1], np.float32)
-    rows[real] = kk * nmax + idx[kk, tt, bb]
-    cid[real] = kk
-    pos[real] = kk * w + bb
-    live[real] = 1.0
-    return rows, cid, pos, live, off.astype(np.int32)
+    rows[at] = kk * nmax + idx[kk, tt, bb]
+    cid[at] = kk
+    live[at] = 1.0
+    slot = np.repeat(real_per[:, None], k * w, axis=1)  # padding: the step's first dummy
+    slot[tt, kk * w + bb] = at - off[tt]
+    return rows, cid, live, off.astype(np.int32), slot.astype(np.int32)

@@ -17,7 +17,7 @@ def test_flat_schedule_lists_the_real_examples_then_dummies():
     rng = np.random.default_rng(0)
     counts = np.array([40, 0, 7, 25])
     idx, emask, _ = poisson_schedule(counts, 2, 8, rng)
-    rows, cid, pos, live, off = flat_schedule(idx, emask, 40)
+    rows, cid, live, off, slot = flat_schedule(idx, emask, 40)
     k, t, w = emask.shape
     assert len(off) == t + 1 and off[-1] == len(rows) == int(emask.sum()) + FLAT_TAIL * t
     for s in range(t):
@@ -26,9 +26,14 @@ def test_flat_schedule_lists_the_real_examples_then_dummies():
         assert not real[-FLAT_TAIL:].any() and real[:-FLAT_TAIL].all()
         kk, bb = np.nonzero(emask[:, s] > 0)  # client, slot order
         np.testing.assert_array_equal(cid[sl][real], kk)
-        np.testing.assert_array_equal(pos[sl][real], kk * w + bb)
         np.testing.assert_array_equal(rows[sl][real], kk * 40 + idx[kk, s, bb])
-        assert (pos[sl][~real] == 0).all() and (rows[sl][~real] == 0).all()
+        assert (rows[sl][~real] == 0).all() and (cid[sl][~real] == 0).all()
+        # each padded slot names its example, a padding slot a dummy
+        at = slot[s]
+        np.testing.assert_array_equal(at[kk * w + bb], np.nonzero(real)[0])
+        pad = np.ones(k * w, bool)
+        pad[kk * w + bb] = False
+        assert (live[sl][at[pad]] == 0).all()
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
@@ -46,7 +51,7 @@ def test_flat_per_example_gradients_are_the_padded_ones_bit_for_bit(spec, batch)
     idx, emask, _ = poisson_schedule(counts, 2, batch, rng)
     params = [tf.constant(np.stack([v + 0.1 * rng.normal(size=v.shape).astype(np.float32)
                                     for _ in range(k)])) for v in initial_weights(spec, 0)]
-    rows, cid, pos, live, off = flat_schedule(idx, emask, n)
+    rows, cid, live, off, slot = flat_schedule(idx, emask, n)
     padded, flat = tf.function(tr._dpsgd_grads), tf.function(tr._dpsgd_grads_flat)
     args = (tf.constant(0.7), tf.constant(1.0), tf.constant([3, 4]),
             tf.constant(np.minimum(batch, np.maximum(counts, 1)).astype(np.float32)))
@@ -56,7 +61,7 @@ def test_flat_per_example_gradients_are_the_padded_ones_bit_for_bit(spec, batch)
         g1, l1 = padded(params, xb, yb, emask[:, t], *args)
         s = slice(off[t], off[t + 1])
         g2, l2 = flat(params, x.reshape(k * n, 64)[rows[s]], y.reshape(-1)[rows[s]], cid[s],
-                      pos[s], live[s], emask[:, t], *args)
+                      live[s], slot[t], emask[:, t], *args)
         for a, b in zip(g1, g2):
             assert a.numpy().tobytes() == b.numpy().tobytes()
         assert l1.numpy().tobytes() == l2.numpy().tobytes()
