@@ -23,8 +23,10 @@ step counter), so each client follows exactly its own ``ceil(n_k / B)`` steps pe
 Optional per-example DP-SGD (Abadi et al., CCS 2016, "Deep Learning with Differential
 Privacy"): batches are Poisson-sampled (:func:`fedsim.training.batching.poisson_schedule`, so training
 matches the accountant's analysis; Chua et al., ICML 2024, show shuffled batches need not),
-per-example gradients (the same stacked forward with K·B one-example "clients") are each
-clipped to L2 norm C, summed, plus N(0, (zC)²) noise, and divided by the *expected* batch
+per-example gradients (the same stacked forward with one-example "clients", one per example
+*drawn*: :func:`fedsim.training.batching.flat_schedule` lists each step's real examples, so
+the work is Σ_k |batch_k| and not K × the round's widest batch) are each clipped to L2 norm C,
+summed, plus N(0, (zC)²) noise, and divided by the *expected* batch
 size min(B, n_k) (as Opacus does), so the step does not reveal the realized batch size. The
 FedProx term's gradient μ(w − w_global) touches no data, so it is added after the noise at no
 privacy cost. The server's test-set evaluation is the same code with one "client".
