@@ -105,8 +105,9 @@ def join(cls: LiveClass, name: str) -> None:
 
 
 def student_url(code: str) -> str:
-    """The link students open (and the QR code encodes): the code and this session's language
-    of the page, never the teacher token, never ``present``."""
+    """The link students open (and the QR code encodes): the code alone -- never the teacher
+    token, never ``present``, and no language: each phone opens in its own browser's language
+    (and has its own switch)."""
     base = (st.context.url or "http://localhost:8501/").split("?")[0]
     base = base.rsplit("/", 1)[0] if not base.endswith("/") else base.rstrip("/")
     return f"{base}/live?" + urlencode({CLASS_PARAM: code})
