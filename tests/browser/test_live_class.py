@@ -59,6 +59,12 @@ def test_live_class_teacher_and_five_students(server, browser):
 
     # Answer together: the first step (lesson 1, step 1), posed to every phone.
     teacher.get_by_role("button", name="Ask the class").click()
+    # under way, the code and QR code fold into one line: the tally is on the first screen
+    tally = teacher.get_by_text("of 5 answered").first
+    tally.wait_for()
+    teacher.evaluate("window.scrollTo(0, 0)")
+    teacher.wait_for_timeout(300)
+    assert tally.bounding_box()["y"] + tally.bounding_box()["height"] <= 1000
     for i, page in enumerate(phones):
         radios = page.locator("[data-testid=stRadio] [role=radiogroup] label")
         radios.first.wait_for()

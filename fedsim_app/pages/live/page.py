@@ -71,6 +71,7 @@ def _style() -> None:
 .st-key-live_qr img {width: min(520px, 48vh) !important; max-width: 100%; height: auto !important;}
 .st-key-live_qr [data-testid=stImageContainer], .st-key-live_qr [data-testid=stImage] {width: auto !important; max-width: 100%;}
 .fedsim-live-names {font-size: 1.1rem; line-height: 1.5; overflow-wrap: anywhere;}
+.fedsim-live-code-small {font-size: 2.2rem; font-weight: 800; letter-spacing: .1em; margin: 0;}
 .fedsim-live-hello {font-size: 1.1rem; font-weight: 600; margin: 0;}
 .st-key-live_projector [data-testid=stMarkdownContainer] p,
 .st-key-live_projector [data-testid=stWidgetLabel] p,

@@ -23,10 +23,20 @@ REFRESH_S = 1.0
 
 
 def render(cls: LiveClass, token: str) -> None:
-    st.title(t("live.teacher.title"))
+    # Once the class is under way (a question posed, or a federation), the code and QR code
+    # fold into one line so the tally and the charts are on the projector's first screen.
+    busy = cls.question is not None or cls.mode == "federation"
+    if not busy:
+        st.title(t("live.teacher.title"))
     join, side = st.columns([3, 2], gap="large")
     with join:
-        _join_panel(cls)
+        if busy:
+            st.html(f"<p class='fedsim-live-code-small' data-testid='live-code'>"
+                    f"{ls.pretty_code(cls.code)}</p>")
+            with st.expander(t("live.join_again"), icon=":material/qr_code_2:"):
+                _join_panel(cls, code=False)
+        else:
+            _join_panel(cls)
     with side:
         st.fragment(_roster, run_every=REFRESH_S)(cls, token)
         _settings(cls, token)
@@ -53,9 +63,11 @@ def _set_mode(cls: LiveClass, token: str) -> None:
         _flash(exc)
 
 
-def _join_panel(cls: LiveClass) -> None:
+def _join_panel(cls: LiveClass, code: bool = True) -> None:
     url = ls.student_url(cls.code)
-    st.html(f"<p class='fedsim-live-code' data-testid='live-code'>{ls.pretty_code(cls.code)}</p>")
+    if code:
+        st.html(f"<p class='fedsim-live-code' data-testid='live-code'>"
+                f"{ls.pretty_code(cls.code)}</p>")
     st.caption(t("live.join_how"))
     with st.container(key="live_qr"):  # st.html would strip the SVG: an image, like the sidebar's
         st.image(classroom.qr_svg(url), width=520)
