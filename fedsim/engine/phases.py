@@ -57,6 +57,14 @@ class Env:
     def unflat(self, vec: np.ndarray) -> list[np.ndarray]:
         return unflatten(vec, list(self.shapes))
 
+    def next_context(self, r: int) -> RoundContext:
+        """Round ``r``'s context as known before it starts: its sampled clients, no dropouts."""
+        cfg = self.config
+        n, q = cfg.clients.num_clients, cfg.clients.fraction
+        return RoundContext(round=r, seed=cfg.seed, num_clients=n, expected_clients=q * n,
+                            sample_rate=q, sampled=tuple(sample(cfg, r)[0].tolist()), dropped=(),
+                            num_params=self.num_params)
+
     def context(self, rs: RoundState) -> RoundContext:
         cfg = self.config
         n, q = cfg.clients.num_clients, cfg.clients.fraction
@@ -92,20 +100,26 @@ def _finite_or_raise(rs: RoundState, phase: str, what: str, *arrays) -> None:
 
 
 # --------------------------------------------------------------------------- phases
-def select(env: Env, rs: RoundState):
-    cfg = env.config
-    n, q, r = cfg.clients.num_clients, cfg.clients.fraction, rs.round
+def sample(cfg, r: int) -> tuple[np.ndarray, str]:
+    """The clients round ``r`` samples (sorted ids) and how: a pure function of the
+    configuration and the round, so the engine knows the next round's clients in advance."""
+    n, q = cfg.clients.num_clients, cfg.clients.fraction
     m = max(1, int(round(q * n)))
     if cfg.privacy.dp.mode == "central":
         # Poisson sampling: each client independently with probability q, as the
         # accountant's amplification-by-sampling analysis assumes.
         g = generator(cfg.seed, "sample", r)
-        sampled, how = np.flatnonzero(g.random(n) < q), "poisson"
-    elif m == n:  # everyone takes part: the sorted draw would be 0..n-1, so nothing is drawn
-        sampled, how = np.arange(n), "uniform"
-    else:
-        g = generator(cfg.seed, "sample", r)
-        sampled, how = np.sort(g.choice(n, size=m, replace=False)), "uniform"
+        return np.flatnonzero(g.random(n) < q), "poisson"
+    if m == n:  # everyone takes part: the sorted draw would be 0..n-1, so nothing is drawn
+        return np.arange(n), "uniform"
+    g = generator(cfg.seed, "sample", r)
+    return np.sort(g.choice(n, size=m, replace=False)), "uniform"
+
+
+def select(env: Env, rs: RoundState):
+    cfg = env.config
+    n, q, r = cfg.clients.num_clients, cfg.clients.fraction, rs.round
+    sampled, how = sample(cfg, r)
     if cfg.clients.dropout > 0:
         drop = generator(cfg.seed, "dropout", r)
         dropped = sampled[drop.random(len(sampled)) < cfg.clients.dropout]

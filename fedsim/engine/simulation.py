@@ -299,6 +299,14 @@ class Simulation:
                               rs.start.weights, rs.weights, rs)
         self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
         self._round = None
+        if rs.round < self.config.rounds:
+            # The next round's clients are known now: mechanisms may make what does not depend
+            # on the data while the result is read (range proofs). Results do not change.
+            self.pipeline.prepare(self.env.next_context(rs.round + 1))
+
+    def wait_prepared(self, timeout: float | None = None) -> None:
+        """Wait until the mechanisms' work for the next round is done (benchmarks)."""
+        self.pipeline.wait_prepared(timeout)
 
     # ------------------------------------------------------------------ explain
     def explain(self, mechanism: str, row: int = 0):

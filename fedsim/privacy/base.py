@@ -190,6 +190,14 @@ class Mechanism:
         """Once the round is complete (accounting). Returns ``(state, report)``."""
         return state, None
 
+    def prepare(self, ctx: RoundContext) -> None:
+        """The engine knows the next round's sampled clients (``ctx``, ``dropped`` empty) once
+        a round ends: start any work that does not depend on the data, in the background
+        ("precomputed while you read"). It must not change any result, only when it is made."""
+
+    def wait_prepared(self, timeout: float | None = None) -> None:
+        """Wait for :meth:`prepare`'s background work (benchmarks call this between rounds)."""
+
     def explain(self, ctx: RoundContext, batch: UpdateBatch, row: int):
         """What the "What the server sees" views draw for client ``row`` of ``batch`` (the
         protected batch of the last round): a :class:`~fedsim.reports.Report`, or ``None``."""

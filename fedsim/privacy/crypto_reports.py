@@ -134,6 +134,11 @@ class ProofReport(Report):
     challenge_preview: list | None = None
     honest_clipped_fraction: float | None = None
     honest_clipped: int | None = None
+    #: per client, the ms of its proof that were made before the round ("precomputed while
+    #: you read", which the round did not wait for; 0 for a proof made whole in the round:
+    #: how much was ready depends on how long the result was read), and their sum
+    precompute_ms_by_client: list | None = None
+    precompute_ms: float | None = None
 
 
 @dataclass(frozen=True)

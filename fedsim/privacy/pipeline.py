@@ -37,6 +37,15 @@ class Pipeline:
     def names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.mechanisms)
 
+    def prepare(self, ctx) -> None:
+        """Let every mechanism start the next round's data-independent work (``ctx``)."""
+        for m in self.mechanisms:
+            m.prepare(ctx)
+
+    def wait_prepared(self, timeout: float | None = None) -> None:
+        for m in self.mechanisms:
+            m.wait_prepared(timeout)
+
 
 def validate_order(mechanisms: list[Mechanism], aggregator_name: str) -> None:
     """Reject pipelines that cannot work: see the module docstring for the rules."""

@@ -346,7 +346,7 @@ def test_valid_proofs_verify_and_aggregate_opens():
     assert rm["verified"] == [True, True, True] and rm["rejected"] == []
     assert kept.client_ids == (0, 1, 2)
     assert sm["aggregate_check"] is True and sm["aggregate_opens"]
-    assert cm["proof_bytes_per_client"] == 4 * (32 + ZKP_BITS * 160)
+    assert cm["proof_bytes_per_client"] == 4 * (96 + ZKP_BITS * (96 + 288))
     assert np.all(sent.bytes_up == 4 * 50 + cm["proof_bytes_per_client"])
 
 

@@ -53,10 +53,19 @@ def test_linf_within_bound_but_l2_over_is_rejected():
 
 def test_wraparound_cheat_is_rejected():
     """A huge residue whose square is 2 mod ℓ: Σx² ≡ 2 ≤ B², caught by the coordinate range."""
-    def sqrt_mod(a):          # Atkin's square root for ℓ ≡ 5 (mod 8)
-        v = pow(2 * a, (ORDER - 5) // 8, ORDER)
-        i = 2 * a * v * v % ORDER
-        return a * v * (i - 1) % ORDER
+    def sqrt_mod(a):          # Tonelli–Shanks (ℓ − 1 = 2^s·q)
+        q, s = ORDER - 1, 0
+        while q % 2 == 0:
+            q, s = q // 2, s + 1
+        z = next(z for z in range(2, 100) if pow(z, (ORDER - 1) // 2, ORDER) == ORDER - 1)
+        m, c, t, r = s, pow(z, q, ORDER), pow(a, q, ORDER), pow(a, (q + 1) // 2, ORDER)
+        while t != 1:
+            i, t2 = 0, t
+            while t2 != 1:
+                t2, i = t2 * t2 % ORDER, i + 1
+            b = pow(c, 1 << (m - i - 1), ORDER)
+            m, c, t, r = i, b * b % ORDER, t * b * b % ORDER, r * b % ORDER
+        return max(r, ORDER - r)
 
     a = next(a for a in range(2, 50) if math.isqrt(a) ** 2 != a and
              pow(a, (ORDER - 1) // 2, ORDER) == 1)
@@ -196,5 +205,6 @@ def test_parameters_and_sizes():
     with pytest.raises(ValueError):
         l2.bound_squared(0)
     s = l2.proof_size(32, 127)
-    assert s["proof"] == 32 * (32 + 160 + 8 * 160) + 14 * 160
-    assert s["total"] == s["proof"] + 32 * 32
+    # points 96 B, scalars 32 B; a bit is C_j + (a0, a1, e0, z0, z1) = 96 + 288 B
+    assert s["proof"] == 32 * (96 + 288 + 8 * 384) + 14 * 384
+    assert s["total"] == s["proof"] + 32 * 96

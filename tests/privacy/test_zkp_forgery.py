@@ -16,6 +16,25 @@ from fedsim.privacy.zkp.range_proof import verify_coordinate
 from fedsim.rng import generator
 
 
+def _torsion() -> bytes:
+    """A point of the curve of order dividing G1's cofactor (outside the order-ℓ subgroup):
+    ℓ·P for a curve point P found by trying x = 5, 6, … (y² = x³ + 4 over F_p)."""
+    p = int("1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffff"
+            "b9feffffffffaaab", 16)
+    x = 5
+    while pow(x ** 3 + 4, (p - 1) // 2, p) != 1:
+        x += 1
+    y = pow(x ** 3 + 4, (p + 1) // 4, p)
+    pt = group.decode(x.to_bytes(48, "little") + y.to_bytes(48, "little"))
+    acc = group.decode(group.IDENTITY)
+    for bit in bin(group.ORDER)[2:]:
+        acc = acc + acc
+        if bit == "1":
+            acc = acc + pt
+    assert not acc.is_in_subgroup() and group.encode(acc) != group.IDENTITY
+    return group.encode(acc)
+
+
 def _flip(b: bytes, pos: int) -> bytes:
     return b[:pos] + bytes([b[pos] ^ 1]) + b[pos + 1:]
 
@@ -132,7 +151,7 @@ def test_range_tampered_response_and_commitment_are_rejected(range_proof):
     assert not verify_coordinate(rep(cp, bit_commitments=(commit(2, 5),) +
                                      cp.bit_commitments[1:]), 8, 3, 5)[0]
     # a torsion component on a bit commitment (a point outside the prime-order subgroup)
-    torsion = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    torsion = _torsion()
     bad_point = group.add(cp.bit_commitments[0], torsion)
     assert not group.valid_point(bad_point)
     ok, why = verify_coordinate(rep(cp, bit_commitments=(bad_point,) +
@@ -150,7 +169,7 @@ def test_range_out_of_range_value_is_rejected():
 
 # --------------------------------------------------------------------------- group layer
 def test_checked_multiplication_rejects_points_outside_the_subgroup():
-    torsion = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    torsion = _torsion()
     with pytest.raises(group.BAD):
         group.mul_checked(5, group.add(group.VALUE_BASE, torsion))
     with pytest.raises(group.BAD):

@@ -1,159 +1,199 @@
-"""The group the proofs live in: ed25519 through libsodium (``pynacl``), and Pedersen
-commitments on it (Pedersen, "Non-interactive and information-theoretic secure verifiable
-secret sharing", CRYPTO 1991).
+"""The group the proofs live in: BLS12-381's G1 through arkworks (``py-arkworks-bls12381``), and
+Pedersen commitments on it (Pedersen, "Non-interactive and information-theoretic secure
+verifiable secret sharing", CRYPTO 1991).
 
-C = m·V + r·B, where B is ed25519's standard base point and V = from_uniform(SHA-512(tag)),
-a point derived by hashing a public tag to the curve (Elligator 2, nothing up the sleeve), so
-nobody knows log_B V and nobody can open C two ways (binding under the discrete-logarithm
-assumption; hiding is perfect since r is uniform). The blinding factor goes on B because
-libsodium's fixed-base multiplication is ~5× faster than its variable-base one, and every
-response of the proofs multiplies B. Commitments are additive:
-C(m1, r1) + C(m2, r2) = C(m1 + m2, r1 + r2). libsodium refuses the identity as an input or a
-result, so the ``safe_*`` operations handle it.
+C = m·V + r·B, where B is G1's standard generator and V = hash_to_curve(tag) (the IETF
+hash-to-curve suite BLS12381G1_XMD:SHA-256_SSWU_RO_, RFC 9380), so nobody knows log_B V and
+nobody can open C two ways (binding under the discrete-logarithm assumption in the order-ℓ
+subgroup, ℓ ≈ 2^255; hiding is perfect since r is uniform). Commitments are additive:
+C(m1, r1) + C(m2, r2) = C(m1 + m2, r1 + r2).
 
-**Speed** (measured on this project's 2-core machine, one call each, µs): variable-base
-multiplication 70 (libsodium decodes the point and checks it is in the prime-order subgroup on
-every call), fixed-base 14, addition 13, validity check 35 — the decoding and encoding of the
-compressed points is most of an addition, so an MSM built from additions (Pippenger, or the
-random linear combination of batch verification) costs more here than the multiplications it
-replaces, and the proofs use none. The wrappers below call libsodium's C functions directly
-(``nacl._sodium``, the same library PyNaCl's bindings call), which saves 2 µs of argument
-checking per call; the small multiples m·V of honest committed values come from a table, so a
-commitment to a small value is one fixed-base multiplication and one addition.
-The installed PyNaCl (1.6) exposes no ristretto255 functions; ristretto's variable-base
-multiplication (libsodium 1.0.18's own, measured through the system library: 45 µs) would
-save the subgroup check, ~25% of a proof, at the price of a second libsodium. Not adopted.
+**Why this group** (issue #26, measured on this project's 2-core machine): arkworks adds two
+points in 0.65 µs and offers a Pippenger multi-scalar multiplication (MSM, ~15 µs a point at
+the sizes of one client's proof), which libsodium's ed25519 (PyNaCl) does not: there a
+variable-base multiplication was 70 µs and an addition 13 µs, so every bit of a range proof
+cost three multiplications. Here
+
+- the prover multiplies only the two fixed bases B and V, through comb tables of 8-bit windows
+  (32 table look-ups and additions, ~23 µs, where arkworks' own multiplication takes ~145 µs):
+  it knows the opening of every commitment it proves something about, so even the simulated
+  branch of an OR-proof, e·(C − j·V), is a combination of B and V;
+- the verifier checks all equations of a client's proof at once, as one MSM with random
+  weights (batch verification, Bellare, Garay, Rabin, EUROCRYPT 1998, the "small exponents"
+  test): a proof with any false equation passes with probability ≤ 2^-128 (:class:`Batch`).
+
+**Points on the wire** are 96 bytes, x ‖ y little-endian (arkworks' uncompressed affine
+form; the identity is 96 zero bytes). Decoding checks the encoding is canonical and on the
+curve (0.3 µs); it does *not* check membership of the order-ℓ subgroup (~38 µs a point, more
+than the rest of the verification). Instead every equation is checked **cofactored**, on
+h·(…) with h = G1's cofactor, i.e. on the points' components in the order-ℓ subgroup — as
+Ed25519's batch verification does (RFC 8032 §5.1.7; ZIP 215). A commitment's value is that
+of its order-ℓ component; a torsion component (order dividing h) carries no value, so adding
+one cannot make a false statement pass, and since it changes the encoding it changes every
+Fiat–Shamir challenge that hashes the point, so an honest proof moved onto it fails.
+:func:`valid_point` (used where a point is checked on its own) does check the subgroup.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
-from nacl import bindings as sodium
-from nacl._sodium import ffi as _ffi
-from nacl._sodium import lib as _lib
-from nacl.exceptions import CryptoError
-from nacl.exceptions import RuntimeError as SodiumRuntimeError
-from nacl.exceptions import ValueError as SodiumValueError
+from py_arkworks_bls12381 import G1Point, Scalar
 
-ORDER = 2 ** 252 + 27742317777372353535851937790883648493
-POINT_BYTES = 32
+#: ℓ, the order of G1 (and of the scalars).
+ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+#: h, G1's cofactor: the curve has h·ℓ points.
+COFACTOR = 0x396C8C005555E1568C00AAAB0000AAAB
+POINT_BYTES = 96
 SCALAR_BYTES = 32
-RESPONSE_BYTES = 4 * SCALAR_BYTES          # (e0, e1, z0, z1)
-IDENTITY = b"\x01" + b"\x00" * 31
-DOMAIN = b"fedsim/zkp/v1"
-#: B, the blinding base (ed25519's standard base point, fast fixed-base multiplication).
-BLIND_BASE = sodium.crypto_scalarmult_ed25519_base_noclamp((1).to_bytes(32, "little"))
-#: V, the value base: hashed to the curve, so nobody knows log_B V.
-VALUE_BASE = sodium.crypto_core_ed25519_from_uniform(
-    hashlib.sha512(DOMAIN + b"/pedersen-value-base").digest()[:32])
-BAD = (CryptoError, SodiumRuntimeError, SodiumValueError, ValueError, TypeError)
+#: one bit's OR-proof responses: a0 ‖ a1 ‖ e0 ‖ z0 ‖ z1 (two announcements, three scalars)
+RESPONSE_BYTES = 2 * POINT_BYTES + 3 * SCALAR_BYTES
+DOMAIN = b"fedsim/zkp/v2"
+#: 96 zero bytes: how arkworks writes the identity (the point at infinity).
+IDENTITY = bytes(POINT_BYTES)
+BAD = (ValueError, TypeError, OverflowError)
 
-# A fresh output buffer per call (0.3 µs): cffi releases the interpreter lock inside the C
-# call, so a shared buffer would race between the app server's threads.
-_new = _ffi.new
-_buffer = _ffi.buffer
-_add = _lib.crypto_core_ed25519_add
-_sub = _lib.crypto_core_ed25519_sub
-_mul = _lib.crypto_scalarmult_ed25519_noclamp
-_mul_base = _lib.crypto_scalarmult_ed25519_base_noclamp
-_is_valid = _lib.crypto_core_ed25519_is_valid_point
-
-
-def _point(p) -> bytes:
-    if not isinstance(p, bytes) or len(p) != POINT_BYTES:
-        raise ValueError("a point is 32 bytes")
-    return p
+_G = G1Point()
+_ID = G1Point.identity()
+#: B, the blinding base (G1's standard generator).
+BLIND_BASE_POINT = _G
+#: V, the value base: hashed to the curve (RFC 9380), so nobody knows log_B V.
+VALUE_BASE_POINT = G1Point.hash_to_curve(DOMAIN + b"/pedersen-value-base",
+                                         b"FEDSIM-V2-WITH-BLS12381G1_XMD:SHA-256_SSWU_RO_")
+BLIND_BASE = BLIND_BASE_POINT.to_xy_bytes_le()
+VALUE_BASE = VALUE_BASE_POINT.to_xy_bytes_le()
+_decode = G1Point.from_xy_bytes_unchecked_le
+_from_le = Scalar.from_le_bytes
+_msm = G1Point.multiexp_unchecked
 
 
-# --------------------------------------------------------------------------- group helpers
+# --------------------------------------------------------------------------- encoding
+def encode(p: G1Point) -> bytes:
+    return p.to_xy_bytes_le()
+
+
+def decode(b) -> G1Point:
+    """A point from its 96-byte encoding: canonical and on the curve, or ValueError (the
+    order-ℓ component is what every check uses, see the module docstring)."""
+    if not isinstance(b, bytes) or len(b) != POINT_BYTES:
+        raise ValueError("a point is 96 bytes")
+    return _decode(b)
+
+
+def to_scalar(x: int) -> Scalar:
+    return _from_le((x % ORDER).to_bytes(SCALAR_BYTES, "little"))
+
+
 def scalar(x: int) -> bytes:
     return (x % ORDER).to_bytes(SCALAR_BYTES, "little")
 
 
+# --------------------------------------------------------------------------- fixed bases
+_WINDOW = 8
+_WINDOWS = (ORDER.bit_length() + _WINDOW - 1) // _WINDOW     # 32
+
+
+def _comb_table(base: G1Point) -> tuple[tuple[G1Point, ...], ...]:
+    """table[j][d] = d·2^(8j)·base: 32 × 256 points (~8 ms and ~1.5 MB per base)."""
+    rows, start = [], base
+    for _ in range(_WINDOWS):
+        row, acc = [_ID], _ID
+        for _ in range(1, 1 << _WINDOW):
+            acc = acc + start
+            row.append(acc)
+        rows.append(tuple(row))
+        start = acc + start
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=2)
+def _table(which: str):
+    # A pure function of public constants, built once per process on first use (~8 ms).
+    return _comb_table(BLIND_BASE_POINT if which == "B" else VALUE_BASE_POINT)
+
+
+def _comb(rows, s: int) -> G1Point:
+    pts = [row[d] for row, d in zip(rows, (s % ORDER).to_bytes(SCALAR_BYTES, "little")) if d]
+    if not pts:
+        return _ID
+    acc = pts[0]
+    for p in pts[1:]:
+        acc = acc + p
+    return acc
+
+
+def base_point(s: int) -> G1Point:
+    """s·B (comb table: ~23 µs against ~145 µs for arkworks' variable-base multiplication)."""
+    return _comb(_table("B"), s)
+
+
+def value_point(m: int) -> G1Point:
+    """m·V (comb table)."""
+    return _comb(_table("V"), m)
+
+
+def commit_point(m: int, r: int) -> G1Point:
+    return value_point(m) + base_point(r)
+
+
+# --------------------------------------------------------------------------- bytes API
 def mul_base(s: int) -> bytes:
-    """s·B; libsodium refuses a zero scalar (identity result), so handle it here."""
-    s %= ORDER
-    if s == 0:
-        return IDENTITY
-    out = _new("unsigned char[32]")
-    _mul_base(out, s.to_bytes(SCALAR_BYTES, "little"))
-    return _buffer(out)[:]
-
-
-def mul(s: int, point: bytes) -> bytes:
-    """s·P for a variable point P (identity-safe)."""
-    s %= ORDER
-    if s == 0 or point == IDENTITY:
-        return IDENTITY
-    if s == 1:
-        return point
-    out = _new("unsigned char[32]")
-    if _mul(out, s.to_bytes(SCALAR_BYTES, "little"), _point(point)) != 0:
-        raise CryptoError("not a point of the prime-order subgroup")
-    return _buffer(out)[:]
-
-
-def mul_checked(s: int, point: bytes) -> bytes:
-    """s·P for a point P *received from someone else*: raises unless P is a canonical
-    encoding of a point of the prime-order subgroup (libsodium checks it inside the
-    multiplication, so a verifier need not call :func:`valid_point` first)."""
-    s %= ORDER
-    if point == IDENTITY:
-        return IDENTITY
-    if s == 0:
-        if not valid_point(point):
-            raise CryptoError("not a point of the prime-order subgroup")
-        return IDENTITY
-    out = _new("unsigned char[32]")
-    if _mul(out, s.to_bytes(SCALAR_BYTES, "little"), _point(point)) != 0:
-        raise CryptoError("not a point of the prime-order subgroup")
-    return _buffer(out)[:]
-
-
-def add(p: bytes, q: bytes) -> bytes:
-    out = _new("unsigned char[32]")
-    if _add(out, _point(p), _point(q)) != 0:
-        raise CryptoError("invalid point")
-    return _buffer(out)[:]
-
-
-def sub(p: bytes, q: bytes) -> bytes:
-    out = _new("unsigned char[32]")
-    if _sub(out, _point(p), _point(q)) != 0:
-        raise CryptoError("invalid point")
-    return _buffer(out)[:]
-
-
-_SMALL = 1 << 15
-_value_table: dict[int, bytes] = {0: IDENTITY, 1: VALUE_BASE}
+    return encode(base_point(s))
 
 
 def mul_value(m: int) -> bytes:
-    """m·V; the multiples |m| < 2^15 (every committed value of an honest proof) are computed
-    once and kept (a variable-base multiplication is 5× a fixed-base one)."""
-    m %= ORDER
-    hit = _value_table.get(m)
-    if hit is not None:
-        return hit
-    neg_m = ORDER - m
-    if m < _SMALL or neg_m < _SMALL:
-        p = mul(m, VALUE_BASE)
-        _value_table[m] = p
-        return p
-    return mul(m, VALUE_BASE)
+    return encode(value_point(m))
 
 
 def commit(m: int, r: int) -> bytes:
-    """Pedersen commitment C = m·V + r·B (m, r taken modulo ℓ)."""
-    return safe_add(mul_value(m), mul_base(r))
+    """Pedersen commitment C = m·V + r·B (m, r taken modulo ℓ), encoded."""
+    return encode(commit_point(m, r))
 
 
-def valid_point(p: bytes) -> bool:
-    # Canonical encoding, on the curve, in the prime-order subgroup, not of small order.
-    return (isinstance(p, bytes) and len(p) == POINT_BYTES and
-            (p == IDENTITY or _is_valid(p) == 1))
+def mul(s: int, point: bytes) -> bytes:
+    """s·P for an encoded point P (arkworks' variable-base multiplication)."""
+    return encode(decode(point) * to_scalar(s))
+
+
+def weighted_sum(points, weights) -> bytes:
+    """Σ w_k·P_k for small integer weights (RoFL's aggregate check), encoded."""
+    acc = _ID
+    for p, w in zip(points, weights):
+        acc = acc + (p if w == 1 else p * to_scalar(w))
+    return encode(acc)
+
+
+def valid_point(p) -> bool:
+    """A canonical encoding of a point of the order-ℓ subgroup (the identity included)."""
+    try:
+        return p == IDENTITY or decode(p).is_in_subgroup()
+    except BAD:
+        return False
+
+
+def mul_checked(s: int, point: bytes) -> bytes:
+    """s·P for a point P received from someone else: raises unless P is in the subgroup."""
+    if not valid_point(point):
+        raise ValueError("not a point of the order-ℓ subgroup")
+    return mul(s, point)
+
+
+def add(p: bytes, q: bytes) -> bytes:
+    return encode(decode(p) + decode(q))
+
+
+def sub(p: bytes, q: bytes) -> bytes:
+    return encode(decode(p) - decode(q))
+
+
+# The identity is an ordinary point here; the names stay for the callers written for libsodium.
+safe_add, safe_sub = add, sub
+
+
+def neg(p: bytes) -> bytes:
+    return encode(-decode(p))
 
 
 def random_scalar(rng: np.random.Generator) -> int:
@@ -168,23 +208,59 @@ def random_scalars(rng, k: int) -> list[int]:
     return [int.from_bytes(pool[o:o + 64], "little") % ORDER for o in range(0, 64 * k, 64)]
 
 
-def safe_add(p: bytes, q: bytes) -> bytes:
-    """P + Q where either may be the identity (libsodium refuses identity inputs/results)."""
-    if p == IDENTITY:
-        return q
-    if q == IDENTITY:
-        return p
-    if p == neg(q):
-        return IDENTITY
-    return add(p, q)
+def challenge(*parts: bytes) -> int:
+    """A Fiat–Shamir challenge: SHA-512 of the parts, reduced mod ℓ."""
+    return int.from_bytes(hashlib.sha512(b"".join(parts)).digest(), "little") % ORDER
 
 
-def neg(p: bytes) -> bytes:
-    """−P for an ed25519 encoding: flip the sign bit of x (identity and x = 0 points stay)."""
-    if p == IDENTITY:
-        return p
-    return p[:31] + bytes([p[31] ^ 0x80])
+# --------------------------------------------------------------------------- batch checks
+def _times_cofactor(p: G1Point) -> G1Point:
+    # Plain double-and-add (~130 µs, once per batch): arkworks' own multiplication may use the
+    # GLV endomorphism, which is only correct on the order-ℓ subgroup, and this point need
+    # not be in it.
+    acc = _ID
+    for bit in bin(COFACTOR)[2:]:
+        acc = acc + acc
+        if bit == "1":
+            acc = acc + p
+    return acc
 
 
-def safe_sub(p: bytes, q: bytes) -> bytes:
-    return safe_add(p, neg(q)) if q != IDENTITY else p
+class Batch:
+    """Equations Σ_k c_k·P_k = 0 (with B and V among the points), checked together.
+
+    Each added equation is multiplied by its own 128-bit weight ρ, derived from ``seed`` (a
+    hash of everything the proof contains, so the prover cannot choose the weights: it would
+    have to change the proof and thereby every ρ), and the verifier checks
+    h·Σ ρ·(equation) = 0 with one MSM. If any equation's order-ℓ part is not zero, the sum is
+    zero for at most one value of the last weight in 2^128 (ℓ is prime).
+    """
+
+    __slots__ = ("points", "scalars", "b", "v", "_weights", "_i")
+
+    def __init__(self, seed: bytes, expected: int = 0):
+        self.points: list[G1Point] = []
+        self.scalars: list[int] = []
+        self.b = 0
+        self.v = 0
+        self._weights = hashlib.shake_256(DOMAIN + b"/batch" + seed).digest(16 * max(expected, 1))
+        self._i = 0
+
+    def weight(self) -> int:
+        i = self._i
+        self._i += 1
+        if 16 * (i + 1) > len(self._weights):          # more equations than announced
+            more = hashlib.shake_256(DOMAIN + b"/batch+" + self._weights[:16] +
+                                     i.to_bytes(8, "little")).digest(16)
+            return int.from_bytes(more, "little") | 1
+        return int.from_bytes(self._weights[16 * i:16 * i + 16], "little") | 1
+
+    def term(self, point: G1Point, coefficient: int) -> None:
+        self.points.append(point)
+        self.scalars.append(coefficient)
+
+    def holds(self) -> bool:
+        pts = self.points + [BLIND_BASE_POINT, VALUE_BASE_POINT]
+        sc = [_from_le((c % ORDER).to_bytes(SCALAR_BYTES, "little"))
+              for c in (*self.scalars, self.b, self.v)]
+        return _times_cofactor(_msm(pts, sc)) == _ID

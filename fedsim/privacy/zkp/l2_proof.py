@@ -73,13 +73,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fedsim.privacy.zkp.group import (BAD, IDENTITY, ORDER, POINT_BYTES, RESPONSE_BYTES,
-                                      SCALAR_BYTES, VALUE_BASE, commit, mul, mul_base,
-                                      mul_checked, mul_value, random_scalars, safe_add,
-                                      safe_sub, scalar)
-from fedsim.privacy.zkp.range_proof import CoordinateProof, prove_coordinate, verify_coordinate
+from fedsim.privacy.zkp.group import (BAD, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES,
+                                      Batch, base_point, challenge, decode, encode,
+                                      random_scalars, safe_add, value_point)
+from fedsim.privacy.zkp.range_proof import (CoordinateProof, Rejected, add_coordinate,
+                                            prove_coordinate, verify_coordinate)
 
-DOMAIN = b"fedsim/l2proof/v1"
+DOMAIN = b"fedsim/l2proof/v2"
 #: The ``index`` under which the sum-of-squares range proof is bound (coordinates use 0…n−1).
 SUM_INDEX = 2 ** 64 - 1
 #: A₁ ‖ A₂ ‖ z_x ‖ z_r ‖ z_ρ
@@ -115,7 +115,7 @@ def sum_bits(bound) -> int:
 
 
 def proof_size(n: int, bound) -> dict:
-    """Bytes a client sends for an n-coordinate L2 proof, by part (points 32 B, scalars 32 B).
+    """Bytes a client sends for an n-coordinate L2 proof, by part (points 96 B, scalars 32 B).
 
     ``commitments`` (the C_i) are sent anyway with secure aggregation in RoFL; ``proof`` is
     what the L2 check adds: the D_i, the square proofs and both kinds of range proofs.
@@ -196,13 +196,7 @@ def _statement_digest(rnd: int, cid: int, bound_sq: int, cs: Sequence[bytes],
 
 
 def _square_challenge(digest: bytes, i: int, c: bytes, d: bytes, a1: bytes, a2: bytes) -> int:
-    h = hashlib.sha512(DOMAIN + b"/square" + digest + struct.pack("<Q", i) + c + d + a1 + a2)
-    return int.from_bytes(h.digest(), "little") % ORDER
-
-
-def _combo(s: int, g: bytes, t: int) -> bytes:
-    """s·G + t·B (identity-safe)."""
-    return safe_add(mul(s, g) if g != VALUE_BASE else mul_value(s), mul_base(t))
+    return challenge(DOMAIN + b"/square" + digest + struct.pack("<Q", i), c, d, a1, a2)
 
 
 # --------------------------------------------------------------------------- prove / verify
@@ -223,22 +217,27 @@ def prove_l2_with_openings(quantized_vector, bound, *, rng=None, round: int = 0,
         raise ValueError(f"randomness has {len(r)} entries for {n} coordinates")
     t = random_scalars(rng, n)
     nonces = iter(random_scalars(rng, 3 * n))       # a, b, c per coordinate, in this order
-    cs = [commit(xi, ri) for xi, ri in zip(x, r)]
-    ds = [commit(xi * xi, ti) for xi, ti in zip(x, t)]
+    c_pts = [value_point(xi) + base_point(ri) for xi, ri in zip(x, r)]
+    cs = [encode(c) for c in c_pts]
+    ds = [encode(value_point(xi * xi) + base_point(ti)) for xi, ti in zip(x, t)]
     digest = _statement_digest(round, client_id, bsq, cs, ds)
 
     squares = []
     for i, (xi, ri, ti, ci, di) in enumerate(zip(x, r, t, cs, ds)):
         rho = (ti - xi * ri) % ORDER
         a, b, c = next(nonces), next(nonces), next(nonces)
-        a1 = _combo(a, VALUE_BASE, b)
-        a2 = _combo(a, ci, c)
+        a1 = encode(value_point(a) + base_point(b))
+        # a·C_i + c·B = (a·x_i)·V + (a·r_i + c)·B: the prover knows C_i's opening, so it
+        # multiplies fixed bases only
+        a2 = encode(value_point(a * xi) + base_point(a * ri + c))
         e = _square_challenge(digest, i, ci, di, a1, a2)
         zs = ((a + e * xi) % ORDER, (b + e * ri) % ORDER, (c + e * rho) % ORDER)
-        squares.append(a1 + a2 + b"".join(scalar(z) for z in zs))
+        squares.append(a1 + a2 + b"".join(z.to_bytes(SCALAR_BYTES, "little") for z in zs))
 
-    coord = tuple(prove_coordinate(xi + m_shift, ri, k, round, client_id, i, rng)
-                  for i, (xi, ri) in enumerate(zip(x, r)))
+    shift = value_point(m_shift)
+    coord = tuple(prove_coordinate(xi + m_shift, ri, k, round, client_id, i, rng,
+                                   c_v=encode(c_pt + shift))
+                  for i, (xi, ri, c_pt) in enumerate(zip(x, r, c_pts)))
     s = sum(xi * xi for xi in x)
     sum_proof = prove_coordinate(bsq - s, (-sum(t)) % ORDER, L, round, client_id, SUM_INDEX, rng)
     proof = L2Proof(int(client_id), int(round), bsq, k, tuple(cs), tuple(ds), tuple(squares),
@@ -273,12 +272,61 @@ def prove_l2(quantized_vector, bound, *, rng=None, round: int = 0, client_id: in
                                   client_id=client_id, randomness=randomness)[0]
 
 
+def _square_scalars(i: int, sp) -> tuple[bytes, bytes, int, int, int]:
+    if not isinstance(sp, bytes) or len(sp) != SQUARE_PROOF_BYTES:
+        raise Rejected(f"coordinate {i}: malformed square proof")
+    a1, a2 = sp[:POINT_BYTES], sp[POINT_BYTES:2 * POINT_BYTES]
+    zx, zr, zp = (int.from_bytes(sp[o:o + SCALAR_BYTES], "little")
+                  for o in range(2 * POINT_BYTES, SQUARE_PROOF_BYTES, SCALAR_BYTES))
+    if max(zx, zr, zp) >= ORDER:
+        raise Rejected(f"coordinate {i}: non-canonical scalar in the square proof")
+    return a1, a2, zx, zr, zp
+
+
+def _add_square(batch: Batch, digest: bytes, i: int, ci: bytes, di: bytes, c_pt, d_pt, sp,
+                which: tuple[bool, bool] = (True, True)) -> None:
+    """A₁ + e·C_i − z_x·V − z_r·B = 0 and A₂ + e·D_i − z_x·C_i − z_ρ·B = 0, weighted (the
+    signs keep the announcements' weights 128-bit, as in :mod:`.range_proof`)."""
+    a1, a2, zx, zr, zp = _square_scalars(i, sp)
+    e = _square_challenge(digest, i, ci, di, a1, a2)
+    w1, w2 = batch.weight(), batch.weight()
+    w1, w2 = (w1 if which[0] else 0), (w2 if which[1] else 0)
+    batch.v -= w1 * zx
+    batch.b -= w1 * zr + w2 * zp
+    batch.term(decode(a1), w1)
+    batch.term(decode(a2), w2)
+    batch.term(c_pt, w1 * e - w2 * zx)
+    batch.term(d_pt, w2 * e)
+
+
+def _diagnose_l2(proof: L2Proof, cs, digest: bytes, c_pts, d_pts, k: int, L: int) -> str:
+    """Which part of a proof whose batch failed is false (only a cheater pays for this)."""
+    for i, (ci, di, sp) in enumerate(zip(cs, proof.square_commitments, proof.square_proofs)):
+        for which, why in (((True, False), "the square proof does not open C_i"),
+                           ((False, True), "D_i is not a commitment to the square of x_i")):
+            one = Batch(digest + struct.pack("<QB", i, which[0]), 2)
+            _add_square(one, digest, i, ci, di, c_pts[i], d_pts[i], sp, which)
+            if not one.holds():
+                return f"coordinate {i}: {why}"
+    for cp in proof.coordinate_proofs:
+        ok, why = verify_coordinate(cp, k, proof.round, proof.client_id)
+        if not ok:
+            return f"coordinate range: {why}"
+    ok, why = verify_coordinate(proof.sum_proof, L, proof.round, proof.client_id)
+    if not ok:
+        return "the sum of squares exceeds the bound: " + why.split(": ", 1)[-1]
+    return "the batch check fails"     # pragma: no cover - weights 2^-128 apart
+
+
 def check_l2(commitments: Sequence[bytes], proof: L2Proof, bound, *,
              round: Optional[int] = None, client_id: Optional[int] = None) -> tuple[bool, str]:
     """Verify ``proof`` for ``commitments`` and ``bound``; returns (ok, reason).
 
     ``round`` and ``client_id``, when given, must match the proof's (the verifier's own view
-    of who sent it and when).
+    of who sent it and when). Every equation of the proof (square relations, the bits of every
+    coordinate's range proof and of the sum's, the bit sums) is checked as one batch
+    (:class:`fedsim.privacy.zkp.group.Batch`); the commitments the range proofs are about are
+    recomputed from the C_i and D_i and compared byte for byte.
     """
     try:
         bsq = bound_squared(bound)
@@ -300,48 +348,39 @@ def check_l2(commitments: Sequence[bytes], proof: L2Proof, bound, *,
         for p in (*cs, *proof.square_commitments):
             if not isinstance(p, bytes) or len(p) != POINT_BYTES:
                 return False, "a commitment is not a valid group element"
-        # Every C_i and D_i goes through mul_checked below, which rejects anything but a
-        # canonical point of the prime-order subgroup (inside libsodium's multiplication), and
-        # the announcements are compared byte for byte with the canonical points they must
-        # equal: no separate validity checks (35 µs each).
+        c_pts = [decode(c) for c in cs]
+        d_pts = [decode(d) for d in proof.square_commitments]
         digest = _statement_digest(proof.round, proof.client_id, bsq, cs, proof.square_commitments)
+        h = hashlib.sha512(DOMAIN + b"/batch" + digest)
+        for sp in proof.square_proofs:
+            h.update(sp if isinstance(sp, bytes) else b"")
+        for cp in (*proof.coordinate_proofs, proof.sum_proof):
+            for part in (cp.commitment, *cp.bit_commitments, *cp.responses):
+                h.update(part if isinstance(part, bytes) else b"")
+        batch = Batch(h.digest(), n * (2 + 2 * k + 1) + 2 * L + 1)
 
         # 3. square relations
         for i, (ci, di, sp) in enumerate(zip(cs, proof.square_commitments, proof.square_proofs)):
-            if not isinstance(sp, bytes) or len(sp) != SQUARE_PROOF_BYTES:
-                return False, f"coordinate {i}: malformed square proof"
-            a1, a2 = sp[:POINT_BYTES], sp[POINT_BYTES:2 * POINT_BYTES]
-            zx, zr, zp = (int.from_bytes(sp[o:o + SCALAR_BYTES], "little")
-                          for o in range(2 * POINT_BYTES, SQUARE_PROOF_BYTES, SCALAR_BYTES))
-            if max(zx, zr, zp) >= ORDER:
-                return False, f"coordinate {i}: non-canonical scalar in the square proof"
-            e = _square_challenge(digest, i, ci, di, a1, a2)
-            # A₁ = z_x·V + z_r·B − e·C_i and A₂ = z_x·C_i + z_ρ·B − e·D_i, as bytes
-            if safe_sub(_combo(zx, VALUE_BASE, zr), mul_checked(e, ci)) != a1:
-                return False, f"coordinate {i}: the square proof does not open C_i"
-            if safe_sub(safe_add(mul_checked(zx, ci), mul_base(zp)), mul_checked(e, di)) != a2:
-                return False, f"coordinate {i}: D_i is not a commitment to the square of x_i"
-
-        # 5. per-coordinate range (no wrap-around)
-        shift = mul_value(m_shift)
-        for i, (ci, cp) in enumerate(zip(cs, proof.coordinate_proofs)):
-            if cp.index != i or cp.commitment != safe_add(ci, shift):
+            _add_square(batch, digest, i, ci, di, c_pts[i], d_pts[i], sp)
+        # 5. per-coordinate range (no wrap-around), about C_i + M·V
+        shift = value_point(m_shift)
+        for i, (c_pt, cp) in enumerate(zip(c_pts, proof.coordinate_proofs)):
+            c_v = c_pt + shift
+            if cp.index != i or cp.commitment != encode(c_v):
                 return False, f"coordinate {i}: range proof is for another commitment"
-            ok, why = verify_coordinate(cp, k, proof.round, proof.client_id)
-            if not ok:
-                return False, f"coordinate range: {why}"
-
+            add_coordinate(batch, cp, k, proof.round, proof.client_id, c_v_point=c_v)
         # 4. range proof on B² − Σ x_i²
-        s_commit = IDENTITY
-        for di in proof.square_commitments:
-            s_commit = safe_add(s_commit, di)
-        expected = safe_sub(mul_value(bsq), s_commit)
+        s_pt = value_point(bsq)
+        for d in d_pts:
+            s_pt = s_pt - d
         sp = proof.sum_proof
-        if sp.index != SUM_INDEX or sp.commitment != expected:
+        if sp.index != SUM_INDEX or sp.commitment != encode(s_pt):
             return False, "sum-of-squares range proof is for another commitment"
-        ok, why = verify_coordinate(sp, L, proof.round, proof.client_id)
-        if not ok:
-            return False, "the sum of squares exceeds the bound: " + why.split(": ", 1)[-1]
+        add_coordinate(batch, sp, L, proof.round, proof.client_id, c_v_point=s_pt)
+        if not batch.holds():
+            return False, _diagnose_l2(proof, cs, digest, c_pts, d_pts, k, L)
+    except Rejected as exc:
+        return False, str(exc)
     except BAD as exc:
         return False, f"invalid group element ({exc})"
     except (AttributeError, IndexError) as exc:

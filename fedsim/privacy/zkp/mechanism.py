@@ -33,10 +33,12 @@ import numpy as np
 
 from fedsim.privacy.base import Aggregate, Mechanism, PerClient, RoundContext, UpdateBatch
 from fedsim.privacy.crypto_reports import AggregateCheckReport, ProofReport, VerifyReport
-from fedsim.privacy.zkp.group import IDENTITY, ORDER, add, commit, mul, random_scalars, safe_add
+from fedsim.privacy.zkp.ahead import ProverAhead, prover_stream
+from fedsim.privacy.zkp.group import ORDER, commit, decode, random_scalars, weighted_sum
 from fedsim.privacy.zkp.l2_proof import check_l2, prove_l2_with_openings, quantize_l2
 from fedsim.privacy.workers import run_many
-from fedsim.privacy.zkp.range_proof import RangeProof, prove_coordinate, verify_range_proof
+from fedsim.privacy.zkp.range_proof import (RangeProof, prove_coordinate, verify_range_proof,
+                                            verify_range_proofs_together)
 from fedsim.rng import generator
 
 
@@ -90,6 +92,8 @@ class RangeProofs(Mechanism):
         self.clip = self.bound if clip is None else min(float(clip), self.bound)
         self.malicious_ids = frozenset(int(c) for c in malicious_ids)
         self.sum_error = float(sum_error)
+        #: the next round's proofs, prepared while the students read (``prepare``)
+        self.ahead = ProverAhead()
 
     @property
     def step(self) -> float:
@@ -106,13 +110,22 @@ class RangeProofs(Mechanism):
         """Coordinates → proof integers v = round((x + B)/δ); in range iff v ∈ [0, 2^L − 1]."""
         return np.rint((np.asarray(x, np.float64) + self.bound) / self.step).astype(np.int64)
 
+    # ---- before the round: the next round's proofs, half made
+    def prepare(self, ctx: RoundContext) -> None:
+        n = min(self.coordinates, ctx.num_params)
+        self.ahead.start([(ctx.seed, ctx.round, int(u), n, self.bits) for u in ctx.sampled])
+
+    def wait_prepared(self, timeout: float | None = None) -> None:
+        self.ahead.wait(timeout)
+
     # ---- client side
     def client(self, ctx: RoundContext, state, batch: UpdateBatch):
+        self.ahead.halt()       # what is not prepared yet, the round makes itself
         ids = tuple(int(c) for c in batch.client_ids)
         coords = self.challenge(ctx, batch.deltas.shape[1])
         deltas = batch.deltas.copy()
         n_clipped = 0
-        tasks = []
+        tasks, ready = [], {}
         for row, u in enumerate(ids):
             if u not in self.malicious_ids:
                 clipped = np.clip(deltas[row], -self.clip, self.clip)
@@ -121,8 +134,17 @@ class RangeProofs(Mechanism):
             values = tuple(int(v) for v in self.to_grid(deltas[row, coords]))
             tasks.append((ctx.seed, ctx.round, u, values, tuple(int(j) for j in coords),
                           self.bits))
+            prepared = self.ahead.take((ctx.seed, ctx.round, u, len(coords), self.bits))
+            if prepared is not None:
+                ready[u] = prepared
+        # Prepared clients finish here (additions and hashes); the others make their whole
+        # proof, in the worker pool when there is one.
+        cold = [t for t in tasks if t[2] not in ready]
+        made = iter(run_many(prove_range, cold))
+        results = [prove_range(*t, prepared=ready[t[2]][0]) if t[2] in ready else next(made)
+                   for t in tasks]
         uploads = [ZKPUpload(u, proof, t[3], rand, ms)
-                   for u, t, (proof, rand, ms) in zip(ids, tasks, run_many(prove_range, tasks))]
+                   for u, t, (proof, rand, ms) in zip(ids, tasks, results)]
         proof_bytes = np.array([up.proof.nbytes for up in uploads], np.int64)
         prove_ms = np.array([up.prove_ms for up in uploads])
         meas = {
@@ -132,6 +154,8 @@ class RangeProofs(Mechanism):
             "coordinates_checked": int(len(coords)),
             "challenge_preview": [int(j) for j in coords[:8]],
             **_proving_costs(ids, prove_ms, proof_bytes),
+            "precompute_ms_by_client": [float(ready[u][1]) if u in ready else 0.0 for u in ids],
+            "precompute_ms": float(sum(ms for _, ms in ready.values())),
             "honest_clipped_fraction": n_clipped / max(1, deltas.size),
         }
         out = batch.replace(deltas=deltas, bytes_up=batch.bytes_up + proof_bytes)
@@ -141,7 +165,8 @@ class RangeProofs(Mechanism):
     def receive(self, ctx: RoundContext, state, batch: UpdateBatch):
         coords = tuple(int(j) for j in self.challenge(ctx, batch.deltas.shape[1]))
         accepted, report = verify_all(batch, self.name, check_range,
-                                      lambda up, u: (up.proof, coords, self.bits, ctx.round, u))
+                                      lambda up, u: (up.proof, coords, self.bits, ctx.round, u),
+                                      together=verify_range_proofs_together)
         return accepted, state, report
 
     # ---- server side, after the sum
@@ -158,12 +183,8 @@ class RangeProofs(Mechanism):
         if integral and len(accepted.client_ids):
             ups = accepted.payload[self.name].items
             wi = [int(round(x)) for x in w]
-            sums = []
-            for k in range(len(coords)):
-                acc = IDENTITY
-                for weight, up in zip(wi, ups):
-                    acc = add(acc, mul(weight, up.proof.coordinates[k].commitment))
-                sums.append(acc)
+            sums = [weighted_sum([decode(up.proof.coordinates[k].commitment) for up in ups], wi)
+                    for k in range(len(coords))]
             # Stand-in for the secure sum of the openings (RoFL sends them inside it).
             pending["commit_sums"] = sums
             pending["value_sums"] = [sum(weight * up.values[k] for weight, up in zip(wi, ups))
@@ -314,12 +335,9 @@ class L2NormProofs(Mechanism):
         opens = True
         value_sums = np.zeros(n)
         for i in range(n):
-            acc, m, r = IDENTITY, 0, 0
-            for weight, up in zip(wi, ups):
-                c = up.proof.commitments[i]
-                acc = safe_add(acc, mul(weight, c))
-                m += weight * up.values[i]
-                r += weight * up.randomness[i]
+            acc = weighted_sum([decode(up.proof.commitments[i]) for up in ups], wi)
+            m = sum(weight * up.values[i] for weight, up in zip(wi, ups))
+            r = sum(weight * up.randomness[i] for weight, up in zip(wi, ups))
             # Stand-in for the secure sum of the openings (RoFL sends them inside it).
             opens = opens and commit(m, r) == acc
             value_sums[i] = m
@@ -340,14 +358,24 @@ class L2NormProofs(Mechanism):
 # Module-level pure functions of picklable arguments: each runs as one task in the worker pool
 # (fedsim.privacy.workers, on in the app's server) or in-process, with the same bytes out.
 def prove_range(seed: int, rnd: int, cid: int, values: tuple[int, ...],
-                coords: tuple[int, ...], bits: int) -> tuple[RangeProof, tuple[int, ...], float]:
+                coords: tuple[int, ...], bits: int, prepared=None
+                ) -> tuple[RangeProof, tuple[int, ...], float]:
     """Client ``cid``'s L∞ proof for the grid ``values`` at ``coords``: (proof, its blinding
-    factors r_j, ms). Nonces come from the seeded stream ``(seed, "zkp", round, "prover", cid)``."""
+    factors r_j, ms). Nonces come from the seeded stream ``(seed, "zkp", round, "prover", cid)``;
+    ``prepared`` (:func:`~fedsim.privacy.zkp.ahead.prepare_range` of the same arguments, made
+    off the round) gives the same proof, and the ms are then the round's part only."""
     t0 = time.perf_counter()
-    rng = generator(seed, "zkp", rnd, "prover", cid)
-    rand = tuple(random_scalars(rng, len(coords)))
-    proofs = tuple(prove_coordinate(v, r, bits, rnd, cid, j, rng)
-                   for v, r, j in zip(values, rand, coords))
+    if prepared is None:        # the same draws as prepare_range, in the same order
+        rng = prover_stream(seed, rnd, cid)
+        rand = tuple(random_scalars(rng, len(coords)))
+        proofs = tuple(prove_coordinate(v, r, bits, rnd, cid, j, rng)
+                       for v, r, j in zip(values, rand, coords))
+        return RangeProof(cid, rnd, bits, proofs), rand, (time.perf_counter() - t0) * 1e3
+    rand, preps = prepared
+    if len(preps) != len(coords):
+        raise ValueError("prepared for another number of coordinates")
+    proofs = tuple(prove_coordinate(v, r, bits, rnd, cid, j, None, prepared=p)
+                   for v, r, j, p in zip(values, rand, coords, preps))
     return RangeProof(cid, rnd, bits, proofs), rand, (time.perf_counter() - t0) * 1e3
 
 
@@ -388,16 +416,29 @@ def _proving_costs(ids, prove_ms: np.ndarray, proof_bytes: np.ndarray) -> dict:
             "bytes_per_client": int(proof_bytes.mean()) if n else 0}
 
 
-def verify_all(batch: UpdateBatch, name: str, check, arguments, norm: str | None = None):
+def verify_all(batch: UpdateBatch, name: str, check, arguments, norm: str | None = None,
+               together=None):
     """Check every arrived proof with ``check(*arguments(upload, client_id))``, a module-level
     function returning ``(ok, reason, ms)`` (in the worker pool when there is one, one task
     per client); return the accepted rows and the :class:`VerifyReport` (shared by the L∞ and
-    L2 mechanisms)."""
+    L2 mechanisms).
+
+    ``together(list of arguments)``, when given, first checks all proofs as one batch: if it
+    holds, every client is accepted and each is given an equal share of its time; if not,
+    the proofs are checked one by one to say whose fails and why (a cheater's round pays
+    both)."""
     uploads = batch.payload[name].items
     ids = tuple(int(c) for c in batch.client_ids)
     own = [up.client_id == u for u, up in zip(ids, uploads)]
-    results = iter(run_many(check, [arguments(up, u) for u, up, o in zip(ids, uploads, own)
-                                    if o]))
+    args = [arguments(up, u) for u, up, o in zip(ids, uploads, own) if o]
+    results = None
+    if together is not None and args:
+        t0 = time.perf_counter()
+        if together(args):
+            share = (time.perf_counter() - t0) * 1e3 / len(args)
+            results = iter([(True, "ok", share)] * len(args))
+    if results is None:
+        results = iter(run_many(check, args))
     keep, reasons, verify_ms = [], [], []
     for o in own:
         ok, why, ms = next(results) if o else (False, "payload row belongs to another client",
