@@ -40,6 +40,7 @@ __all__ = [
     "tightest_epsilon", "pld_epsilon_fast", "dpsgd_client_epsilons", "dpsgd_worst_epsilon",
     "rdp_epsilon_curve", "pld_epsilon", "calibrate_noise", "dpsgd_epsilon_curve",
     "dpsgd_steps_per_round", "rdp_epsilon", "compose_pld", "pld_epsilon_for_delta",
+    "dpsgd_unit_rdp", "dpsgd_epsilons_from_unit",
 ]
 
 #: The orders dp-accounting's RdpAccountant uses by default (so our numbers equal its numbers).
@@ -308,20 +309,26 @@ def int_order_rdp(noise_multiplier: float, sample_rates: np.ndarray) -> np.ndarr
     return out
 
 
-def dpsgd_client_epsilons(noise_multiplier: float, batch_size: int, sizes, local_epochs: int,
-                          participations, delta: float) -> np.ndarray:
-    """Example-level RDP ε of every client (integer orders), given how often each has trained.
+def dpsgd_unit_rdp(noise_multiplier: float, batch_size: int, sizes,
+                   local_epochs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps per round ``[K]``, RDP of one step ``[K, len(INT_ORDERS)]``) of every client.
 
-    Client k with n_k examples takes ceil(n_k/B)·E steps per round at q_k = min(1, B/n_k). ε is
-    *not* monotone in n_k (a client with B+1 examples takes two steps at q≈1, one with ≤ B one
-    step at q=1), so every client is accounted: the worst is not simply the smallest.
+    The part of :func:`dpsgd_client_epsilons` that depends only on the settings and the
+    clients' sizes (the slow part, :func:`int_order_rdp`), so a mechanism whose sizes are fixed
+    computes it once and passes it to :func:`dpsgd_epsilons_from_unit` every round.
     """
     sizes = np.asarray(sizes, np.int64)
-    t = np.asarray(participations, np.float64)
     q = np.minimum(1.0, batch_size / np.maximum(sizes, 1))
     steps = np.ceil(sizes / batch_size) * local_epochs
     uniq, inv = np.unique(np.stack([q, steps]), axis=1, return_inverse=True)
     unit = int_order_rdp(noise_multiplier, uniq[0])[inv.reshape(-1)]
+    return steps, unit
+
+
+def dpsgd_epsilons_from_unit(steps: np.ndarray, unit: np.ndarray, participations,
+                             delta: float) -> np.ndarray:
+    """:func:`dpsgd_client_epsilons` from :func:`dpsgd_unit_rdp`'s output (the same numbers)."""
+    t = np.asarray(participations, np.float64)
     with np.errstate(invalid="ignore"):
         rdp = (t * steps)[:, None] * unit
     rdp = np.where(np.isnan(rdp), 0.0, rdp)  # 0 participations · inf = no release yet
@@ -330,16 +337,32 @@ def dpsgd_client_epsilons(noise_multiplier: float, batch_size: int, sizes, local
     return eps
 
 
+def dpsgd_client_epsilons(noise_multiplier: float, batch_size: int, sizes, local_epochs: int,
+                          participations, delta: float) -> np.ndarray:
+    """Example-level RDP ε of every client (integer orders), given how often each has trained.
+
+    Client k with n_k examples takes ceil(n_k/B)·E steps per round at q_k = min(1, B/n_k). ε is
+    *not* monotone in n_k (a client with B+1 examples takes two steps at q≈1, one with ≤ B one
+    step at q=1), so every client is accounted: the worst is not simply the smallest.
+    """
+    steps, unit = dpsgd_unit_rdp(noise_multiplier, batch_size, sizes, local_epochs)
+    return dpsgd_epsilons_from_unit(steps, unit, participations, delta)
+
+
 def dpsgd_worst_epsilon(noise_multiplier: float, batch_size: int, sizes, local_epochs: int,
-                        participations, delta: float) -> tuple[float, str, int]:
+                        participations, delta: float, *,
+                        client_rdp: np.ndarray | None = None) -> tuple[float, str, int]:
     """(ε, accountant, client index) of the worst client: max_k min(RDP_k, PLD_k).
 
     Exact, with pruning: clients are visited in decreasing RDP ε and PLD is computed until the
-    next client's RDP (an upper bound on its min) cannot beat the best found.
+    next client's RDP (an upper bound on its min) cannot beat the best found. ``client_rdp``,
+    if given, must be :func:`dpsgd_client_epsilons` of the same arguments (a caller that has
+    it already saves computing it twice).
     """
     sizes = np.asarray(sizes, np.int64)
     t = np.asarray(participations, np.int64)
-    rdp = dpsgd_client_epsilons(noise_multiplier, batch_size, sizes, local_epochs, t, delta)
+    rdp = client_rdp if client_rdp is not None else dpsgd_client_epsilons(
+        noise_multiplier, batch_size, sizes, local_epochs, t, delta)
     best, how, who = 0.0, "rdp", 0
     done: dict[tuple[int, int], float] = {}
     for k in np.argsort(-rdp, kind="stable"):

@@ -187,6 +187,9 @@ def _pld_one(noise_multiplier: float, sample_rate: float):
 # round would call (:func:`accountant.compose_pld`, :func:`accountant.pld_epsilon_for_delta`).
 # The round uses them only if they were made from the very PLD object in its state (``is``),
 # so the numbers are the ones it would have computed itself; otherwise it computes them.
+# DP-SGD queues its next round's PLD ε on the same worker (:meth:`DPSGD._account_ahead`); its
+# results live only in ``accountant.pld_epsilon_fast``'s bounded lru_cache. The process-global
+# state is therefore this locked dict (at most 32 entries), that cache, and the one queue.
 _AHEAD_LOCK = threading.Lock()
 _AHEAD: dict = {}          # (z, q, δ, id(prev PLD)) → (prev PLD, next PLD, ε at δ)
 _AHEAD_QUEUE: "queue.Queue | None" = None
@@ -203,9 +206,9 @@ def _account_next(key, prev, one, delta: float) -> None:
 
 def _ahead_worker(q: "queue.Queue") -> None:
     while True:
-        job = q.get()
+        fn, args = q.get()
         try:
-            _account_next(*job)
+            fn(*args)
         except Exception:            # noqa: BLE001 - the round then computes it itself
             pass
         finally:
@@ -215,6 +218,12 @@ def _ahead_worker(q: "queue.Queue") -> None:
 def _start_ahead(key, prev, one, delta: float) -> None:
     """Queue the next round's accounting for the one long-lived worker thread (queuing costs
     microseconds; starting a thread per round cost the round ~0.3 ms in lock hand-overs)."""
+    _queue_ahead(_account_next, key, prev, one, delta)
+
+
+def _queue_ahead(fn, *args) -> None:
+    """Run ``fn(*args)`` on the worker thread (central DP's next PLD, DP-SGD's next PLD ε);
+    :func:`wait_precomputed` waits for every job queued here."""
     global _AHEAD_QUEUE
     with _AHEAD_LOCK:
         if _AHEAD_QUEUE is None:
@@ -222,7 +231,7 @@ def _start_ahead(key, prev, one, delta: float) -> None:
             threading.Thread(target=_ahead_worker, args=(_AHEAD_QUEUE,),
                              name="dp-account-ahead", daemon=True).start()
         q = _AHEAD_QUEUE
-    q.put((key, prev, one, delta))
+    q.put((fn, args))
 
 
 def wait_precomputed(timeout: float | None = None) -> None:
@@ -532,6 +541,11 @@ class DPSGD(DPMechanism):
     max_k min(RDP_k, PLD_k) over all clients (:func:`~fedsim.privacy.accountant.
     dpsgd_worst_epsilon`), ``client_epsilons`` holds everyone's RDP ε, and ``target_epsilon``
     calibrates on the worst client too.
+
+    **The accounting costs the round little.** Every client's one-step RDP is computed once
+    (the sizes are fixed), and the PLD ε the next round will ask for is computed between the
+    rounds on the worker of :func:`wait_precomputed` (:meth:`_account_ahead`); the figures are
+    the same floats as :func:`~fedsim.privacy.accountant.dpsgd_worst_epsilon`'s either way.
     """
 
     def __init__(self, noise_multiplier: float, clip: float, rounds: int, delta: float, *,
@@ -544,15 +558,43 @@ class DPSGD(DPMechanism):
         self.local_epochs = int(local_epochs)
         self.client_sizes = tuple(sizes)
         self.median_size = int(np.median(sizes))
+        # Steps per round and one step's RDP of every client: a pure function of the settings
+        # and the (fixed) sizes, so computed once here, not every round (int_order_rdp was
+        # ~7 ms of each call of dpsgd_client_epsilons). Read-only, so sharing is safe.
+        self._steps, self._unit = accountant.dpsgd_unit_rdp(
+            self.noise_multiplier, self.batch_size, sizes, self.local_epochs)
+        self._steps.setflags(write=False)
+        self._unit.setflags(write=False)
         every = np.ones(len(sizes), np.int64)
-        worst = accountant.dpsgd_client_epsilons(self.noise_multiplier, self.batch_size, sizes,
-                                                 self.local_epochs, every, self.delta)
+        worst = self._client_epsilons(every)
         #: the client whose ε grows fastest (the planned curve follows it)
         self.accounted_client = int(np.argmax(worst))
         self.accounted_size = sizes[self.accounted_client]
 
     def initial_state(self) -> ParticipationState:
         return ParticipationState((0,) * len(self.client_sizes))
+
+    def _client_epsilons(self, t: np.ndarray) -> np.ndarray:
+        """``accountant.dpsgd_client_epsilons`` of these settings at participations ``t``
+        (bit for bit: the same two steps, the first one done once in ``__init__``)."""
+        return accountant.dpsgd_epsilons_from_unit(self._steps, self._unit, t, self.delta)
+
+    def _worst(self, t: np.ndarray, per: np.ndarray) -> tuple[float, str, int]:
+        """``accountant.dpsgd_worst_epsilon`` at participations ``t`` (``per`` = their RDP ε)."""
+        return accountant.dpsgd_worst_epsilon(
+            self.noise_multiplier, self.batch_size, self.client_sizes, self.local_epochs, t,
+            self.delta, client_rdp=per)
+
+    def _account_ahead(self, t: np.ndarray) -> None:
+        """Worker thread: the PLD ε the next round's :meth:`_worst` will ask for if every
+        client trains again (participations t + 1). ``dpsgd_worst_epsilon`` is run itself, so
+        exactly the (size, count) keys its pruning visits are computed, by the same
+        ``accountant.pld_epsilon_fast`` (a pure function in a bounded, thread-safe
+        ``lru_cache``); the round's calls are then cache hits with the very same floats. If
+        the guess is wrong (a client skipped the round) or the work is not done yet, the
+        round computes the missing keys itself, as before. No other state is kept."""
+        nxt = t + 1
+        self._worst(nxt, self._client_epsilons(nxt))
 
     def _compute_curve(self, rounds: int) -> np.ndarray:
         return accountant.dpsgd_epsilon_curve(self.noise_multiplier, self.batch_size,
@@ -573,16 +615,20 @@ class DPSGD(DPMechanism):
 
     def end_round(self, ctx: RoundContext, state: ParticipationState, batch: UpdateBatch):
         t = np.asarray(state.counts, np.int64)
-        args = (self.noise_multiplier, self.batch_size, self.client_sizes, self.local_epochs)
-        per = accountant.dpsgd_client_epsilons(*args, t, self.delta)
-        eps, how, who = accountant.dpsgd_worst_epsilon(*args, t, self.delta)
+        per = self._client_epsilons(t)
+        eps, how, who = self._worst(t, per)
         pld = eps if how == "pld" else math.nan
-        return state, AccountingReport(
+        report = AccountingReport(
             epsilon=eps, epsilon_rdp=float(per[who]) if len(per) else 0.0, epsilon_pld=pld,
             accountant=how, delta=self.delta, participations=int(t.max(initial=0)),
             worst_client=who, epsilon_median=float(np.median(per)) if len(per) else 0.0,
             noise_multiplier=self.noise_multiplier, clip=self.clip,
             client_epsilons=tuple(float(e) for e in per))
+        if ctx.round < self.rounds and self.noise_multiplier > 0:
+            # The next round's PLD ε, while the student reads (queued last: the worker then
+            # competes with as little of this round as possible).
+            _queue_ahead(self._account_ahead, t.copy())
+        return state, report
 
 
 # --------------------------------------------------------------------------- factory
