@@ -14,8 +14,8 @@ the sizes of one client's proof), which libsodium's ed25519 (PyNaCl) does not: t
 variable-base multiplication was 70 µs and an addition 13 µs, so every bit of a range proof
 cost three multiplications. Here
 
-- the prover multiplies only the two fixed bases B and V, through comb tables of 8-bit windows
-  (32 table look-ups and additions, ~23 µs, where arkworks' own multiplication takes ~145 µs):
+- the prover multiplies only the two fixed bases B and V, through comb tables of 12-bit windows
+  (22 table look-ups and additions, ~17 µs, where arkworks' own multiplication takes ~145 µs):
   it knows the opening of every commitment it proves something about, so even the simulated
   branch of an OR-proof, e·(C − j·V), is a combination of B and V;
 - the verifier checks all equations of a client's proof at once, as one MSM with random
@@ -91,12 +91,15 @@ def scalar(x: int) -> bytes:
 
 
 # --------------------------------------------------------------------------- fixed bases
-_WINDOW = 8
-_WINDOWS = (ORDER.bit_length() + _WINDOW - 1) // _WINDOW     # 32
+_WINDOW = 12
+_WINDOWS = (ORDER.bit_length() + _WINDOW - 1) // _WINDOW     # 22
+_MASK = (1 << _WINDOW) - 1
+_SHIFTS = tuple(range(0, _WINDOW * _WINDOWS, _WINDOW))
 
 
 def _comb_table(base: G1Point) -> tuple[tuple[G1Point, ...], ...]:
-    """table[j][d] = d·2^(8j)·base: 32 × 256 points (~8 ms and ~1.5 MB per base)."""
+    """table[j][d] = d·2^(12j)·base: 22 × 4,096 points (~0.15 s and ~16 MB per base; 12-bit
+    windows take 22 additions a multiplication where 8-bit ones took 32)."""
     rows, start = [], base
     for _ in range(_WINDOWS):
         row, acc = [_ID], _ID
@@ -110,22 +113,24 @@ def _comb_table(base: G1Point) -> tuple[tuple[G1Point, ...], ...]:
 
 @functools.lru_cache(maxsize=2)
 def _table(which: str):
-    # A pure function of public constants, built once per process on first use (~8 ms).
+    # A pure function of public constants, built once per process on first use.
     return _comb_table(BLIND_BASE_POINT if which == "B" else VALUE_BASE_POINT)
 
 
 def _comb(rows, s: int) -> G1Point:
-    pts = [row[d] for row, d in zip(rows, (s % ORDER).to_bytes(SCALAR_BYTES, "little")) if d]
-    if not pts:
-        return _ID
-    acc = pts[0]
-    for p in pts[1:]:
-        acc = acc + p
+    s %= ORDER
+    acc = _ID
+    for row, k in zip(rows, _SHIFTS):
+        d = (s >> k) & _MASK
+        if d:
+            acc = acc + row[d]
+        elif not s >> k:             # a small scalar: no digits left
+            break
     return acc
 
 
 def base_point(s: int) -> G1Point:
-    """s·B (comb table: ~23 µs against ~145 µs for arkworks' variable-base multiplication)."""
+    """s·B (comb table: ~17 µs against ~145 µs for arkworks' variable-base multiplication)."""
     return _comb(_table("B"), s)
 
 

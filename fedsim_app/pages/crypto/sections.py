@@ -394,6 +394,10 @@ def costs(sim) -> None:
         st.dataframe(table, hide_index=True, width="stretch", key="crypto_cost_table")
         scale = plain if plain is not None else this
         st.caption(t("crypto.cost.train", ms=scale["train_ms_per_client"]))
+        ahead = float(np.median([r["ahead_ms_per_client"] for r in this_rows])) \
+            if this_rows else 0.0
+        if ahead > 0:
+            st.caption(t("crypto.cost.ahead", ms=ahead))
         mech: dict[str, tuple[float, float]] = {}
         for r in this_rows:
             for name in set(r["mech_client_ms"]) | set(r["mech_server_ms"]):

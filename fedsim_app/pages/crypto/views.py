@@ -247,6 +247,10 @@ def round_costs(history: Sequence[RoundResult]) -> list[dict]:
         agg = r.phase("aggregate").measurements
         mech_client = {name: float(prot[name].get("client_ms", 0.0))
                        for name in ("zkp", "secagg", "he") if isinstance(prot.get(name), Mapping)}
+        # made before the round, while the last result was read (Paillier's obfuscators,
+        # CKKS's encryptions of zero, the proofs' random parts): not in the round's times
+        ahead = sum(float(prot[name].get("precompute_ms") or 0.0)
+                    for name in ("zkp", "he") if isinstance(prot.get(name), Mapping))
         mech_server = {}
         for name, key in (("zkp", "zkp"), ("secagg", "secagg_sum"), ("he", "he_sum")):
             m = agg.get(key)
@@ -262,6 +266,7 @@ def round_costs(history: Sequence[RoundResult]) -> list[dict]:
             "up_per_client": r.bytes_up / arrived,
             "down_per_client": r.bytes_down / k,
             "mech_client_ms": mech_client, "mech_server_ms": mech_server,
+            "ahead_ms_per_client": ahead / k,
         })
     return rows
 
