@@ -128,7 +128,7 @@ def bench_l2proof(sizes=(16, 32, 64, 256), bound: int = 127) -> dict:
     plain = plain_round_ms()
     print(f"L2-norm proofs (RoFL), bound {bound} in quantized units "
           f"({l2.coordinate_bits(bound)}-bit coordinates, {l2.sum_bits(bound)}-bit sum), "
-          "ed25519 via libsodium, per client")
+          "BLS12-381 G1 via arkworks, per client")
     if plain is not None:
         print(f"  a plain FedAvg round (10 digits clients, engine): {plain:.0f} ms")
     print(f"  {'coords':>6}{'prove ms':>10}{'verify ms':>11}{'proof KiB':>11}"

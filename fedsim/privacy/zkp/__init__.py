@@ -1,6 +1,7 @@
 """Zero-knowledge proofs that a client's update is bounded, without revealing it.
 
-- :mod:`.group`: ed25519 and Pedersen commitments (libsodium).
+- :mod:`.group`: BLS12-381's G1 (arkworks), Pedersen commitments and batch verification.
+- :mod:`.ahead`: the next round's range proofs, half made while the result is read.
 - :mod:`.range_proof`: range proofs on committed coordinates (bit decomposition + OR-proofs).
 - :mod:`.l2_proof`: RoFL's L2 norm-bound proof built on them.
 - :mod:`.mechanism`: both as a step of the privacy pipeline (``privacy.zkp`` in a config).

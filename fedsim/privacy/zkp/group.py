@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 
 import numpy as np
 from py_arkworks_bls12381 import G1Point, Scalar
@@ -241,24 +242,27 @@ class Batch:
     zero for at most one value of the last weight in 2^128 (ℓ is prime).
     """
 
-    __slots__ = ("points", "scalars", "b", "v", "_weights", "_i")
+    __slots__ = ("points", "scalars", "b", "v", "_weights", "_seed", "_i")
 
     def __init__(self, seed: bytes, expected: int = 0):
         self.points: list[G1Point] = []
         self.scalars: list[int] = []
         self.b = 0
         self.v = 0
-        self._weights = hashlib.shake_256(DOMAIN + b"/batch" + seed).digest(16 * max(expected, 1))
+        stream = hashlib.shake_256(DOMAIN + b"/batch" + seed).digest(16 * max(expected, 1))
+        self._weights = iter([int.from_bytes(stream[o:o + 16], "little") | 1
+                              for o in range(0, len(stream), 16)])
+        self._seed = stream[:16]
         self._i = 0
 
     def weight(self) -> int:
-        i = self._i
         self._i += 1
-        if 16 * (i + 1) > len(self._weights):          # more equations than announced
-            more = hashlib.shake_256(DOMAIN + b"/batch+" + self._weights[:16] +
-                                     i.to_bytes(8, "little")).digest(16)
+        w = next(self._weights, None)
+        if w is None:                                   # more equations than announced
+            more = hashlib.shake_256(DOMAIN + b"/batch+" + self._seed +
+                                     self._i.to_bytes(8, "little")).digest(16)
             return int.from_bytes(more, "little") | 1
-        return int.from_bytes(self._weights[16 * i:16 * i + 16], "little") | 1
+        return w
 
     def term(self, point: G1Point, coefficient: int) -> None:
         self.points.append(point)
@@ -268,4 +272,36 @@ class Batch:
         pts = self.points + [BLIND_BASE_POINT, VALUE_BASE_POINT]
         sc = [_from_le((c % ORDER).to_bytes(SCALAR_BYTES, "little"))
               for c in (*self.scalars, self.b, self.v)]
-        return _times_cofactor(_msm(pts, sc)) == _ID
+        return _times_cofactor(msm(pts, sc)) == _ID
+
+
+#: An MSM this long or longer is split over the machine's cores (arkworks releases the
+#: interpreter lock while it runs, and its own MSM uses one core): a round's batch of range
+#: proofs at 320 coordinates × 10 clients (~80,000 points) takes half the time on 2 cores.
+PARALLEL_POINTS = 6000
+
+
+def msm(points: list, scalars: list) -> G1Point:
+    """Σ s_k·P_k (Pippenger, arkworks), in as many threads as cores for a long one."""
+    n = len(points)
+    parts = min(os.cpu_count() or 1, 4, n // PARALLEL_POINTS)
+    if parts < 2:
+        return _msm(points, scalars)
+    import threading
+
+    cuts = [n * i // parts for i in range(parts + 1)]
+    out: list = [None] * parts
+
+    def run(i: int) -> None:
+        out[i] = _msm(points[cuts[i]:cuts[i + 1]], scalars[cuts[i]:cuts[i + 1]])
+
+    helpers = [threading.Thread(target=run, args=(i,)) for i in range(1, parts)]
+    for th in helpers:
+        th.start()
+    run(0)
+    for th in helpers:
+        th.join()
+    acc = out[0]
+    for p in out[1:]:
+        acc = acc + p
+    return acc

@@ -7,7 +7,7 @@ Viand, Küchler, Hithnawi, "RoFL: Robustness of Secure Federated Learning", IEEE
 "L2-norm bound") enforces ‖x‖₂ ≤ B on the *committed* update instead. For a quantized update
 x ∈ Z^n (integers, e.g. ``trunc(Δ · 2^f)``) the client publishes and proves:
 
-1. **Commitments to the coordinates**, C_i = x_i·V + r_i·B (Pedersen, on ed25519, exactly
+1. **Commitments to the coordinates**, C_i = x_i·V + r_i·B (Pedersen, on BLS12-381's G1, exactly
    :func:`fedsim.privacy.zkp.commit`). These are the commitments RoFL checks against the
    secure aggregate; they are the ``commitments`` argument of :func:`verify_l2`.
 2. **Commitments to the squares**, D_i = x_i²·V + t_i·B.
@@ -45,20 +45,18 @@ commitment is hashed, so a proof cannot be moved to another statement.
 :func:`fedsim.rng.generator` stream, for reproducible teaching runs); with ``rng=None`` they
 come from ``os.urandom``, as a real client must draw them.
 
-**Cost** (ed25519 via libsodium, this project's 2-core machine, load average ~2; bound 127,
-i.e. 8-bit coordinates and a 14-bit sum): ~2.2 ms to prove and ~2.6 ms to verify a coordinate
-(was 3.3 / 4.3 ms before issue #26), 1,481 bytes per coordinate. Per coordinate the verifier
-makes 20 variable-base multiplications (2 per bit of the 8 OR-proofs, 4 for the square proof)
-at ~70 µs each: that is the floor of this construction on libsodium's API, which offers no
-multi-scalar multiplication. Batch verification (one random linear combination of all the
-equations) would replace each of those multiplications by another one with a random scalar,
-and a Pippenger MSM built from libsodium's additions (13 µs each, mostly point decoding) costs
-more than the multiplications it saves; Bulletproofs (Bünz, Bootle, Boneh, Poelstra, Wuille,
-Maxwell, S&P 2018) shrink the proof to O(log n) points but still need ~2 multiplications per
-proven bit without a fast MSM, so neither is used. A whole 2,410-parameter update therefore
-costs ~12 s of one core per client (prove + verify); ``zkp.layer`` proves one weight tensor.
-A secp256k1 alternative (``coincurve`` 21.0.0, libsecp256k1) measured ~34 µs variable-base
-and ~5 µs addition, ~2× faster proofs; not adopted (a new dependency and a second group).
+**Cost** (BLS12-381 G1 through arkworks, :mod:`.group`; bound 127, i.e. 8-bit coordinates and
+a 14-bit sum): the prover multiplies only the fixed bases B and V (it knows every opening, so
+even A₂ = a·C_i + c·B is (a·x_i)·V + (a·r_i + c)·B), 4 fixed-base multiplications per proven
+bit and 6 per coordinate for the square proof, ~0.9 ms a coordinate; the verifier checks the
+whole proof as one batch, ~29 points of one multi-scalar multiplication per coordinate. A
+whole 2,410-parameter update is therefore ~2-3 s of one core per client to prove and ~1 s to
+verify (was ~12 s on ed25519 through libsodium, whose 70 µs variable-base multiplication came
+three times per bit). Bulletproofs (Bünz, Bootle, Boneh, Poelstra, Wuille, Maxwell, S&P 2018)
+would shrink the proof to O(log n) points, but their prover's O(log n) multi-scalar
+multiplications over all n·k generators cost more here than these bit proofs (measured
+estimate: ~10 s per client at n·k = 19,280), so they are not used. ``zkp.layer`` proves one
+weight tensor.
 """
 
 from __future__ import annotations
