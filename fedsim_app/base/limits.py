@@ -215,21 +215,23 @@ def _params(cfg: SimulationConfig) -> int:
 #: names. Sources: docs/performance.md ("Privacy and protection", ``python -m bench.crypto_bench``:
 #: whole rounds at 10 digits clients, 2,410 weights, plain FedAvg 7.9 ms) and the ZKPConfig
 #: docstring (fedsim/config/sections.py). Checked on a 2-core development VM (issue #27): range
-#: proofs 3.8 ms per checked coordinate per client (4 clients, 8 coordinates, 2-D MLP),
-#: whole-model L2 proofs 4.6 ms per weight per client (4 clients, 42 weights), one Paillier
+#: proofs 3.8 ms per checked coordinate per client (4 clients, 8 coordinates, 2-D MLP; 1.8 ms
+#: since issue #26), whole-model L2 proofs 4.6 ms per weight per client (4 clients, 42 weights;
+#: 1.8 ms since issue #26), one Paillier
 #: ``raw_encrypt`` 2.4 ms (1024-bit key) and 17.3 ms (2048-bit).
 COST = {
     # plain training: the MFLOP cap's calibration (3,000 MFLOP keep a round under ~1 s)
     "train_s_per_mflop": 1 / 3_000,
     # DP-SGD (per-example gradients, Poisson batches): 7.5-8.2x the plain round
     "dpsgd_factor": 8.2,
-    # range proofs: 3.8 ms per checked coordinate per client since the lean libsodium calls
-    # (bench.privacy_bench at load 5.6-6.3: 32 coordinates x 10 clients 1,816 ms in-process;
-    # 5.1 ms before)
-    "zkp_linf_s_per_coord_client": 0.0038,
-    # L2 norm proofs: ~1.7 ms to prove + ~2.6 ms to verify (was ~3 + ~5) per proved weight
-    # per client; 4.8 ms with the round's other work (bench.privacy_bench, same run)
-    "zkp_l2_s_per_weight_client": 0.0048,
+    # range proofs on BLS12-381 (issue #26): 1.8 ms per checked coordinate per client when
+    # the proof is made whole in the round (~1.4 ms to prove, ~0.35 to verify); ~0.5 ms when
+    # its random half was made while the last result was read (bench.privacy_bench, quiet:
+    # 32 coordinates x 10 clients 153 ms, 320 x 10 842 ms). The cap counts the worst case.
+    "zkp_linf_s_per_coord_client": 0.0018,
+    # L2 norm proofs: 1.8 ms per proved weight per client (2,410 weights x 2 clients 8.7 s,
+    # same run; was 4.8 ms on ed25519)
+    "zkp_l2_s_per_weight_client": 0.0018,
     # Paillier: one raw_encrypt per ciphertext at 2048 bits (measured here; the 4,022 ms round
     # of crypto_bench, encryptions in worker processes on several cores, is 10.3 ms of wall
     # time per ciphertext), times (key_bits / 2048) ** 3 (1024-bit measured: 7.3x cheaper)
