@@ -44,14 +44,29 @@ def prepare_range(seed: int, rnd: int, cid: int, n: int, bits: int, pause=None
     return rand, tuple(prepare_coordinate(r, bits, rng, pause=pause) for r in rand)
 
 
-def _let_others_in() -> None:
-    # A CPU-bound thread holds the interpreter lock for the whole switch interval (5 ms) each
-    # time the main thread releases it (any C call that does: TensorFlow, sockets, NumPy), so
-    # a round or a page drawn beside it was measured 5-100x slower (4.6 s instead of 50 ms for
-    # one round's bookkeeping at 320 coordinates). Giving the lock up after every proven bit
-    # (~0.1 ms of work) keeps the main thread's waits that short, for ~25% of this thread's
-    # speed when nothing else runs.
-    time.sleep(0)
+#: The background work waits this long first: when rounds follow each other at once
+#: (``Simulation.run``, a lesson's cached run) the next round starts before it, and nothing is
+#: made for nothing.
+DELAY_S = 0.05
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _pause(stop: threading.Event):
+    def pause() -> None:
+        # A CPU-bound thread holds the interpreter lock for the whole switch interval (5 ms)
+        # each time the main thread releases it (any C call that does: TensorFlow, sockets,
+        # NumPy), so a round or a page drawn beside it was measured 5-100x slower (4.6 s
+        # instead of 50 ms for one round's bookkeeping at 320 coordinates). Giving the lock up
+        # after every proven bit (~0.1 ms of work) keeps the main thread's waits that short,
+        # for ~25% of this thread's speed when nothing else runs; a round that starts stops
+        # the work within one bit.
+        time.sleep(0)
+        if stop.is_set():
+            raise _Stopped
+    return pause
 
 
 class ProverAhead:
@@ -78,11 +93,15 @@ class ProverAhead:
         thread.start()
 
     def _run(self, keys: list[Key], stop: threading.Event) -> None:
+        if stop.wait(DELAY_S):
+            return
+        pause = _pause(stop)
         for key in keys:
-            if stop.is_set():
-                return
             t0 = time.perf_counter()
-            prepared = prepare_range(*key, pause=_let_others_in)
+            try:
+                prepared = prepare_range(*key, pause=pause)
+            except _Stopped:
+                return
             ms = (time.perf_counter() - t0) * 1e3
             with self._lock:
                 if stop.is_set():
