@@ -267,3 +267,17 @@ def test_layer_choice_for_encryption_names_the_tensor_sizes():
     # The page says which of the values shown travel in the clear.
     assert any(c.value.startswith(t("crypto.layer_shown", layer=2, inside=0, k=0)[:40])
                for c in at.caption)
+
+
+def test_work_made_while_you_read_is_shown_apart():
+    """The proofs' random half for round 2 is made after round 1, while the result is read;
+    the cost section gives it on its own line, from the engine's own report."""
+    at = open_page({"zkp": "true", "coords": "8"})
+    next_round(at)
+    assert not any("while you read" in c.value for c in at.caption)   # nothing ahead yet
+    at.session_state["sim"].wait_prepared()
+    next_round(at)
+    rows = cv.round_costs(at.session_state["sim"].history)
+    assert rows[0]["ahead_ms_per_client"] == 0 < rows[1]["ahead_ms_per_client"]
+    ahead = float(np.median([r["ahead_ms_per_client"] for r in rows]))
+    assert t("crypto.cost.ahead", ms=ahead) in [c.value for c in at.caption]
