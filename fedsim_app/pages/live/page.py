@@ -80,6 +80,14 @@ def _style() -> None:
 .st-key-live_projector [data-testid=stMetricValue] [data-testid=stMarkdownContainer] p,
 .st-key-live_projector [data-testid=stMetricValue] {font-size: 56px; line-height: 1.1;}
 .st-key-live_projector .fedsim-live-names {font-size: 28px;}
+.st-key-live_projector [data-testid=stSelectbox] input {font-size: 24px;}
+.st-key-live_projector [data-testid=stSelectbox] [role=group] {min-height: 3.25rem;}
+.st-key-live_projector [data-testid=stCode] pre,
+.st-key-live_projector [data-testid=stCode] code {font-size: 22px; line-height: 1.4;}
+body:has(.st-key-live_projector) [role=listbox] [role=option] {font-size: 22px;}
+/* Streamlit's fixed header (3.75rem) would cover the page's first line: a phone's language
+   switch, the projector's class code. */
+[data-testid=stMain] [data-testid=stMainBlockContainer] {padding-top: 4.5rem;}
 </style>""")
 
 

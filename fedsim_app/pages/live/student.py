@@ -17,7 +17,8 @@ from fedsim_app.base.theme import PLOTLY_CONFIG
 from fedsim_app.i18n import t
 from fedsim_app.pages.live import charts
 
-PLOT = dict(theme=None, config=PLOTLY_CONFIG)
+#: No Plotly toolbar on a phone: it floats over the chart's title and zooming is of no use there.
+PLOT = dict(theme=None, config={**PLOTLY_CONFIG, "displayModeBar": False})
 #: The phone calls in (and redraws if anything changed) this often, in seconds.
 REFRESH_S = 2.0
 
@@ -102,7 +103,7 @@ def _question(cls: LiveClass, sid: str, view: dict) -> None:
     lesson = course.BY_ID[lid]
     step = next(s for s in lesson.steps if s.id == step_id)
     labels = {o: option_label(lesson, step, o, seed=q.seed) for o in q.options}
-    st.subheader(text(lesson, step, "title", seed=q.seed))
+    st.subheader(text(lesson, step, "title", seed=q.seed), anchor=False)
     widget = f"live_answer_{q.number}"
     if widget not in st.session_state and view["answer"] is not None:
         st.session_state[widget] = view["answer"]
@@ -141,7 +142,7 @@ def _client(cls: LiveClass, sid: str, view: dict) -> None:
     if client is None:
         st.info(t("live.student.queued", clients=view["clients"]))
         return
-    st.subheader(t("live.student.you_are", client=client))
+    st.subheader(t("live.student.you_are", client=client), anchor=False)
     fed = cls.federation
     st.plotly_chart(charts.my_data_figure(fed.label_counts()[client]), key="live_my_data",
                     **PLOT)
