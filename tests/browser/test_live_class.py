@@ -5,7 +5,8 @@ Join by the link the QR code encodes, answer a posed step (the projector's chart
 answers), switch to federation mode, two students attack and one drops out, the teacher steps
 two rounds, every phone shows its own client's numbers and the projector the server's view; a
 forged teacher token is refused; ending the class frees it (the lobby's count of live classes
-on the server is back to 0)."""
+on the server is back to 0). On the phones the language switch is clear of Streamlit's fixed
+header; the projector's chart and step picker are in type a classroom's back row can read."""
 
 from __future__ import annotations
 
@@ -31,6 +32,22 @@ def _wait_text(page, text: str, timeout: float = 60_000):
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
 
 
+def _switch_clear_of_header(page) -> None:
+    """The phone's language switch lies below Streamlit's fixed header, inside the viewport,
+    and a tap on each option reaches the option (not the header)."""
+    header = page.get_by_test_id("stHeader").bounding_box()
+    vw, vh = page.viewport_size["width"], page.viewport_size["height"]
+    for name in ("中文", "English"):
+        option = _seg(page.locator(".st-key-live_lang"), name)
+        box = option.bounding_box()
+        assert box["y"] >= header["y"] + header["height"], (name, box, header)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= vw and box["y"] + box["height"] <= vh
+        hit = option.evaluate("e => { const r = e.getBoundingClientRect(); "
+                              "return e.contains(document.elementFromPoint("
+                              "r.x + r.width / 2, r.y + r.height / 2)); }")
+        assert hit, name
+
+
 def test_live_class_teacher_and_five_students(server, browser):
     teacher_ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
     teacher = teacher_ctx.new_page()
@@ -53,7 +70,16 @@ def test_live_class_teacher_and_five_students(server, browser):
         page.get_by_role("textbox", name="Your display name").fill(f"Student {i}")
         page.get_by_role("button", name="Join", exact=True).click()
         _wait_text(page, f"as Student {i}")
+        if i < 2:
+            _switch_clear_of_header(page)
         phones.append(page)
+    # the switch in Chinese too (its own language: the page's type, not the teacher's)
+    _seg(phones[1].locator(".st-key-live_lang"), "中文").click()
+    _wait_text(phones[1], "Student 1")
+    phones[1].get_by_text("你已").first.wait_for()
+    _switch_clear_of_header(phones[1])
+    _seg(phones[1].locator(".st-key-live_lang"), "English").click()
+    _wait_text(phones[1], "as Student 1")
     teacher.get_by_text("Student 4").wait_for()
     assert teacher.get_by_test_id("stMetricValue").first.inner_text().strip() == "5"
 
@@ -76,6 +102,12 @@ def test_live_class_teacher_and_five_students(server, browser):
     chart.wait_for(timeout=90_000)
     bars = chart.evaluate("el => el.data[0].x")
     assert bars[:2] == [ANSWERS.count(0), ANSWERS.count(1)] and sum(bars) == 5
+    # readable from the back of the room: the chart's ticks and hover text, the step picker
+    sizes = chart.evaluate("el => [el._fullLayout.xaxis.tickfont.size, "
+                           "el._fullLayout.yaxis.tickfont.size, el._fullLayout.hoverlabel.font.size]")
+    assert min(sizes) >= 20, sizes
+    picker = teacher.locator(".st-key-live_step input")
+    assert picker.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 20
     for page in phones:
         _wait_text(page, "the engine", timeout=30_000)  # own answer against the engine's
 

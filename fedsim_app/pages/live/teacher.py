@@ -191,7 +191,8 @@ def _question_board(cls: LiveClass, token: str) -> None:
         return
     right, left = st.columns([3, 2], gap="large")
     with right:
-        st.plotly_chart(charts.answers_figure(counts, labels, q.truth), key="live_answers",
+        st.plotly_chart(charts.answers_figure(counts, labels, q.truth, height=380, big=True),
+                        key="live_answers",
                         **PLOT)
     with left:
         st.success(t("live.truth", truth=labels.get(q.truth, q.truth)))
@@ -292,13 +293,15 @@ def _server_board(cls: LiveClass, token: str) -> None:
     left, right = st.columns(2, gap="large")
     key = rounds[-1]["metric_key"] if rounds else "accuracy"
     with left:
-        st.plotly_chart(charts.rounds_figure(rounds, fed.initial_metric(), key),
+        st.plotly_chart(charts.rounds_figure(rounds, fed.initial_metric(), key, height=400,
+                                             big=True),
                         key="live_rounds", **PLOT)
     with right:
         if rounds:
             last = rounds[-1]
             st.plotly_chart(charts.client_norms_figure(last["ids"], last["norms"],
-                                                       last["dropped"], last["rejected"]),
+                                                       last["dropped"], last["rejected"],
+                                                       height=400, big=True),
                             key="live_norms", **PLOT)
         else:
             st.info(t("live.fed.no_round"))
@@ -322,7 +325,8 @@ def _reconstructions(cls: LiveClass, recs: list) -> None:
     cols = st.columns(min(len(recs), 3))
     for i, rec in enumerate(recs[:6]):
         with cols[i % len(cols)]:
-            st.plotly_chart(charts.reconstruction_figure(rec["drawn"], rec["pixels"]),
+            st.plotly_chart(charts.reconstruction_figure(rec["drawn"], rec["pixels"], height=260,
+                                                         big=True),
                             key=f"live_rec_{i}", **PLOT)
             how = rec["how"]
             if rec["psnr"] is not None:
