@@ -40,7 +40,6 @@ import functools
 import hashlib
 import os
 
-import numpy as np
 from py_arkworks_bls12381 import G1Point, Scalar
 
 #: ℓ, the order of G1 (and of the scalars).
@@ -63,7 +62,6 @@ BLIND_BASE_POINT = _G
 #: V, the value base: hashed to the curve (RFC 9380), so nobody knows log_B V.
 VALUE_BASE_POINT = G1Point.hash_to_curve(DOMAIN + b"/pedersen-value-base",
                                          b"FEDSIM-V2-WITH-BLS12381G1_XMD:SHA-256_SSWU_RO_")
-BLIND_BASE = BLIND_BASE_POINT.to_xy_bytes_le()
 VALUE_BASE = VALUE_BASE_POINT.to_xy_bytes_le()
 _decode = G1Point.from_xy_bytes_unchecked_le
 _from_le = Scalar.from_le_bytes
@@ -85,10 +83,6 @@ def decode(b) -> G1Point:
 
 def to_scalar(x: int) -> Scalar:
     return _from_le((x % ORDER).to_bytes(SCALAR_BYTES, "little"))
-
-
-def scalar(x: int) -> bytes:
-    return (x % ORDER).to_bytes(SCALAR_BYTES, "little")
 
 
 # --------------------------------------------------------------------------- fixed bases
@@ -145,10 +139,6 @@ def commit_point(m: int, r: int) -> G1Point:
 
 
 # --------------------------------------------------------------------------- bytes API
-def mul_base(s: int) -> bytes:
-    return encode(base_point(s))
-
-
 def mul_value(m: int) -> bytes:
     return encode(value_point(m))
 
@@ -190,26 +180,9 @@ def add(p: bytes, q: bytes) -> bytes:
     return encode(decode(p) + decode(q))
 
 
-def sub(p: bytes, q: bytes) -> bytes:
-    return encode(decode(p) - decode(q))
-
-
-# The identity is an ordinary point here; the names stay for the callers written for libsodium.
-safe_add, safe_sub = add, sub
-
-
-def neg(p: bytes) -> bytes:
-    return encode(-decode(p))
-
-
-def random_scalar(rng: np.random.Generator) -> int:
-    # 512 uniform bits reduced mod ℓ: statistically uniform. Seeded for reproducibility only.
-    return int.from_bytes(rng.bytes(64), "little") % ORDER
-
-
 def random_scalars(rng, k: int) -> list[int]:
-    """k of :func:`random_scalar`, in one draw: the same bytes in the same order as k draws
-    (a NumPy Generator's ``bytes`` is a stream), at a tenth of the cost."""
+    """k uniform scalars in one draw (64 bytes each, reduced mod ℓ: statistically uniform;
+    seeded for reproducibility only): the same bytes in the same order as k draws of 64."""
     pool = rng.bytes(64 * k) if k else b""
     return [int.from_bytes(pool[o:o + 64], "little") % ORDER for o in range(0, 64 * k, 64)]
 

@@ -72,8 +72,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fedsim.privacy.zkp.group import (BAD, ORDER, POINT_BYTES, RESPONSE_BYTES, SCALAR_BYTES,
-                                      Batch, base_point, challenge, decode, encode,
-                                      random_scalars, safe_add, value_point)
+                                      Batch, add, base_point, challenge, decode, encode,
+                                      random_scalars, value_point)
 from fedsim.privacy.zkp.range_proof import (CoordinateProof, Rejected, add_coordinate,
                                             prove_coordinate, verify_coordinate)
 
@@ -400,5 +400,5 @@ def commitment_sum(commitments_per_client: Sequence[Sequence[bytes]]) -> list[by
         return []
     out = rows[0][:]
     for row in rows[1:]:
-        out = [safe_add(a, b) for a, b in zip(out, row)]
+        out = [add(a, b) for a, b in zip(out, row)]
     return out
