@@ -299,7 +299,7 @@ class Simulation:
                               rs.start.weights, rs.weights, rs)
         self._committed = Snapshot(rs.weights, rs.opt_state, rs.mech_states)
         self._round = None
-        if rs.round < self.config.rounds:
+        if rs.round < self.config.rounds and self.pipeline.prepares:
             # The next round's clients are known now: mechanisms may make what does not depend
             # on the data while the result is read (range proofs). Results do not change.
             self.pipeline.prepare(self.env.next_context(rs.round + 1))

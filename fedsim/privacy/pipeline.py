@@ -37,6 +37,12 @@ class Pipeline:
     def names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.mechanisms)
 
+    @property
+    def prepares(self) -> bool:
+        """Does any mechanism make work ahead (:meth:`Mechanism.prepare`)? If not, the engine
+        does not even draw the next round's clients early."""
+        return any(type(m).prepare is not Mechanism.prepare for m in self.mechanisms)
+
     def prepare(self, ctx) -> None:
         """Let every mechanism start the next round's data-independent work (``ctx``)."""
         for m in self.mechanisms:
