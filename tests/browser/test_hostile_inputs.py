@@ -207,9 +207,11 @@ def test_a_link_asking_for_whole_model_proofs_for_200_clients_is_set_back(server
     _shot(page, "zkp_link")
     msgs = _errors_and_warnings(page)
     assert any("privacy.zkp.norm" in m and "classroom limit" in m for m in msgs), msgs
-    # set back: no proofs in the link any more; the rest of the link applies
-    assert "zkp" not in page.url and "clients=200" in page.url
-    # the page is usable: Training runs a round of the 200 clients, without proofs
+    # set back: the L2 norm is gone from the link; the rest of the link applies, proofs on
+    # 32 coordinates included (200 clients' range proofs fit the cap since issue #26)
+    assert "norm" not in page.url and "l2" not in page.url
+    assert "zkp=true" in page.url and "clients=200" in page.url
+    # the page is usable: Training runs a round of the 200 clients with range proofs
     page.get_by_role("link", name="Training").click()
     page.get_by_text("Round 00/20", exact=True).wait_for()
     page.get_by_role("button", name="Next round").click()
