@@ -355,3 +355,21 @@ def test_dynamic_text_keys_exist():
     from fedsim_app import i18n
     assert all(k.startswith(("crypto.", "nav.crypto", "step.")) for k in
                i18n.domains("en")["crypto"])
+
+
+def test_the_verifiers_reasons_read_in_the_users_language():
+    """The reasons fedsim.privacy.zkp gives (English) for the failures a student meets, from
+    real proofs, in Chinese; anything else keeps the verifier's words inside a frame."""
+    from fedsim.privacy.zkp.mechanism import check_range, prove_range
+    from fedsim_app import i18n
+
+    proof, _, _ = prove_range(0, 1, 1, (300, 3), (0, 1), 8)          # 300 needs 9 bits
+    out_of_range = check_range(proof, (0, 1), 8, 1, 1)[1]
+    replayed = check_range(proof, (0, 1), 8, 2, 1)[1]
+    with i18n.language("zh"):
+        assert cv.proof_reason(out_of_range) == "第 0 个坐标：各个比特加起来不等于承诺的值（超出范围）"
+        assert cv.proof_reason(replayed) == "该证明是为其他客户端或其他通信轮生成的"
+        assert cv.proof_reason("something new") == "证明未通过验证（something new）"
+    with i18n.language("en"):
+        assert cv.proof_reason(out_of_range).startswith("coordinate 0: its bits do not add up")
+        assert cv.proof_reason("something new") == "something new"

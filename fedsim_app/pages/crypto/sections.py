@@ -323,6 +323,8 @@ def proofs(sim, res) -> None:
     q1, q2 = st.columns(2, gap="large")
     with q1:
         matrix, reasons = cv.proof_matrix(history, n_clients)
+        reasons = [[cv.proof_reason(x) if x not in ("", "ok") else x for x in row]
+                   for row in reasons]
         checks = cv.aggregate_checks(history)
         st.plotly_chart(cc.proof_figure(matrix, [r.round for r in history], reasons, checks),
                         key="crypto_proofs", **PLOT)
@@ -337,7 +339,8 @@ def proofs(sim, res) -> None:
             why = next((r for c, r in zip(z_agg.get("clients", []), z_agg.get("reasons", []))
                         if c in res.rejected), "")
             st.markdown(t("crypto.rejected_now", round=res.round,
-                          ids=", ".join(str(c) for c in res.rejected), reason=why))
+                          ids=", ".join(str(c) for c in res.rejected),
+                          reason=cv.proof_reason(why) if why else why))
     with q2:
         curve = views.global_curve(history, dict(sim.initial_metrics), sim.fed.data.task)
         other_word = t("crypto.other.off" if cfg.privacy.zkp.enabled else "crypto.other.on")
@@ -389,9 +392,11 @@ def costs(sim) -> None:
         if plain is not None:
             line[t("crypto.cost.ratio")] = cv.ratio(this[f], plain[f])
         table.append(line)
+    # The table on a row of its own: beside the chart its ratio column was cut off at
+    # 1280×800 (the labels are long, and longer in Chinese).
+    st.dataframe(table, hide_index=True, width="stretch", key="crypto_cost_table")
     k1, k2 = st.columns([4, 3], gap="large")
     with k1:
-        st.dataframe(table, hide_index=True, width="stretch", key="crypto_cost_table")
         scale = plain if plain is not None else this
         st.caption(t("crypto.cost.train", ms=scale["train_ms_per_client"]))
         ahead = float(np.median([r["ahead_ms_per_client"] for r in this_rows])) \

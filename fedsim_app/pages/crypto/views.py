@@ -17,6 +17,7 @@ Two views, kept apart on purpose (PAIR's "server view vs simulator view"):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -231,6 +232,31 @@ def aggregate_checks(history: Sequence[RoundResult]) -> list[bool | None]:
         v = z.get("aggregate_check")
         out.append(None if v is None else bool(v))
     return out
+
+
+# ------------------------------------------------------------------ proof verdicts
+
+#: The verifier's reasons (fedsim/privacy/zkp: English, for logs and the CLI) that a student
+#: meets on this page, as catalogue keys in the user's language; any other reason is shown
+#: as the verifier wrote it, inside a translated frame.
+_REASONS = (
+    (re.compile(r"^coordinate (?P<i>\d+): the bits do not add up to the committed value"),
+     "crypto.why.out_of_range"),
+    (re.compile(r"^coordinate (?P<i>\d+) bit (?P<b>\d+): the OR-proof fails"),
+     "crypto.why.not_a_bit"),
+    (re.compile(r"^proof made for another (client|round)|^payload row belongs to another"),
+     "crypto.why.replayed"),
+    (re.compile(r"^the sum of squares exceeds the bound"), "crypto.why.l2_over"),
+)
+
+
+def proof_reason(reason: str) -> str:
+    """The verifier's ``reason`` for a failed proof, in the user's language."""
+    for pattern, key in _REASONS:
+        m = pattern.search(reason)
+        if m:
+            return t(key, **m.groupdict())
+    return t("crypto.why.other", reason=reason)
 
 
 # ------------------------------------------------------------------ cost
